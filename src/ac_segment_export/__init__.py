@@ -1,0 +1,128 @@
+"""Export customer segments into ActiveCampaign lists.
+
+``import ac_segment_export as acx`` gives the whole public API: the typed clients
+(:class:`Client`, :class:`AsyncClient`), their options (:class:`RetryPolicy`,
+:class:`RateLimit`, :class:`RateLimiter`), the wire models, the error tree rooted in
+:class:`ACSegmentExportError`, and :class:`Secret`. The offline emulator lives in
+:mod:`ac_segment_export.testing`.
+"""
+
+from __future__ import annotations
+
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.errors import (
+    ACSegmentExportError,
+    APIConnectError,
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BulkFailure,
+    BulkImportRejectedError,
+    ConfigurationError,
+    ConsentRequiredError,
+    ErrorDetail,
+    ExportAbortedError,
+    FieldMappingError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    PolicyError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.secrets import Secret
+from ac_segment_export._core.wire import (
+    BatchStatus,
+    BulkImportContact,
+    BulkImportInfo,
+    BulkImportOverview,
+    BulkImportQueued,
+    Contact,
+    ContactInput,
+    CustomField,
+    DailyImportCount,
+    FieldValue,
+    FieldValueInput,
+    ListMembership,
+    MailingList,
+    MembershipStatus,
+    User,
+)
+from ac_segment_export.client import AsyncClient, Client, ClientStats
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ACSegmentExportError",
+    "APIConnectError",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "ApiEndpoint",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchStatus",
+    "BulkFailure",
+    "BulkImportContact",
+    "BulkImportInfo",
+    "BulkImportOverview",
+    "BulkImportQueued",
+    "BulkImportRejectedError",
+    "Client",
+    "ClientStats",
+    "ConfigurationError",
+    "ConsentRequiredError",
+    "Contact",
+    "ContactInput",
+    "CustomField",
+    "DailyImportCount",
+    "ErrorDetail",
+    "ExportAbortedError",
+    "FieldMappingError",
+    "FieldValue",
+    "FieldValueInput",
+    "ListMembership",
+    "MailingList",
+    "MembershipStatus",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "PolicyError",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimiter",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "UnprocessableEntityError",
+    "User",
+    "__version__",
+    "parse_endpoint",
+]
+
+__version__: str
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("ac-segment-export")
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+for _name in __all__:
+    _obj = globals().get(_name)
+    if _obj is not None and hasattr(_obj, "__module__") and isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,125 @@
+"""Client options as values: timeouts, the retry policy and the rate limits, with their defaults."""
+
+from __future__ import annotations
+
+import attrs
+
+from ac_segment_export._core.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "RateLimit",
+    "RetryPolicy",
+]
+
+#: Seconds for connect, read, write and pool waits of one request.
+DEFAULT_TIMEOUT = 30.0
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        msg = f"{attribute.name} must be positive, not {value!r}."
+        raise ConfigurationError(msg)
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        msg = f"{attribute.name} must not be negative, not {value!r}."
+        raise ConfigurationError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how long the client retries a failed request.
+
+    Retried: connection errors, timeouts, HTTP 429 (waiting what ``Retry-After`` says, at most
+    ``max_retry_after``), 5xx, and the bulk-import "Rate limit exceeded" answer — but only for
+    requests that are safe to repeat (reads, ``contact/sync``, ``contactLists``, field values,
+    bulk import, updates and deletes). A request that creates something (``POST /contacts``,
+    ``/lists``, ``/fields``) is retried only when it surely was not processed: the connection
+    could not be opened, or the server answered 429.
+
+    Backoff is exponential (``initial_backoff`` doubled per attempt, at most ``max_backoff``)
+    plus a random jitter of up to ``jitter`` seconds. ``max_attempts`` counts the first try.
+
+    Attributes:
+        max_attempts: Tries per request, the first included; 1 turns retries off.
+        max_elapsed: Seconds after the first try past which no retry starts.
+        initial_backoff: Seconds before the first retry.
+        max_backoff: The longest computed backoff.
+        jitter: The most random seconds added to each backoff.
+        max_retry_after: The longest ``Retry-After`` honoured; longer requests wait this long.
+        bulk_rate_limit_wait: Seconds to wait after a bulk "Rate limit exceeded" answer that
+            carries no ``Retry-After`` (ActiveCampaign's text says to retry in a minute).
+        backoff: ``False`` skips every wait (for test suites); attempts are still counted.
+    """
+
+    max_attempts: int = attrs.field(default=6)
+    max_elapsed: float = attrs.field(default=300.0, validator=_positive)
+    initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
+    max_backoff: float = attrs.field(default=30.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.5, validator=_non_negative)
+    max_retry_after: float = attrs.field(default=120.0, validator=_non_negative)
+    bulk_rate_limit_wait: float = attrs.field(default=60.0, validator=_non_negative)
+    backoff: bool = True
+
+    @max_attempts.validator
+    def _check_attempts(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 1:
+            msg = f"max_attempts must be at least 1, not {value!r}."
+            raise ConfigurationError(msg)
+
+    @classmethod
+    def for_tests(cls, max_attempts: int = 6) -> RetryPolicy:
+        """A policy that retries as usual but never sleeps, so retry paths run instantly."""
+        return cls(max_attempts=max_attempts, backoff=False)
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that makes one attempt per request."""
+        return cls(max_attempts=1)
+
+
+@attrs.frozen(kw_only=True)
+class RateLimit:
+    """Client-side pacing, so that a well-behaved client rarely meets a 429.
+
+    ActiveCampaign allows 5 requests a second per *account* (every key and integration of
+    the account shares it) and, for bulk import, 100 multi-contact and 20 single-contact
+    requests a minute. Pass one :class:`~ac_segment_export.RateLimiter` to several clients
+    to make them share a budget; lower ``requests_per_second`` to leave room for the
+    account's other integrations.
+
+    Attributes:
+        requests_per_second: The account-wide request rate.
+        burst: Requests that may go at once before pacing starts; 1 spaces every request.
+        bulk_per_minute: Multi-contact bulk-import requests a minute.
+        bulk_single_per_minute: Single-contact bulk-import requests a minute.
+        enabled: ``False`` turns pacing off (for an emulator without limits).
+    """
+
+    requests_per_second: float = attrs.field(default=5.0, validator=_positive)
+    burst: int = attrs.field(default=1)
+    bulk_per_minute: float = attrs.field(default=100.0, validator=_positive)
+    bulk_single_per_minute: float = attrs.field(default=20.0, validator=_positive)
+    enabled: bool = True
+
+    @burst.validator
+    def _check_burst(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 1:
+            msg = f"burst must be at least 1, not {value!r}."
+            raise ConfigurationError(msg)
+
+    @classmethod
+    def unlimited(cls) -> RateLimit:
+        """No client-side pacing at all."""
+        return cls(enabled=False)
+
+    def scaled(self, factor: float) -> RateLimit:
+        """These limits with every rate multiplied by *factor* (for a time-scaled emulator)."""
+        return attrs.evolve(
+            self,
+            requests_per_second=self.requests_per_second * factor,
+            bulk_per_minute=self.bulk_per_minute * factor,
+            bulk_single_per_minute=self.bulk_single_per_minute * factor,
+        )

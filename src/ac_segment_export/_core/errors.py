@@ -1,0 +1,293 @@
+"""The error tree: every exception the library raises derives from one root.
+
+::
+
+    ACSegmentExportError                  root of everything we raise
+    ├── ConfigurationError (ValueError)   bad input, raised before any I/O
+    │   └── FieldMappingError             no Email mapping, unknown or ambiguous field
+    ├── PolicyError                       the library's own rules refused the action
+    │   ├── ConsentRequiredError          no recorded data-privacy consent on the connection
+    │   └── PermissionDeniedError         the acting user's role does not allow the action
+    ├── APIError                          talking to ActiveCampaign failed; .method, .url
+    │   ├── APIConnectionError            network failure (after retries); names the host
+    │   │   ├── APIConnectError           the connection could not be opened: nothing was sent
+    │   │   └── APITimeoutError           the request timed out
+    │   ├── APIResponseValidationError    a response whose body is not what the API documents
+    │   └── APIStatusError                a 4xx/5xx answer; .status_code, .body, .errors
+    │       ├── BadRequestError           400
+    │       │   └── BulkImportRejectedError   400 with per-contact ``failureReasons``
+    │       ├── AuthenticationError       401, or 403 (ActiveCampaign's answer to a bad key)
+    │       ├── PaymentRequiredError      402 (the account has a billing problem)
+    │       ├── NotFoundError             404
+    │       ├── UnprocessableEntityError  422, with ActiveCampaign's ``errors`` list parsed
+    │       ├── RateLimitError            429, or the bulk "Rate limit exceeded" body; .retry_after
+    │       └── ServerError               5xx
+    └── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
+
+A bad *profile* is never an exception: the exporter reports it as a rejected record with a
+reason. Messages never contain the API key: it is not part of any URL, and headers are not
+copied into errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "ACSegmentExportError",
+    "APIConnectError",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkFailure",
+    "BulkImportRejectedError",
+    "ConfigurationError",
+    "ConsentRequiredError",
+    "ErrorDetail",
+    "ExportAbortedError",
+    "FieldMappingError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "PolicyError",
+    "RateLimitError",
+    "ServerError",
+    "UnprocessableEntityError",
+]
+
+KEY_LOCATION_HINT = (
+    "Check the API key: in ActiveCampaign it is under Settings > Developer "
+    "(each user has their own key; a reset key invalidates the old one)."
+)
+
+
+class ACSegmentExportError(Exception):
+    """Root of every exception raised by ac-segment-export."""
+
+
+class ConfigurationError(ACSegmentExportError, ValueError):
+    """A connection, destination, mapping or client option is invalid.
+
+    Raised before any request is sent.
+    """
+
+
+class FieldMappingError(ConfigurationError):
+    """A field mapping is incomplete (no Email) or names a field the account does not have."""
+
+
+class PolicyError(ACSegmentExportError):
+    """The library's own rules (consent, permissions) refused the action before any I/O."""
+
+
+class ConsentRequiredError(PolicyError):
+    """Profile data may not be sent: the connection has no data-privacy consent."""
+
+
+class PermissionDeniedError(PolicyError):
+    """The acting user's role does not allow this action on the connection."""
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One entry of ActiveCampaign's ``errors`` list.
+
+    Attributes:
+        title: The human-readable summary, e.g. ``"Email address already exists in the system"``.
+        detail: Further explanation, often empty.
+        code: A machine code such as ``"duplicate"`` or ``"field_missing"``, when given.
+        pointer: The JSON pointer of the offending attribute, when given.
+    """
+
+    title: str
+    detail: str = ""
+    code: str | None = None
+    pointer: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.title]
+        if self.detail:
+            parts.append(self.detail)
+        if self.pointer:
+            parts.append(f"at {self.pointer}")
+        return " - ".join(parts)
+
+
+@attrs.frozen
+class BulkFailure:
+    """One contact that ActiveCampaign named when it rejected a whole bulk-import request.
+
+    Attributes:
+        index: The contact's zero-based position in the request's ``contacts`` array, or
+            ``None`` when the reason names no contact.
+        reason: ActiveCampaign's reason, e.g. ``"Field 'email' incorrect format"``.
+    """
+
+    index: int | None
+    reason: str
+
+
+class APIError(ACSegmentExportError):
+    """A request to ActiveCampaign failed.
+
+    Attributes:
+        method: The HTTP method of the failed request.
+        url: The URL of the failed request (it never contains the API key).
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """ActiveCampaign could not be reached (DNS, refused or dropped connection, TLS)."""
+
+
+class APIConnectError(APIConnectionError):
+    """The connection could not be opened, so the request surely did not reach the server."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIResponseValidationError(APIError):
+    """ActiveCampaign answered, but not with the documented JSON.
+
+    A 2xx response with an HTML page (an expired key can produce one), an empty body or a
+    body of the wrong shape ends up here: it is never taken for success.
+
+    Attributes:
+        status_code: The HTTP status of the response.
+        problems: Path-qualified descriptions of what did not match.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        problems: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.problems = tuple(problems)
+
+
+class APIStatusError(APIError):
+    """ActiveCampaign answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        body: The decoded JSON body, or the raw text when it was not JSON.
+        errors: ActiveCampaign's ``errors`` list, parsed (empty when the body has none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        body: Any = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.body = body
+        self.errors = tuple(errors)
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: ActiveCampaign refused the request as malformed."""
+
+
+class BulkImportRejectedError(BadRequestError):
+    """HTTP 400 from bulk import: the whole request was rejected and nothing was queued.
+
+    Attributes:
+        failures: The contacts ActiveCampaign named, with its reason for each.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        body: Any = None,
+        failures: Sequence[BulkFailure] = (),
+    ) -> None:
+        super().__init__(message, method=method, url=url, status_code=status_code, body=body)
+        self.failures = tuple(failures)
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401/403: the API key was refused (ActiveCampaign answers a bad key with 403)."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """HTTP 402: the ActiveCampaign account has a payment issue."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: the resource does not exist."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: a parameter is missing or invalid (for example a duplicate email)."""
+
+
+class RateLimitError(APIStatusError):
+    """The account's rate limit was exceeded (429, or the bulk-import rate-limit body).
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait, when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        body: Any = None,
+        errors: Sequence[ErrorDetail] = (),
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, method=method, url=url, status_code=status_code, body=body, errors=errors
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """HTTP 5xx: ActiveCampaign failed to handle the request."""
+
+
+class ExportAbortedError(ACSegmentExportError):
+    """An export stopped as a whole (cancelled, or an error no retry could fix).
+
+    Attributes:
+        report: The partial export report: every profile seen so far is accounted for.
+    """
+
+    def __init__(self, message: str, *, report: Any) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,141 @@
+"""Turning what a user pastes (a hostname or the API URL) into the account's API base URL."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+
+import attrs
+
+from ac_segment_export._core.errors import ConfigurationError
+
+__all__ = ["ApiEndpoint", "is_loopback", "parse_endpoint"]
+
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_MAX_LABEL = 63
+_MAX_HOST = 253
+_EXPECTED = (
+    "Expected the REST endpoint hostname, like 'acme.api-us1.com', or the API URL from "
+    "ActiveCampaign's Settings > Developer page, like 'https://acme.api-us1.com'."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether *host* (a hostname or IP literal, without brackets) is this machine."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.frozen
+class ApiEndpoint:
+    """Where an account's v3 API lives.
+
+    Attributes:
+        host: The lower-case ASCII hostname (IDNA-encoded) or IP literal.
+        scheme: ``"https"``, or ``"http"`` for a loopback host (an emulator).
+        port: An explicit port, or ``None`` for the scheme's default.
+    """
+
+    host: str
+    scheme: str = "https"
+    port: int | None = None
+
+    @property
+    def netloc(self) -> str:
+        """The host and port as they appear in a URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The v3 API base URL, with a trailing slash: ``https://HOST/api/3/``."""
+        return f"{self.scheme}://{self.netloc}/api/3/"
+
+    def __str__(self) -> str:
+        return self.netloc if self.scheme == "https" else f"{self.scheme}://{self.netloc}"
+
+
+def _fail(value: str, problem: str) -> ConfigurationError:
+    return ConfigurationError(f"Invalid ActiveCampaign host {value!r}: {problem}. {_EXPECTED}")
+
+
+def _encode_hostname(original: str, host: str) -> str:
+    if host.endswith("."):
+        host = host[:-1]
+    if not host:
+        raise _fail(original, "the hostname is empty")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    labels = host.split(".")
+    ascii_labels = []
+    for label in labels:
+        if not label:
+            raise _fail(original, "it has an empty label (two dots in a row, or a leading dot)")
+        try:
+            encoded = label.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise _fail(original, f"the label {label!r} cannot be IDNA-encoded") from None
+        if len(encoded) > _MAX_LABEL:
+            raise _fail(original, f"the label {label[:20]!r}... is longer than 63 characters")
+        if not _LABEL.match(encoded):
+            raise _fail(original, f"the label {label!r} has characters a hostname cannot hold")
+        ascii_labels.append(encoded)
+    result = ".".join(ascii_labels)
+    if len(result) > _MAX_HOST:
+        raise _fail(original, "the hostname is longer than 253 characters")
+    return result
+
+
+def parse_endpoint(value: str) -> ApiEndpoint:
+    """Normalise a hostname or API URL into an :class:`ApiEndpoint`.
+
+    Accepted: ``acme.api-us1.com``, ``https://acme.api-us1.com``, ``https://acme.api-us1.com/``,
+    ``https://acme.api-us1.com/api/3``, and ``http://127.0.0.1:8080`` (plain HTTP only for
+    loopback hosts, which is how an emulator is reached).
+
+    Raises:
+        ConfigurationError: The value is not a usable host; the message says what is wrong.
+    """
+    if not isinstance(value, str):
+        msg = f"The ActiveCampaign host must be a string, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+    text = value.strip()
+    if not text:
+        raise _fail(value, "it is empty")
+    if any(ch.isspace() for ch in text):
+        raise _fail(value, "it contains whitespace")
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise _fail(value, f"it is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"}:
+        raise _fail(value, f"the scheme {parts.scheme!r} is not https")
+    if parts.username is not None or parts.password is not None:
+        raise _fail(value, "it contains a user name or password; the API key goes in api_key")
+    if parts.query or text.endswith("?"):
+        raise _fail(value, "it has a query string")
+    if parts.fragment or text.endswith("#"):
+        raise _fail(value, "it has a fragment")
+    path = parts.path.rstrip("/")
+    if path not in {"", "/api/3"}:
+        raise _fail(value, f"the path {parts.path!r} is not the API root '/api/3'")
+    hostname = parts.hostname
+    if hostname is None:
+        raise _fail(value, "it has no hostname")
+    host = _encode_hostname(value, hostname)
+    if scheme == "http" and not is_loopback(host):
+        raise _fail(value, "plain http is only accepted for loopback hosts (an emulator)")
+    return ApiEndpoint(host=host, scheme=scheme, port=port)

@@ -1,0 +1,295 @@
+"""The I/O-free request/response core: what to send, and what an answer means.
+
+Everything here works on values (a :class:`RequestSpec` in, an :class:`httpx.Response` that
+has already been read out); nothing here sends or sleeps. The sync and async clients differ
+only in how they move bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import cattrs
+import httpx
+
+from ac_segment_export._core.errors import (
+    APIConnectError,
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BulkFailure,
+    BulkImportRejectedError,
+    ErrorDetail,
+    KEY_LOCATION_HINT,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from ac_segment_export._core.wire import converter
+
+__all__ = [
+    "ApiTokenAuth",
+    "RequestSpec",
+    "decode_body",
+    "invalid_body",
+    "parse_retry_after",
+    "status_error",
+    "structure",
+    "translate_transport_error",
+]
+
+Params = Sequence[tuple[str, str]]
+
+
+@attrs.frozen
+class RequestSpec:
+    """One API call, described as data.
+
+    Attributes:
+        method: The HTTP method.
+        path: The path below ``/api/3/``, without a leading slash (``"contacts"``).
+        params: Query parameters, in order (repeated keys allowed).
+        json: A JSON-able body, or ``None``.
+        content: A body already encoded as JSON (bulk import measures its size first).
+        idempotent: Whether repeating the request after an unclear failure is harmless.
+        bulk_contacts: For bulk import, how many contacts the request carries (for pacing).
+    """
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    content: bytes | None = None
+    idempotent: bool = True
+    bulk_contacts: int | None = None
+
+
+class ApiTokenAuth(httpx.Auth):
+    """Adds the ``Api-Token`` header at the last moment, so no other object holds it."""
+
+    def __init__(self, reveal: Any) -> None:
+        self._reveal = reveal
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        """Set the header and send the request once."""
+        request.headers["Api-Token"] = self._reveal()
+        yield request
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds, possibly fractional), or ``None``."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return seconds
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _parse_error_details(body: Any) -> list[ErrorDetail]:
+    if not isinstance(body, Mapping):
+        return []
+    raw = body.get("errors")
+    if not isinstance(raw, list):
+        return []
+    details = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            details.append(ErrorDetail(title=str(item)))
+            continue
+        source = item.get("source")
+        pointer = source.get("pointer") if isinstance(source, Mapping) else None
+        details.append(
+            ErrorDetail(
+                title=str(item.get("title") or item.get("detail") or "error"),
+                detail=str(item.get("detail") or ""),
+                code=str(item["code"]) if item.get("code") is not None else None,
+                pointer=str(pointer) if pointer is not None else None,
+            )
+        )
+    return details
+
+
+def _message_of(body: Any, details: Sequence[ErrorDetail]) -> str:
+    if details:
+        return "; ".join(str(d) for d in details)
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str) and body["message"]:
+        return str(body["message"])
+    return ""
+
+
+def _is_bulk_rate_limit(body: Any) -> bool:
+    if not isinstance(body, Mapping):
+        return False
+    message = str(body.get("message", "")).lower()
+    if "rate limit" in message:
+        return True
+    reasons = body.get("failureReasons")
+    return isinstance(reasons, list) and any(
+        isinstance(r, str) and "per minute" in r.lower() for r in reasons
+    )
+
+
+def _bulk_failures(body: Any) -> list[BulkFailure]:
+    reasons = body.get("failureReasons") if isinstance(body, Mapping) else None
+    if not isinstance(reasons, list):
+        return []
+    failures = []
+    for item in reasons:
+        if isinstance(item, Mapping):
+            raw_index = item.get("contact")
+            index: int | None
+            try:
+                index = int(raw_index) if raw_index is not None else None
+            except (TypeError, ValueError):
+                index = None
+            reason = item.get("failureReason") or item.get("reason") or "rejected"
+            failures.append(BulkFailure(index=index, reason=str(reason)))
+        else:
+            failures.append(BulkFailure(index=None, reason=str(item)))
+    return failures
+
+
+def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
+    """The exception an error response stands for: the one place that knows the table."""
+    status = response.status_code
+    method, url = spec.method, str(response.request.url)
+    body = _json_or_text(response)
+    details = _parse_error_details(body)
+    text = _message_of(body, details)
+    where = f"{method} {url} returned {status}"
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+
+    if status == 429 or (status in {400, 403} and _is_bulk_rate_limit(body)):
+        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        return RateLimitError(
+            f"{where}: rate limit exceeded{wait}. {text}".strip(),
+            method=method, url=url, status_code=status, body=body, errors=details,
+            retry_after=retry_after,
+        )
+    if status in {401, 403}:
+        return AuthenticationError(
+            f"{where}: ActiveCampaign refused the API key{': ' + text if text else ''}. "
+            f"{KEY_LOCATION_HINT}",
+            method=method, url=url, status_code=status, body=body, errors=details,
+        )
+    if status == 400 and isinstance(body, Mapping) and "failureReasons" in body:
+        failures = _bulk_failures(body)
+        listed = "; ".join(
+            f"contact {f.index}: {f.reason}" if f.index is not None else f.reason
+            for f in failures[:5]
+        )
+        more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+        return BulkImportRejectedError(
+            f"{where}: bulk import rejected, nothing was queued. {listed}{more}".strip(),
+            method=method, url=url, status_code=status, body=body, failures=failures,
+        )
+    table: dict[int, type[APIStatusError]] = {
+        400: BadRequestError,
+        402: PaymentRequiredError,
+        404: NotFoundError,
+        422: UnprocessableEntityError,
+    }
+    cls = table.get(status) or (ServerError if status >= 500 else APIStatusError)
+    return cls(
+        f"{where}{': ' + text if text else ''}",
+        method=method, url=url, status_code=status, body=body, errors=details,
+    )
+
+
+def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
+    """The JSON object of a 2xx answer, or raise; never take a non-JSON 2xx for success."""
+    if response.status_code >= 300:
+        raise status_error(response, spec)
+    url = str(response.request.url)
+    content_type = response.headers.get("Content-Type", "")
+    problem = None
+    if not response.content:
+        problem = "the body is empty"
+    elif "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
+        problem = (
+            "the body is an HTML page, not JSON (an expired or wrong API key, or a host that "
+            "is not the API, can cause this)"
+        )
+    if problem is None:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            problem = "the body is not valid JSON"
+        else:
+            if isinstance(body, dict):
+                return body
+            problem = f"the body is a JSON {type(body).__name__}, not an object"
+    raise APIResponseValidationError(
+        f"{spec.method} {url} returned {response.status_code} but {problem}.",
+        method=spec.method, url=url, status_code=response.status_code,
+    )
+
+
+def invalid_body(
+    exc: Exception, *, spec: RequestSpec, response: httpx.Response, where: str
+) -> APIResponseValidationError:
+    """The error for a 2xx body that did not match the documented shape."""
+    path = f"$.{where}" if where else "$"
+    if isinstance(exc, cattrs.BaseValidationError):
+        problems = cattrs.transform_error(exc, path=path)
+    else:
+        problems = [f"{exc} @ {path}"]
+    url = str(response.request.url)
+    return APIResponseValidationError(
+        f"{spec.method} {url} returned a body that does not match the documented shape: "
+        + "; ".join(problems),
+        method=spec.method, url=url, status_code=response.status_code, problems=problems,
+    )
+
+
+_SHAPE_ERRORS = (cattrs.BaseValidationError, ValueError, TypeError, KeyError)
+
+
+def structure(
+    data: Any, cls: type[Any], *, spec: RequestSpec, response: httpx.Response, where: str
+) -> Any:
+    """Structure *data* into *cls*; a mismatch is an :class:`APIResponseValidationError`."""
+    try:
+        return converter.structure(data, cls)
+    except _SHAPE_ERRORS as exc:
+        raise invalid_body(exc, spec=spec, response=response, where=where) from exc
+
+
+def translate_transport_error(exc: httpx.HTTPError, spec: RequestSpec, url: str) -> APIError:
+    """Turn an httpx exception into ours (the caller chains it with ``from``)."""
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return APIConnectError(
+            f"Could not connect to ActiveCampaign at {host} ({type(exc).__name__}: {exc}); "
+            "check the REST endpoint hostname and the network.",
+            method=spec.method, url=url,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"{spec.method} {url} timed out talking to {host} ({type(exc).__name__}).",
+            method=spec.method, url=url,
+        )
+    return APIConnectionError(
+        f"Could not reach ActiveCampaign at {host}: {type(exc).__name__}: {exc}",
+        method=spec.method, url=url,
+    )

@@ -1,0 +1,97 @@
+"""Token buckets that space requests out, for threads and event loops alike.
+
+The arithmetic is pure (:meth:`TokenBucket.reserve` takes the time and returns the wait), so a
+bucket can be shared by sync and async callers: each caller reserves a slot under a short lock
+and then sleeps, outside the lock, the way its world sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ac_segment_export._core.config import RateLimit
+
+__all__ = ["RateLimiter", "TokenBucket"]
+
+
+class TokenBucket:
+    """A reservation-based token bucket: ``rate`` tokens a second, at most ``capacity`` stored.
+
+    A reservation may take the balance below zero; the caller then waits until the balance
+    it borrowed has refilled. Callers are served in the order they reserve.
+    """
+
+    __slots__ = ("_stamp", "_tokens", "capacity", "rate")
+
+    def __init__(self, rate: float, capacity: float, *, now: float = 0.0) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._tokens = capacity
+        self._stamp = now
+
+    def reserve(self, now: float, tokens: float = 1.0) -> float:
+        """Take *tokens* at time *now*; return the seconds to wait before using them."""
+        elapsed = max(0.0, now - self._stamp)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        self._stamp = max(now, self._stamp)
+        self._tokens -= tokens
+        if self._tokens >= 0:
+            return 0.0
+        return -self._tokens / self.rate
+
+
+class RateLimiter:
+    """The client's pacing: an account-wide bucket and the bulk-import buckets.
+
+    One limiter may be shared by several :class:`~ac_segment_export.Client` and
+    :class:`~ac_segment_export.AsyncClient` objects in a process, so they share one budget.
+
+    Args:
+        limits: The rates to keep to.
+        clock: A monotonic clock in seconds (for tests).
+    """
+
+    def __init__(self, limits: RateLimit, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        now = clock()
+        self._account = TokenBucket(limits.requests_per_second, limits.burst, now=now)
+        self._bulk = TokenBucket(limits.bulk_per_minute / 60.0, 1, now=now)
+        self._bulk_single = TokenBucket(limits.bulk_single_per_minute / 60.0, 1, now=now)
+
+    def _reserve(self, bulk_contacts: int | None) -> float:
+        if not self.limits.enabled:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            wait = 0.0
+            if bulk_contacts is not None:
+                bucket = self._bulk_single if bulk_contacts == 1 else self._bulk
+                wait = bucket.reserve(now)
+            # The account-wide slot is taken for the moment the bulk slot opens.
+            return max(wait, self._account.reserve(now + wait))
+
+    def acquire(self, bulk_contacts: int | None = None) -> float:
+        """Block until one request may be sent; return the seconds waited.
+
+        Args:
+            bulk_contacts: For a bulk-import request, how many contacts it carries.
+        """
+        wait = self._reserve(bulk_contacts)
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    async def aacquire(self, bulk_contacts: int | None = None) -> float:
+        """Wait, without blocking the event loop, until one request may be sent."""
+        wait = self._reserve(bulk_contacts)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait

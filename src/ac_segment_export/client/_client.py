@@ -1,0 +1,418 @@
+"""``Client`` and ``AsyncClient``: the only places that send requests.
+
+Both share :class:`_BaseClient` (configuration, request building, statistics); they differ
+only where they send, sleep and iterate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+import httpx
+import tenacity
+
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.errors import ConfigurationError, RateLimitError
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.http import (
+    ApiTokenAuth,
+    RequestSpec,
+    _SHAPE_ERRORS,
+    decode_body,
+    invalid_body,
+    status_error,
+    translate_transport_error,
+)
+from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.retry import retry_arguments
+from ac_segment_export._core.secrets import Secret
+from ac_segment_export.client import _resources as res
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator, Sequence
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from ac_segment_export._core.pagination import IdPager, OffsetPager
+    from ac_segment_export.client._ops import Operation
+
+__all__ = ["AsyncClient", "Client", "ClientStats"]
+
+T = TypeVar("T")
+logger = logging.getLogger("ac_segment_export")
+
+_VERSION = "0.1.0"
+
+
+@attrs.define
+class ClientStats:
+    """Counters of what a client has done, for reports and monitoring.
+
+    Attributes:
+        requests: HTTP requests sent (every attempt counts).
+        retries: Attempts that were retries.
+        rate_limited: Answers that said the rate limit was exceeded (429 or bulk body).
+        paced_seconds: Seconds spent waiting for the client-side rate limiter.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    paced_seconds: float = 0.0
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
+
+    def add(self, **counts: float) -> None:
+        """Add to several counters at once (thread-safe)."""
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+def _resolve_limiter(rate_limit: RateLimit | RateLimiter) -> RateLimiter:
+    if isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    if isinstance(rate_limit, RateLimit):
+        return RateLimiter(rate_limit)
+    msg = f"rate_limit must be a RateLimit or a RateLimiter, not {type(rate_limit).__name__}."
+    raise ConfigurationError(msg)
+
+
+class _BaseClient:
+    """What both clients share: no I/O here."""
+
+    def __init__(
+        self,
+        host: str | ApiEndpoint,
+        api_key: str | Secret,
+        *,
+        timeout: float | httpx.Timeout,
+        retry: RetryPolicy,
+        rate_limit: RateLimit | RateLimiter,
+    ) -> None:
+        self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
+        self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        if not isinstance(retry, RetryPolicy):
+            msg = f"retry must be a RetryPolicy, not {type(retry).__name__}."
+            raise ConfigurationError(msg)
+        self.retry = retry
+        self.rate_limiter = _resolve_limiter(rate_limit)
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.stats = ClientStats()
+        self._auth = ApiTokenAuth(self._api_key.reveal)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, ``https://HOST/api/3/``."""
+        return self.endpoint.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={str(self.endpoint)!r})"
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "User-Agent": f"ac-segment-export/{_VERSION} httpx/{httpx.__version__}",
+        }
+
+    def _build(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
+        headers = self._headers()
+        kwargs: dict[str, Any] = {}
+        if spec.content is not None:
+            kwargs["content"] = spec.content
+            headers["Content-Type"] = "application/json"
+        elif spec.json is not None:
+            kwargs["json"] = spec.json
+        return http.build_request(
+            spec.method,
+            self.base_url + spec.path,
+            params=list(spec.params) or None,
+            headers=headers,
+            timeout=self.timeout,
+            **kwargs,
+        )
+
+    def _check(self, response: httpx.Response, spec: RequestSpec, started: float) -> None:
+        logger.debug(
+            "%s %s -> %d (%.1f ms)",
+            spec.method, response.request.url, response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        if response.status_code >= 300:
+            error = status_error(response, spec)
+            if isinstance(error, RateLimitError):
+                self.stats.add(rate_limited=1)
+            raise error
+
+    @staticmethod
+    def _advance(
+        pager: OffsetPager[T] | IdPager[T], response: httpx.Response, spec: RequestSpec
+    ) -> tuple[Sequence[T], RequestSpec | None]:
+        body = decode_body(response, spec)
+        try:
+            return pager.advance(body)
+        except _SHAPE_ERRORS as exc:
+            raise invalid_body(exc, spec=spec, response=response, where=pager.key) from exc
+
+    def _on_retry(self, exc: BaseException, wait: float) -> None:
+        self.stats.add(retries=1)
+
+
+class Client(_BaseClient):
+    """A typed, synchronous client for ActiveCampaign's v3 API.
+
+    Args:
+        host: The REST endpoint hostname (``acme.api-us1.com``) or the API URL from Settings >
+            Developer. Plain ``http://`` is accepted for loopback hosts only (an emulator).
+        api_key: The API key (Settings > Developer); kept in a :class:`Secret`.
+        timeout: Seconds (or an :class:`httpx.Timeout`) for each request.
+        retry: When to retry; see :class:`RetryPolicy`.
+        rate_limit: Client-side pacing, or a shared :class:`RateLimiter`.
+        transport: An httpx transport to send through (an emulator's, in tests).
+        http_client: An httpx client to send through instead of the client's own; it is not
+            closed by :meth:`close`.
+
+    Raises:
+        ConfigurationError: The host, key or an option is invalid (no request is sent).
+
+    Resources are attributes: :attr:`users`, :attr:`lists`, :attr:`contacts`,
+    :attr:`memberships`, :attr:`fields`, :attr:`bulk_import`.
+    """
+
+    def __init__(
+        self,
+        host: str | ApiEndpoint,
+        api_key: str | Secret,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limit=rate_limit)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+
+    def _send(self, spec: RequestSpec) -> httpx.Response:
+        for attempt in tenacity.Retrying(**retry_arguments(self.retry, spec,
+                                                           on_retry=self._on_retry)):
+            with attempt:
+                paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                self.stats.add(requests=1, paced_seconds=paced)
+                request = self._build(self._http, spec)
+                started = time.perf_counter()
+                try:
+                    response = self._http.send(request, auth=self._auth)
+                    response.read()
+                except httpx.HTTPError as exc:
+                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                self._check(response, spec, started)
+        return response
+
+    def call(self, operation: Operation[T]) -> T:
+        """Send one operation (with retries and pacing) and return its parsed result."""
+        response = self._send(operation.spec)
+        return operation.parse(decode_body(response, operation.spec), response)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Call any v3 endpoint (an escape hatch); returns the decoded JSON object.
+
+        Args:
+            method: The HTTP method.
+            path: The path below ``/api/3/``, e.g. ``"tags"``.
+            params: Query parameters.
+            json: A JSON body.
+            idempotent: Whether a retry is harmless; by default, true for all but ``POST``.
+        """
+        spec = RequestSpec(
+            method.upper(), path.lstrip("/"), params=tuple((params or {}).items()), json=json,
+            idempotent=method.upper() != "POST" if idempotent is None else idempotent,
+        )
+        response = self._send(spec)
+        return decode_body(response, spec)  # type: ignore[no-any-return]
+
+    def paginate(self, pager: OffsetPager[T] | IdPager[T]) -> Iterator[T]:
+        """Yield every item of a paged collection, fetching one page at a time."""
+        spec: RequestSpec | None = pager.first()
+        while spec is not None:
+            response = self._send(spec)
+            items, spec = self._advance(pager, response, spec)
+            yield from items
+
+    @cached_property
+    def users(self) -> res.Users:
+        """The ``users`` resource."""
+        return res.Users(self)
+
+    @cached_property
+    def lists(self) -> res.Lists:
+        """The ``lists`` resource."""
+        return res.Lists(self)
+
+    @cached_property
+    def contacts(self) -> res.Contacts:
+        """The ``contacts`` resource."""
+        return res.Contacts(self)
+
+    @cached_property
+    def memberships(self) -> res.Memberships:
+        """List membership (``contactLists``)."""
+        return res.Memberships(self)
+
+    @cached_property
+    def fields(self) -> res.Fields:
+        """Custom fields and their values."""
+        return res.Fields(self)
+
+    @cached_property
+    def bulk_import(self) -> res.BulkImport:
+        """Bulk import."""
+        return res.BulkImport(self)
+
+    def close(self) -> None:
+        """Close the underlying HTTP client (unless it was passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """A typed, asynchronous client for ActiveCampaign's v3 API.
+
+    Takes the same arguments as :class:`Client`, with an :class:`httpx.AsyncBaseTransport`
+    or :class:`httpx.AsyncClient`. Methods are coroutines; ``iterate`` methods are async
+    iterators.
+    """
+
+    def __init__(
+        self,
+        host: str | ApiEndpoint,
+        api_key: str | Secret,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limit=rate_limit)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+
+    async def _send(self, spec: RequestSpec) -> httpx.Response:
+        async for attempt in tenacity.AsyncRetrying(
+            **retry_arguments(self.retry, spec, on_retry=self._on_retry)
+        ):
+            with attempt:
+                paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                self.stats.add(requests=1, paced_seconds=paced)
+                request = self._build(self._http, spec)
+                started = time.perf_counter()
+                try:
+                    response = await self._http.send(request, auth=self._auth)
+                    await response.aread()
+                except httpx.HTTPError as exc:
+                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                self._check(response, spec, started)
+        return response
+
+    async def call(self, operation: Operation[T]) -> T:
+        """Send one operation (with retries and pacing) and return its parsed result."""
+        response = await self._send(operation.spec)
+        return operation.parse(decode_body(response, operation.spec), response)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Call any v3 endpoint (an escape hatch); see :meth:`Client.request`."""
+        spec = RequestSpec(
+            method.upper(), path.lstrip("/"), params=tuple((params or {}).items()), json=json,
+            idempotent=method.upper() != "POST" if idempotent is None else idempotent,
+        )
+        response = await self._send(spec)
+        return decode_body(response, spec)  # type: ignore[no-any-return]
+
+    async def paginate(self, pager: OffsetPager[T] | IdPager[T]) -> AsyncIterator[T]:
+        """Yield every item of a paged collection, fetching one page at a time."""
+        spec: RequestSpec | None = pager.first()
+        while spec is not None:
+            response = await self._send(spec)
+            items, spec = self._advance(pager, response, spec)
+            for item in items:
+                yield item
+
+    @cached_property
+    def users(self) -> res.AsyncUsers:
+        """The ``users`` resource."""
+        return res.AsyncUsers(self)
+
+    @cached_property
+    def lists(self) -> res.AsyncLists:
+        """The ``lists`` resource."""
+        return res.AsyncLists(self)
+
+    @cached_property
+    def contacts(self) -> res.AsyncContacts:
+        """The ``contacts`` resource."""
+        return res.AsyncContacts(self)
+
+    @cached_property
+    def memberships(self) -> res.AsyncMemberships:
+        """List membership (``contactLists``)."""
+        return res.AsyncMemberships(self)
+
+    @cached_property
+    def fields(self) -> res.AsyncFields:
+        """Custom fields and their values."""
+        return res.AsyncFields(self)
+
+    @cached_property
+    def bulk_import(self) -> res.AsyncBulkImport:
+        """Bulk import."""
+        return res.AsyncBulkImport(self)
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP client (unless it was passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,365 @@
+"""Every endpoint the client covers, as pure functions: arguments in, an :class:`Operation` out.
+
+An operation is the request to send and the function that reads its answer; the sync and async
+resource classes only hand it to their client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from ac_segment_export._core.errors import ConfigurationError
+from ac_segment_export._core.http import RequestSpec, structure
+from ac_segment_export._core.pagination import IdPager, OffsetPager
+from ac_segment_export._core.wire import (
+    BulkImportContact,
+    BulkImportInfo,
+    BulkImportOverview,
+    BulkImportQueued,
+    Contact,
+    ContactInput,
+    CustomField,
+    FieldValue,
+    ListMembership,
+    MailingList,
+    MembershipStatus,
+    User,
+    bulk_contact_to_wire,
+    converter,
+)
+
+T = TypeVar("T")
+
+#: The most contacts one bulk-import request may carry.
+BULK_MAX_CONTACTS = 250
+#: The largest bulk-import body ActiveCampaign accepts, in bytes.
+BULK_MAX_BYTES = 400_000
+
+Body = Mapping[str, Any]
+
+
+@attrs.frozen
+class Operation(Generic[T]):
+    """A request and the reader of its answer."""
+
+    spec: RequestSpec
+    parse: Callable[[Body, httpx.Response], T]
+
+
+def _one(key: str, cls: type[T], spec: RequestSpec) -> Operation[T]:
+    def parse(body: Body, response: httpx.Response) -> T:
+        if key not in body:
+            return structure(None, cls, spec=spec, response=response, where=key)  # type: ignore[no-any-return]
+        return structure(body[key], cls, spec=spec, response=response, where=key)  # type: ignore[no-any-return]
+
+    return Operation(spec, parse)
+
+
+def _many(key: str, cls: type[T]) -> Callable[[Body], Sequence[T]]:
+    def parse(body: Body) -> Sequence[T]:
+        items = body.get(key)
+        if not isinstance(items, list):
+            msg = f"the body has no {key!r} list"
+            raise TypeError(msg)
+        return converter.structure(items, list[cls])  # type: ignore[valid-type]
+
+    return parse
+
+
+def _positive_id(name: str, value: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        msg = f"{name} must be a positive integer, not {value!r}."
+        raise ConfigurationError(msg)
+    return str(value)
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+def users_me() -> Operation[User]:
+    """``GET /users/me``: the user the key belongs to (the credential check)."""
+    return _one("user", User, RequestSpec("GET", "users/me"))
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+def lists_get(list_id: int) -> Operation[MailingList]:
+    """``GET /lists/{id}``."""
+    return _one("list", MailingList, RequestSpec("GET", f"lists/{_positive_id('list_id', list_id)}"))
+
+
+def lists_pager(*, name: str | None = None) -> OffsetPager[MailingList]:
+    """``GET /lists``, all pages."""
+    params = (("filters[name]", name),) if name is not None else ()
+    return OffsetPager("lists", "lists", _many("lists", MailingList), params=params)
+
+
+def lists_create(
+    name: str, *, stringid: str | None = None, sender_url: str = "", sender_reminder: str = ""
+) -> Operation[MailingList]:
+    """``POST /lists`` (not idempotent: a retry after success would create a second list)."""
+    if not name or not name.strip():
+        msg = "A list needs a non-blank name."
+        raise ConfigurationError(msg)
+    slug = stringid or "-".join(name.lower().split())
+    body = {"list": {"name": name, "stringid": slug, "sender_url": sender_url,
+                     "sender_reminder": sender_reminder}}
+    return _one("list", MailingList, RequestSpec("POST", "lists", json=body, idempotent=False))
+
+
+# -- contacts ---------------------------------------------------------------------------------
+
+
+def contacts_get(contact_id: int) -> Operation[Contact]:
+    """``GET /contacts/{id}``."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}"
+    return _one("contact", Contact, RequestSpec("GET", path))
+
+
+def _contact_filters(
+    email: str | None, list_id: int | None, status: MembershipStatus | int | None
+) -> tuple[tuple[str, str], ...]:
+    params: list[tuple[str, str]] = []
+    if email is not None:
+        params.append(("email", email))
+    if list_id is not None:
+        params.append(("listid", _positive_id("list_id", list_id)))
+    if status is not None:
+        params.append(("status", str(int(status))))
+    return tuple(params)
+
+
+def contacts_pager(
+    *,
+    email: str | None = None,
+    list_id: int | None = None,
+    status: MembershipStatus | int | None = None,
+    by_id: bool = True,
+) -> OffsetPager[Contact] | IdPager[Contact]:
+    """``GET /contacts`` with filters; ``by_id`` pages with ``id_greater`` (for big scans)."""
+    params = _contact_filters(email, list_id, status)
+    parse = _many("contacts", Contact)
+    if by_id:
+        return IdPager("contacts", "contacts", parse, lambda c: c.id, params=params)
+    return OffsetPager("contacts", "contacts", parse, params=params)
+
+
+def contacts_find(email: str) -> Operation[Contact | None]:
+    """``GET /contacts?email=``: the contact with this email, or ``None``."""
+    spec = RequestSpec("GET", "contacts", params=(("email", email), ("limit", "1")))
+
+    def parse(body: Body, response: httpx.Response) -> Contact | None:
+        found: list[Contact] = structure(
+            body.get("contacts"), list[Contact], spec=spec, response=response, where="contacts"
+        )
+        return found[0] if found else None
+
+    return Operation(spec, parse)
+
+
+def _contact_body(contact: ContactInput, *, email_required: bool) -> dict[str, Any]:
+    if email_required and not contact.email:
+        msg = "This call needs the contact's email."
+        raise ConfigurationError(msg)
+    return {"contact": converter.unstructure(contact)}
+
+
+def contacts_create(contact: ContactInput) -> Operation[Contact]:
+    """``POST /contacts`` (not idempotent: never retried after it may have been processed)."""
+    body = _contact_body(contact, email_required=True)
+    return _one("contact", Contact, RequestSpec("POST", "contacts", json=body, idempotent=False))
+
+
+def contacts_sync(contact: ContactInput) -> Operation[Contact]:
+    """``POST /contact/sync``: create or update by email (safe to repeat)."""
+    body = _contact_body(contact, email_required=True)
+    return _one("contact", Contact, RequestSpec("POST", "contact/sync", json=body))
+
+
+def contacts_update(contact_id: int, contact: ContactInput) -> Operation[Contact]:
+    """``PUT /contacts/{id}``; fields left ``None`` are not sent."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}"
+    body = _contact_body(contact, email_required=False)
+    return _one("contact", Contact, RequestSpec("PUT", path, json=body))
+
+
+def contacts_delete(contact_id: int) -> Operation[None]:
+    """``DELETE /contacts/{id}``."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}"
+    return Operation(RequestSpec("DELETE", path), lambda body, response: None)
+
+
+def contacts_memberships(contact_id: int) -> Operation[list[ListMembership]]:
+    """``GET /contacts/{id}/contactLists``: the contact's list statuses."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}/contactLists"
+    spec = RequestSpec("GET", path)
+
+    def parse(body: Body, response: httpx.Response) -> list[ListMembership]:
+        return structure(  # type: ignore[no-any-return]
+            body.get("contactLists"), list[ListMembership], spec=spec, response=response,
+            where="contactLists",
+        )
+
+    return Operation(spec, parse)
+
+
+def contacts_field_values(contact_id: int) -> Operation[list[FieldValue]]:
+    """``GET /contacts/{id}/fieldValues``."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}/fieldValues"
+    spec = RequestSpec("GET", path)
+
+    def parse(body: Body, response: httpx.Response) -> list[FieldValue]:
+        return structure(  # type: ignore[no-any-return]
+            body.get("fieldValues"), list[FieldValue], spec=spec, response=response,
+            where="fieldValues",
+        )
+
+    return Operation(spec, parse)
+
+
+# -- list membership --------------------------------------------------------------------------
+
+
+def memberships_set(
+    contact_id: int, list_id: int, status: MembershipStatus | int
+) -> Operation[ListMembership]:
+    """``POST /contactLists``: set one contact's status in one list (safe to repeat)."""
+    status = MembershipStatus(int(status))
+    body = {"contactList": {"list": int(_positive_id("list_id", list_id)),
+                            "contact": int(_positive_id("contact_id", contact_id)),
+                            "status": int(status)}}
+    return _one("contactList", ListMembership, RequestSpec("POST", "contactLists", json=body))
+
+
+# -- custom fields ----------------------------------------------------------------------------
+
+
+def _fields_page(body: Body) -> Sequence[CustomField]:
+    fields = _many("fields", CustomField)(body)
+    options: dict[int, list[str]] = {}
+    for option in body.get("fieldOptions") or ():
+        if isinstance(option, Mapping) and option.get("field") is not None:
+            value = option.get("value", option.get("label", ""))
+            options.setdefault(int(option["field"]), []).append(str(value))
+    if not options:
+        return fields
+    return [attrs.evolve(f, options=tuple(options.get(f.id, f.options))) for f in fields]
+
+
+def fields_pager() -> OffsetPager[CustomField]:
+    """``GET /fields``, all pages (tools that read only the first page miss fields)."""
+    return OffsetPager("fields", "fields", _fields_page)
+
+
+def fields_create(
+    title: str, *, type: str = "text", perstag: str | None = None, description: str = ""  # noqa: A002
+) -> Operation[CustomField]:
+    """``POST /fields`` (not idempotent: a repeat after success is a duplicate title)."""
+    if not title or not title.strip():
+        msg = "A custom field needs a non-blank title."
+        raise ConfigurationError(msg)
+    field: dict[str, Any] = {"type": type, "title": title, "descript": description}
+    if perstag is not None:
+        field["perstag"] = perstag
+    spec = RequestSpec("POST", "fields", json={"field": field}, idempotent=False)
+    return _one("field", CustomField, spec)
+
+
+def field_values_set(contact_id: int, field_id: int, value: str) -> Operation[FieldValue]:
+    """``POST /fieldValues``: set one contact's value of one field (safe to repeat)."""
+    body = {"fieldValue": {"contact": int(_positive_id("contact_id", contact_id)),
+                           "field": int(_positive_id("field_id", field_id)),
+                           "value": value},
+            "useDefaults": False}
+    return _one("fieldValue", FieldValue, RequestSpec("POST", "fieldValues", json=body))
+
+
+# -- bulk import ------------------------------------------------------------------------------
+
+
+def encode_bulk_contact(contact: BulkImportContact, *, exclude_automations: bool) -> bytes:
+    """One contact of a bulk-import body, encoded as compact JSON."""
+    wire = bulk_contact_to_wire(contact)
+    if exclude_automations:
+        wire["exclude_automations"] = True
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_BODY_HEAD = b'{"contacts":['
+_BODY_TAIL = b"]}"
+
+
+def bulk_body_size(encoded: Sequence[bytes]) -> int:
+    """The size in bytes of a bulk-import body made of these encoded contacts."""
+    return len(_BODY_HEAD) + len(_BODY_TAIL) + sum(map(len, encoded)) + max(0, len(encoded) - 1)
+
+
+def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImportQueued]:
+    """``POST /import/bulk_import`` from contacts already encoded with :func:`encode_bulk_contact`.
+
+    Raises:
+        ConfigurationError: Before sending, when there are no contacts, more than 250, or
+            the body would exceed 400,000 bytes (split the batch; never trim it).
+    """
+    if not encoded:
+        msg = "A bulk import needs at least one contact."
+        raise ConfigurationError(msg)
+    if len(encoded) > BULK_MAX_CONTACTS:
+        msg = (f"A bulk import takes at most {BULK_MAX_CONTACTS} contacts, not {len(encoded)}; "
+               "split the batch.")
+        raise ConfigurationError(msg)
+    content = _BODY_HEAD + b",".join(encoded) + _BODY_TAIL
+    if len(content) > BULK_MAX_BYTES:
+        msg = (f"A bulk-import body may be at most {BULK_MAX_BYTES:,} bytes; this one is "
+               f"{len(content):,}. Split the batch.")
+        raise ConfigurationError(msg)
+    spec = RequestSpec("POST", "import/bulk_import", content=content, bulk_contacts=len(encoded))
+
+    def parse(body: Body, response: httpx.Response) -> BulkImportQueued:
+        lowered = {k.lower(): v for k, v in body.items()}
+        if not lowered.get("success") or not lowered.get("batchid"):
+            return structure(None, BulkImportQueued, spec=spec, response=response, where="batchId")  # type: ignore[no-any-return]
+        data = {"batchId": lowered["batchid"], "queued_contacts": lowered.get("queued_contacts",
+                len(encoded)), "message": lowered.get("message", "")}
+        return structure(data, BulkImportQueued, spec=spec, response=response, where="")  # type: ignore[no-any-return]
+
+    return Operation(spec, parse)
+
+
+def bulk_import_submit(
+    contacts: Sequence[BulkImportContact], *, exclude_automations: bool = False
+) -> Operation[BulkImportQueued]:
+    """``POST /import/bulk_import``: queue up to 250 contacts (an upsert by email)."""
+    encoded = [encode_bulk_contact(c, exclude_automations=exclude_automations) for c in contacts]
+    return bulk_import_submit_encoded(encoded)
+
+
+def bulk_import_info(batch_id: str) -> Operation[BulkImportInfo]:
+    """``GET /import/info?batchId=``: one batch's status (``None`` right after a submit)."""
+    if not batch_id:
+        msg = "batch_id must not be empty."
+        raise ConfigurationError(msg)
+    spec = RequestSpec("GET", "import/info", params=(("batchId", batch_id),))
+
+    def parse(body: Body, response: httpx.Response) -> BulkImportInfo:
+        data = {"status": body.get("status"), "success": body.get("success") or [],
+                "failure": body.get("failure") or []}
+        return structure(data, BulkImportInfo, spec=spec, response=response, where="")  # type: ignore[no-any-return]
+
+    return Operation(spec, parse)
+
+
+def bulk_import_overview() -> Operation[BulkImportOverview]:
+    """``GET /import/bulk_import``: the account's outstanding and recent batches."""
+    spec = RequestSpec("GET", "import/bulk_import")
+
+    def parse(body: Body, response: httpx.Response) -> BulkImportOverview:
+        return structure(body, BulkImportOverview, spec=spec, response=response, where="")  # type: ignore[no-any-return]
+
+    return Operation(spec, parse)
