@@ -1,0 +1,105 @@
+"""Serve the ActiveCampaign emulator from the command line.
+
+``python -m ac_segment_export.testing --port 8080`` serves until interrupted and prints the
+base URL on its first line of output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from ._config import EmulatorLimits
+from ._emulator import ActiveCampaignEmulator
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+__all__ = ["main", "seed_demo_data"]
+
+
+def seed_demo_data(emulator: ActiveCampaignEmulator) -> None:
+    """Give an emulator a small, recognisable account: two lists, three fields, contacts.
+
+    Args:
+        emulator: The emulator to seed.
+    """
+    newsletter = emulator.add_list("Newsletter")
+    vip = emulator.add_list("VIP customers")
+    emulator.add_field("Loyalty tier", type="dropdown", options=("Bronze", "Silver", "Gold"))
+    emulator.add_field("Signup date", type="date")
+    emulator.add_field("Favourite colour")
+    people = [
+        ("ana.ruiz@example.org", "Ana", "Ruiz", "+34600000001", 1),
+        ("ben.okafor@example.org", "Ben", "Okafor", "+2348000000002", 1),
+        ("chloe.martin@example.org", "Chloé", "Martin", "", 2),
+        ("dev.patel@example.org", "Dev", "Patel", "+447700900003", 0),
+    ]
+    for email, first, last, phone, status in people:
+        emulator.add_contact(
+            email,
+            first_name=first,
+            last_name=last,
+            phone=phone,
+            lists={newsletter: status, vip: 1} if status == 1 else {newsletter: status},
+        )
+    emulator.exclude_email("blocked@example.org")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ac_segment_export.testing",
+        description="Serve an offline ActiveCampaign v3 emulator on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--api-key", default="test-key", help="the Api-Token to accept")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="run emulated time this much faster"
+    )
+    parser.add_argument(
+        "--no-limits", action="store_true", help="switch rate limits off (size limits stay)"
+    )
+    parser.add_argument("--demo-data", action="store_true", help="seed lists, fields, contacts")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault RNG")
+    return parser
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator server until Ctrl-C (or SIGTERM).
+
+    Args:
+        argv: Command-line arguments (``sys.argv[1:]`` when None).
+
+    Returns:
+        The process exit status.
+    """
+    args = _parser().parse_args(argv)
+    limits = EmulatorLimits.unlimited() if args.no_limits else EmulatorLimits()
+    emulator = ActiveCampaignEmulator(
+        args.api_key, limits=limits, time_scale=args.time_scale, seed=args.seed
+    )
+    if args.demo_data:
+        seed_demo_data(emulator)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        with emulator.serve(args.port, host=args.host) as base_url:
+            sys.stdout.write(f"{base_url}\n")
+            sys.stdout.write(f"ActiveCampaign emulator serving {base_url}/api/3 (Ctrl-C stops)\n")
+            sys.stdout.flush()
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
