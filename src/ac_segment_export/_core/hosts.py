@@ -80,8 +80,10 @@ def _encode_hostname(original: str, host: str) -> str:
     for label in labels:
         if not label:
             raise _fail(original, "it has an empty label (two dots in a row, or a leading dot)")
+        if len(label) > _MAX_LABEL:  # before IDNA, whose own error would hide the reason
+            raise _fail(original, f"the label {label[:20]!r}... is longer than 63 characters")
         try:
-            encoded = label.encode("idna").decode("ascii").lower()
+            encoded = label.lower() if label.isascii() else label.encode("idna").decode("ascii")
         except UnicodeError:
             raise _fail(original, f"the label {label!r} cannot be IDNA-encoded") from None
         if len(encoded) > _MAX_LABEL:
