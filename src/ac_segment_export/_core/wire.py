@@ -274,6 +274,12 @@ def _structure_batch_status(value: object, _: object) -> BatchStatus | None:
     raise ValueError(msg)
 
 
+def _structure_membership_status(value: object, _: object) -> MembershipStatus:
+    # Registered explicitly: MembershipStatus is an int, so the int hook would otherwise
+    # claim it and hand back a bare int (and accept any number).
+    return MembershipStatus(_structure_int(value, int))
+
+
 def _structure_options(value: object, _: object) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -296,6 +302,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(dt.datetime | None, _structure_datetime)
     conv.register_structure_hook(BatchStatus | None, _structure_batch_status)
+    conv.register_structure_hook(MembershipStatus, _structure_membership_status)
 
     def structure_as(cls: type[Any], **renames: str) -> None:
         overrides = {attr: override(rename=wire) for attr, wire in renames.items()}
