@@ -1,0 +1,146 @@
+"""Token-bucket arithmetic and the RateLimiter, on a fake clock (no sleeping)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+import ac_segment_export as acx
+from ac_segment_export._core.pacing import TokenBucket
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bucket_spaces_reservations_by_one_over_rate() -> None:
+    """With capacity 1, back-to-back reservations wait 0, 1/r, 2/r, ..."""
+    bucket = TokenBucket(rate=5.0, capacity=1, now=0.0)
+    waits = [bucket.reserve(0.0) for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.2, 0.4, 0.6])
+
+
+def test_bucket_refills_with_time_and_caps_at_capacity() -> None:
+    """Idle time refills tokens, but never beyond capacity."""
+    bucket = TokenBucket(rate=2.0, capacity=3, now=0.0)
+    assert [bucket.reserve(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.reserve(0.0) == pytest.approx(0.5)
+    # 100 s later the bucket holds 3 again, not 200.
+    assert [bucket.reserve(100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.reserve(100.0) == pytest.approx(0.5)
+
+
+def test_bucket_partial_refill() -> None:
+    """Half an interval later, the next reservation waits the other half."""
+    bucket = TokenBucket(rate=10.0, capacity=1, now=0.0)
+    assert bucket.reserve(0.0) == 0.0
+    assert bucket.reserve(0.05) == pytest.approx(0.05)
+
+
+def test_bucket_ignores_a_clock_going_backwards() -> None:
+    """A time before the bucket's stamp refills nothing (and does not go negative)."""
+    bucket = TokenBucket(rate=1.0, capacity=1, now=10.0)
+    assert bucket.reserve(10.0) == 0.0
+    assert bucket.reserve(5.0) == pytest.approx(1.0)
+
+
+def _waits(limiter: acx.RateLimiter, n: int) -> list[float]:
+    return [limiter._reserve(None) for _ in range(n)]
+
+
+def test_limiter_paces_the_account_rate() -> None:
+    """The account bucket spaces plain requests by (a little over) 1/requests_per_second."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=4), clock=clock)
+    waits = _waits(limiter, 5)
+    assert waits[0] == 0.0
+    steps = [b - a for a, b in itertools.pairwise(waits)]
+    for step in steps:
+        assert 0.25 <= step <= 0.25 * 1.1
+
+
+def test_limiter_burst_lets_requests_through_at_once() -> None:
+    """burst=N lets N requests go without waiting."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=5, burst=3), clock=clock)
+    waits = _waits(limiter, 4)
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] > 0.19
+
+
+def test_limiter_bulk_buckets_are_per_minute() -> None:
+    """Multi-contact bulk requests are spaced by 60/bulk_per_minute; single ones separately."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(
+        acx.RateLimit(requests_per_second=100, bulk_per_minute=60, bulk_single_per_minute=30),
+        clock=clock,
+    )
+    assert limiter._reserve(10) == 0.0
+    assert limiter._reserve(10) >= 1.0
+    # A single-contact import uses its own bucket, so it is not held up by the multi ones
+    # beyond the account slot already reserved for them.
+    single = limiter._reserve(1)
+    assert single < 1.2
+    assert limiter._reserve(1) >= 2.0
+
+
+def test_limiter_refills_after_idle_time() -> None:
+    """After waiting out the interval on the clock, the next request goes at once."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=2), clock=clock)
+    assert limiter._reserve(None) == 0.0
+    clock.now += 10
+    assert limiter._reserve(None) == 0.0
+    assert limiter._reserve(None) > 0.49
+
+
+def test_disabled_limiter_never_waits() -> None:
+    """RateLimit.unlimited() turns pacing off entirely."""
+    limiter = acx.RateLimiter(acx.RateLimit.unlimited(), clock=FakeClock())
+    assert [limiter.acquire() for _ in range(50)] == [0.0] * 50
+
+
+def test_acquire_sleeps_what_it_reserved() -> None:
+    """acquire() returns the seconds it waited (the second of two at 50/s waits ~20 ms)."""
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=50))
+    assert limiter.acquire() == 0.0
+    assert 0.015 < limiter.acquire() < 0.03
+
+
+@pytest.mark.anyio
+async def test_aacquire_waits_without_blocking() -> None:
+    """aacquire() paces on the event loop the same way."""
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=50))
+    assert await limiter.aacquire() == 0.0
+    assert 0.015 < await limiter.aacquire() < 0.03
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"requests_per_second": 0}, "requests_per_second must be positive"),
+        ({"burst": 0}, "burst must be at least 1"),
+        ({"bulk_per_minute": -1}, "bulk_per_minute must be positive"),
+    ],
+)
+def test_rate_limit_validation(kwargs: dict[str, float], message: str) -> None:
+    """Nonsense rates are configuration errors."""
+    with pytest.raises(acx.ConfigurationError, match=message):
+        acx.RateLimit(**kwargs)  # type: ignore[arg-type]
+
+
+def test_scaled_multiplies_every_rate() -> None:
+    """scaled(f) multiplies the account and both bulk rates."""
+    limits = acx.RateLimit().scaled(10)
+    assert (limits.requests_per_second, limits.bulk_per_minute, limits.bulk_single_per_minute) == (
+        50,
+        1000,
+        200,
+    )
