@@ -1,0 +1,51 @@
+"""Development sessions: ``nox`` runs tests, lint and typecheck; ``nox -s bench`` the benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite against the installed package."""
+    session.install(".[tests]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package and on tests/typing (the public API as users write it)."""
+    session.install(".[typing]")
+    session.run("mypy", "--strict", "src", "tests/typing")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Check that every Python snippet in README.md and docs/ runs against the emulator."""
+    session.install(".[tests]")
+    session.run("python", "docs/check_snippets.py", "README.md", *sorted_docs())
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Throughput, CPU per profile and memory of an export (see docs/benchmarks.md)."""
+    session.install(".[tests]")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+def sorted_docs() -> list[str]:
+    from pathlib import Path
+
+    return sorted(str(p) for p in Path("docs").glob("*.md"))

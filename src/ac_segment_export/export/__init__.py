@@ -1,0 +1,23 @@
+"""The exporter: stream profiles into an ActiveCampaign list and account for every one."""
+
+from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState, FileCheckpoint
+from ac_segment_export.export._exporter import AsyncExporter, CancelToken, Exporter
+from ac_segment_export.export._index import EmailIndex
+from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export.export._validate import check_email, to_e164
+
+__all__ = [
+    "AsyncExporter",
+    "CancelToken",
+    "Checkpoint",
+    "CheckpointState",
+    "EmailIndex",
+    "ExportReport",
+    "Exporter",
+    "FileCheckpoint",
+    "OutcomeStatus",
+    "Progress",
+    "RecordOutcome",
+    "check_email",
+    "to_e164",
+]

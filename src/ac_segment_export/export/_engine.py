@@ -1,0 +1,675 @@
+"""The export, written once as a generator of commands; the sync and async exporters drive it.
+
+The engine never sends, sleeps or reads the input itself. It yields a command — :class:`Call`
+(one API operation), :class:`Sleep`, :class:`Pull` (the next profiles) — and the driver sends
+back the result or throws the exception into it. Everything else (mapping, validation,
+de-duplication, batching, tracking, accounting) is plain code here, shared by both drivers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ac_segment_export._core.errors import (
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    BulkImportRejectedError,
+    UnprocessableEntityError,
+)
+from ac_segment_export._core.wire import (
+    BatchStatus,
+    BulkImportInfo,
+    ContactInput,
+    FieldValueInput,
+    MembershipStatus,
+)
+from ac_segment_export.client import _ops as ops
+from ac_segment_export.client._ops import BULK_MAX_BYTES, BULK_MAX_CONTACTS
+from ac_segment_export.export._index import EmailIndex
+from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export.export._validate import (
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    MAX_VALUE_LENGTH,
+    check_email,
+    to_e164,
+)
+
+if TYPE_CHECKING:
+    from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState
+    from ac_segment_export.model import FieldMapper
+
+__all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Sleep"]
+
+logger = logging.getLogger("ac_segment_export")
+
+_HEAD_TAIL = len(b'{"contacts":[') + len(b"]}")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@attrs.frozen
+class Call:
+    """Send one API operation; the driver sends back its result or throws its error."""
+
+    op: ops.Operation[Any]
+
+
+@attrs.frozen
+class Sleep:
+    """Wait this many seconds."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Pull:
+    """Read up to ``n`` more profiles; the driver sends back a list (empty at the end)."""
+
+    n: int
+
+
+Command = Call | Sleep | Pull
+
+
+class Stop(Exception):  # noqa: N818 - a signal, not an error
+    """Thrown into the engine by a driver to stop the run now (Ctrl-C, task cancellation)."""
+
+
+@attrs.frozen(kw_only=True)
+class EngineSettings:
+    """The knobs of one run (see :class:`~ac_segment_export.Exporter` for their meaning)."""
+
+    list_id: int
+    tags: tuple[str, ...] = ()
+    exclude_automations: bool = True
+    mirror: bool = False
+    dry_run: bool = False
+    keep: str = "first"
+    max_profiles: int = 1_000_000
+    batch_size: int = BULK_MAX_CONTACTS
+    max_bytes: int = BULK_MAX_BYTES
+    small_batch: int = 10
+    max_in_flight: int = 40
+    first_poll_delay: float = 1.0
+    poll_interval: float = 2.0
+    max_batch_resubmits: int = 2
+    max_consecutive_failures: int = 3
+    cancel_grace: float = 60.0
+    check_unsubscribed: bool = True
+    phone_e164: bool = False
+    default_country_code: str | None = None
+    progress_every: float = 0.5
+    pull_size: int = 500
+
+
+class _Batch:
+    """Contacts travelling together in one bulk-import request."""
+
+    __slots__ = ("attempts", "batch_id", "emails", "encoded", "next_poll", "positions", "size")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.emails: list[str] = []
+        self.encoded: list[bytes] = []
+        self.size = _HEAD_TAIL
+        self.batch_id: str | None = None
+        self.next_poll = 0.0
+        self.attempts = 0
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def fits(self, encoded: bytes, settings: EngineSettings) -> bool:
+        return (len(self.positions) < settings.batch_size
+                and self.size + len(encoded) + 1 <= settings.max_bytes)
+
+    def add(self, position: int, email: str, encoded: bytes) -> None:
+        self.size += len(encoded) + (1 if self.positions else 0)
+        self.positions.append(position)
+        self.emails.append(email)
+        self.encoded.append(encoded)
+
+    def subset(self, keep: Sequence[int]) -> _Batch:
+        other = _Batch()
+        for i in keep:
+            other.add(self.positions[i], self.emails[i], self.encoded[i])
+        return other
+
+
+class Engine:
+    """One export run's state and logic."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        mapper: FieldMapper,
+        report: ExportReport,
+        *,
+        total: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        resume: CheckpointState | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[Progress], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.s = settings
+        self.mapper = mapper
+        self.report = report
+        self.total = total
+        self.checkpoint = checkpoint
+        self.resume = resume
+        self.cancelled = cancelled
+        self.on_progress = on_progress
+        self.clock = clock
+        self.started = clock()
+        self.read = 0
+        self.seen = EmailIndex()
+        self.unsubscribed = EmailIndex()
+        self.active_members: EmailIndex | None = None
+        self.last_position: EmailIndex | None = None
+        self.pending = _Batch()
+        self.in_flight: deque[_Batch] = deque()
+        self.failures_in_a_row = 0
+        self.fatal = False
+        self._last_progress = 0.0
+        self._encoded_tail = ""
+        self._tags = settings.tags
+        self._subscribe = [{"listid": settings.list_id}]
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _out(self, position: int, email: str | None, status: OutcomeStatus,
+             reason: str | None = None, field: str | None = None) -> None:
+        self.report.record(RecordOutcome(position, email, status, reason, field))
+
+    def _progress(self, *, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = self.clock()
+        if not force and now - self._last_progress < self.s.progress_every:
+            return
+        self._last_progress = now
+        elapsed = max(now - self.started, 1e-9)
+        settled = self.report.accounted
+        rate = settled / elapsed
+        eta = None
+        if self.total is not None and rate > 0:
+            eta = max(0.0, (min(self.total, self.s.max_profiles) - settled) / rate)
+        self.on_progress(Progress(self.read, settled, self.report.exported, self.total, rate, eta))
+
+    def low_water_mark(self) -> int:
+        """The input position below which every profile is settled."""
+        marks = [b.positions[0] for b in self.in_flight if b.positions]
+        if self.pending.positions:
+            marks.append(self.pending.positions[0])
+        return min(marks) if marks else self.read
+
+    # -- one profile --------------------------------------------------------------------------
+
+    def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | None:
+        """Map and check one profile's email; ``None`` when it got an outcome already."""
+        if not isinstance(profile, Mapping):
+            self._out(position, None, OutcomeStatus.REJECTED,
+                      f"a profile must be a mapping, not {type(profile).__name__}")
+            return None
+        try:
+            mapped = self.mapper.map(profile)
+        except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
+            self._out(position, None, OutcomeStatus.REJECTED,
+                      f"the mapper raised {type(exc).__name__}: {exc}")
+            return None
+        reason = getattr(mapped, "reason", None)
+        if reason is not None:
+            self._out(position, None, OutcomeStatus.REJECTED, str(reason),
+                      getattr(mapped, "field", None))
+            return None
+        checked = check_email(mapped.email)
+        if isinstance(checked, str):
+            raw = mapped.email if isinstance(mapped.email, str) else None
+            self._out(position, raw, OutcomeStatus.REJECTED, checked, "email")
+            return None
+        return checked[0], checked[1], mapped
+
+    def _encode(self, email: str, mapped: Any) -> bytes | tuple[str, str]:
+        """The bulk-import JSON of one contact, or ``(reason, field)``."""
+        item: dict[str, Any] = {"email": email}
+        first, last, phone = mapped.first_name, mapped.last_name, mapped.phone
+        if first:
+            if len(first) > MAX_NAME_LENGTH:
+                return f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
+            item["first_name"] = first
+        if last:
+            if len(last) > MAX_NAME_LENGTH:
+                return f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
+            item["last_name"] = last
+        if phone:
+            if self.s.phone_e164:
+                normalised = to_e164(phone, self.s.default_country_code)
+                if normalised is None:
+                    return f"phone {phone!r} cannot be written in E.164 form", "phone"
+                phone = normalised
+            if len(phone) > MAX_PHONE_LENGTH:
+                return f"phone is longer than {MAX_PHONE_LENGTH} characters", "phone"
+            item["phone"] = phone
+        tags = mapped.tags + self._tags if mapped.tags else self._tags
+        if tags:
+            item["tags"] = list(tags)
+        if mapped.fields:
+            fields = []
+            for fv in mapped.fields:
+                if len(fv.value) > MAX_VALUE_LENGTH:
+                    return (f"custom field {fv.field}'s value is longer than "
+                            f"{MAX_VALUE_LENGTH} characters", str(fv.field))
+                fields.append({"id": fv.field, "value": fv.value})
+            item["fields"] = fields
+        item["subscribe"] = self._subscribe
+        if self.s.exclude_automations:
+            item["exclude_automations"] = True
+        return _encode(item).encode()
+
+    def _take(self, position: int, profile: Any) -> None:
+        """Give one profile an outcome, or put it in the pending batch."""
+        prepared = self._prepare(position, profile)
+        if prepared is None:
+            return
+        email, key, mapped = prepared
+        if self.last_position is not None:  # keep the last occurrence
+            last = self.last_position.get(key)
+            if last is not None and last != position:
+                self._out(position, email, OutcomeStatus.DUPLICATE,
+                          f"a later profile (position {last}) has the same email")
+                return
+            self.seen.add(key)
+        elif not self.seen.add(key):
+            self._out(position, email, OutcomeStatus.DUPLICATE,
+                      "an earlier profile has the same email")
+            return
+        if key in self.unsubscribed:
+            self._out(position, email, OutcomeStatus.SKIPPED,
+                      "unsubscribed from the list; it is never re-subscribed")
+            return
+        encoded = self._encode(email, mapped)
+        if isinstance(encoded, tuple):
+            self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
+            return
+        if len(encoded) + _HEAD_TAIL > self.s.max_bytes:
+            self._out(position, email, OutcomeStatus.REJECTED,
+                      f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
+                      f"may carry ({self.s.max_bytes:,})")
+            return
+        if self.s.dry_run:
+            self._dry_run_outcome(position, email, key)
+            return
+        if not self.pending.fits(encoded, self.s):
+            self._full.append(self.pending)
+            self.pending = _Batch()
+        self.pending.add(position, email, encoded)
+        if mapped.tags:
+            self._pending_has_tags = True
+
+    _full: list[_Batch]
+    _pending_has_tags = False
+
+    def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
+        self.report.would_subscribe = (self.report.would_subscribe or 0) + (
+            0 if self.active_members is not None and key in self.active_members else 1)
+        self._out(position, email, OutcomeStatus.EXPORTED, "dry run: would be exported")
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self) -> Generator[Command, Any, ExportReport]:
+        """The whole export; returns the report (also kept in :attr:`report`)."""
+        self._full = []
+        try:
+            if self.s.check_unsubscribed or self.s.mirror:
+                yield from self._load_members(MembershipStatus.UNSUBSCRIBED, self.unsubscribed)
+            if self.s.dry_run and (self.s.mirror or self.s.check_unsubscribed):
+                self.active_members = EmailIndex()
+                yield from self._load_members(MembershipStatus.ACTIVE, self.active_members)
+            if self.s.keep == "last":
+                yield from self._first_pass()
+            yield from self._stream()
+            if not self.s.dry_run:
+                yield from self._flush()
+                yield from self._drain()
+                if self.s.mirror:
+                    yield from self._mirror()
+            elif self.s.mirror:
+                yield from self._mirror()
+        except Stop:
+            self._halt("stopped by the user (interrupt or cancellation)")
+        except _Abort as exc:
+            self.fatal = exc.fatal
+            self._halt(str(exc))
+        return self.report
+
+    def _halt(self, reason: str) -> None:
+        """End the run now: pending profiles not attempted, in-flight ones unknown."""
+        self.report.stopped_early = True
+        self.report.stop_reason = self.report.stop_reason or reason
+        for batch in self._full:
+            self._not_attempted(batch)
+        self._full = []
+        self._not_attempted(self.pending)
+        self.pending = _Batch()
+        while self.in_flight:
+            batch = self.in_flight.popleft()
+            for position, email in zip(batch.positions, batch.emails, strict=True):
+                self._out(position, email, OutcomeStatus.UNKNOWN,
+                          f"its batch {batch.batch_id} was still being imported when the "
+                          "export stopped; check ActiveCampaign before re-running")
+
+    def _not_attempted(self, batch: _Batch) -> None:
+        reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
+        for position, email in zip(batch.positions, batch.emails, strict=True):
+            self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, reason)
+        batch.positions.clear()
+
+    def _load_members(
+        self, status: MembershipStatus, into: EmailIndex
+    ) -> Generator[Command, Any, None]:
+        pager = ops.contacts_pager(list_id=self.s.list_id, status=status, by_id=True)
+        spec: Any = pager.first()
+        while spec is not None:
+            body = yield Call(ops.Operation(spec, lambda body, _: body))
+            items, spec = pager.advance(body)
+            for contact in items:
+                into.add(contact.email.strip().lower())
+
+    def _first_pass(self) -> Generator[Command, Any, None]:
+        """For keep-last: learn each email's last position (the source is read twice)."""
+        self.last_position = EmailIndex(with_values=True)
+        position = 0
+        while True:
+            chunk = yield Pull(-self.s.pull_size)  # negative: the first of two passes
+            if not chunk:
+                return
+            for profile in chunk:
+                if position >= self.s.max_profiles:
+                    return
+                if isinstance(profile, Mapping):
+                    try:
+                        mapped = self.mapper.map(profile)
+                    except Exception:  # noqa: BLE001 - reported in the second pass
+                        mapped = None
+                    email = getattr(mapped, "email", None)
+                    checked = check_email(email) if email is not None else "missing"
+                    if not isinstance(checked, str):
+                        self.last_position.set(checked[1], position)
+                position += 1
+
+    def _stream(self) -> Generator[Command, Any, None]:
+        skip = self.resume.position if self.resume is not None else 0
+        while True:
+            if self.cancelled():
+                raise _Abort("cancelled", fatal=False)
+            chunk = yield Pull(self.s.pull_size)
+            if not chunk:
+                return
+            for profile in chunk:
+                position = self.read
+                if position >= self.s.max_profiles:
+                    self._beyond_limit(1)
+                    continue
+                self.read += 1
+                if position < skip:
+                    self._replay(profile)
+                    continue
+                self._take(position, profile)
+            while self._full:
+                yield from self._submit(self._full.pop(0))
+                yield from self._poll(block=False)
+            yield from self._poll(block=False)
+            self._progress()
+
+    def _beyond_limit(self, n: int) -> None:
+        """Count profiles past ``max_profiles`` as not attempted (counted, not kept one by one)."""
+        self.report.stopped_early = True
+        self.report.stop_reason = (
+            f"max_profiles ({self.s.max_profiles:,}) reached; profiles from position "
+            f"{self.s.max_profiles:,} on were not attempted")
+        self.read += n
+        self.report.count_only(OutcomeStatus.NOT_ATTEMPTED, n)
+
+    def _replay(self, profile: Any) -> None:
+        """A profile settled by the run being resumed: only rebuild the de-duplication index."""
+        if not isinstance(profile, Mapping):
+            return
+        try:
+            mapped = self.mapper.map(profile)
+        except Exception:  # noqa: BLE001 - it was reported by the earlier run
+            return
+        email = getattr(mapped, "email", None)
+        checked = check_email(email) if email is not None else "missing"
+        if not isinstance(checked, str):
+            self.seen.add(checked[1])
+
+    def _flush(self) -> Generator[Command, Any, None]:
+        batch, self.pending = self.pending, _Batch()
+        if not batch:
+            return
+        if len(batch) <= self.s.small_batch and not self._tags and not self._pending_has_tags:
+            yield from self._sync_each(batch)
+        else:
+            yield from self._submit(batch)
+
+    # -- bulk import --------------------------------------------------------------------------
+
+    def _submit(self, batch: _Batch) -> Generator[Command, Any, None]:
+        while len(self.in_flight) >= self.s.max_in_flight:
+            yield from self._poll(block=True)
+        try:
+            queued = yield Call(ops.bulk_import_submit_encoded(batch.encoded))
+        except BulkImportRejectedError as exc:
+            yield from self._rejected(batch, exc)
+            return
+        except AuthenticationError as exc:
+            self._fail(batch, f"bulk import refused the API key: {exc}")
+            raise _Abort(str(exc)) from exc
+        except APIError as exc:
+            self.failures_in_a_row += 1
+            self._fail(batch, f"bulk-import request failed after retries: {exc}")
+            if self.failures_in_a_row >= self.s.max_consecutive_failures:
+                msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {exc}"
+                raise _Abort(msg) from exc
+            return
+        self.failures_in_a_row = 0
+        self.report.batches += 1
+        self.report.bulk_requests += 1
+        batch.batch_id = queued.batch_id
+        batch.attempts += 1
+        batch.next_poll = self.clock() + self.s.first_poll_delay
+        self.in_flight.append(batch)
+
+    def _rejected(
+        self, batch: _Batch, exc: BulkImportRejectedError
+    ) -> Generator[Command, Any, None]:
+        self.report.bulk_requests += 1
+        named: dict[int, str] = {}
+        for failure in exc.failures:
+            if failure.index is not None and 0 <= failure.index < len(batch):
+                named.setdefault(failure.index, failure.reason)
+        if not named:
+            if len(batch) == 1:
+                reason = "; ".join(f.reason for f in exc.failures) or exc.message
+                self._out(batch.positions[0], batch.emails[0], OutcomeStatus.REJECTED,
+                          f"ActiveCampaign rejected it: {reason}")
+                return
+            half = len(batch) // 2  # no contact named: halve the batch to find the culprit
+            yield from self._submit(batch.subset(range(half)))
+            yield from self._submit(batch.subset(range(half, len(batch))))
+            return
+        for index, reason in named.items():
+            self._out(batch.positions[index], batch.emails[index], OutcomeStatus.REJECTED,
+                      f"ActiveCampaign rejected it: {reason}")
+        rest = batch.subset([i for i in range(len(batch)) if i not in named])
+        if rest:
+            yield from self._submit(rest)
+
+    def _fail(self, batch: _Batch, reason: str) -> None:
+        for position, email in zip(batch.positions, batch.emails, strict=True):
+            self._out(position, email, OutcomeStatus.FAILED, reason)
+
+    def _poll(self, *, block: bool) -> Generator[Command, Any, None]:
+        """Poll the oldest in-flight batch when due; with ``block``, wait until one settles."""
+        while self.in_flight:
+            batch = self.in_flight[0]
+            now = self.clock()
+            if batch.next_poll > now:
+                if not block:
+                    return
+                yield Sleep(batch.next_poll - now)
+                if self.cancelled():
+                    raise _Abort("cancelled", fatal=False)
+            assert batch.batch_id is not None
+            try:
+                info = yield Call(ops.bulk_import_info(batch.batch_id))
+            except APIError as exc:
+                logger.warning("Polling batch %s failed: %s", batch.batch_id, exc)
+                batch.next_poll = self.clock() + self.s.poll_interval
+                if isinstance(exc, AuthenticationError):
+                    raise _Abort(str(exc)) from exc
+                continue
+            if not info.is_final:
+                batch.next_poll = self.clock() + self.s.poll_interval
+                if not block:
+                    return
+                continue
+            self.in_flight.popleft()
+            yield from self._settle(batch, info)
+            if block:
+                return
+
+    def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
+        if info.status is BatchStatus.COMPLETED:
+            failed = {email.strip().lower() for email in info.failure}
+            for position, email in zip(batch.positions, batch.emails, strict=True):
+                if email.lower() in failed:
+                    self._out(position, email, OutcomeStatus.FAILED,
+                              "ActiveCampaign did not import this contact (for example: it is "
+                              "on the account's exclusion list)")
+                else:
+                    self._out(position, email, OutcomeStatus.EXPORTED)
+            self._save_checkpoint()
+            self._progress()
+            return
+        if batch.attempts <= self.s.max_batch_resubmits:
+            self.report.resubmitted_batches += 1
+            logger.info("Batch %s ended %s; resubmitting its %d contacts",
+                        batch.batch_id, info.status, len(batch))
+            yield from self._submit(batch)
+            return
+        status = info.status.value if info.status else "unknown"
+        self._fail(batch, f"its batch ended {status} {batch.attempts} times")
+
+    def _drain(self) -> Generator[Command, Any, None]:
+        while self.in_flight:
+            yield from self._poll(block=True)
+
+    # -- the small remainder: contact/sync + contactLists -------------------------------------
+
+    def _sync_each(self, batch: _Batch) -> Generator[Command, Any, None]:
+        for position, email, encoded in zip(batch.positions, batch.emails, batch.encoded,
+                                            strict=True):
+            if self.cancelled():
+                self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, "cancelled")
+                continue
+            item = json.loads(encoded)
+            contact = ContactInput(
+                email=email, first_name=item.get("first_name"), last_name=item.get("last_name"),
+                phone=item.get("phone"),
+                field_values=tuple(FieldValueInput(int(f["id"]), f["value"])
+                                   for f in item.get("fields", ())),
+            )
+            try:
+                synced = yield Call(ops.contacts_sync(contact))
+                self.report.sync_requests += 1
+                memberships = yield Call(ops.contacts_memberships(synced.id))
+                current = {m.list: m.status for m in memberships}.get(self.s.list_id)
+                if current is MembershipStatus.UNSUBSCRIBED:
+                    self._out(position, email, OutcomeStatus.SKIPPED,
+                              "unsubscribed from the list; its details were updated but it is "
+                              "never re-subscribed")
+                    continue
+                if current is not MembershipStatus.ACTIVE:
+                    yield Call(ops.memberships_set(synced.id, self.s.list_id, 1))
+            except UnprocessableEntityError as exc:
+                self._out(position, email, OutcomeStatus.REJECTED,
+                          f"ActiveCampaign rejected it: {exc.message}")
+                continue
+            except APIStatusError as exc:
+                if isinstance(exc, AuthenticationError):
+                    self._out(position, email, OutcomeStatus.FAILED, str(exc))
+                    raise _Abort(str(exc)) from exc
+                self._out(position, email, OutcomeStatus.FAILED, str(exc))
+                continue
+            except APIError as exc:
+                self._out(position, email, OutcomeStatus.FAILED, str(exc))
+                continue
+            self._out(position, email, OutcomeStatus.EXPORTED)
+
+    # -- mirror ----------------------------------------------------------------------------------
+
+    def _mirror(self) -> Generator[Command, Any, None]:
+        """Unsubscribe active members who are not in the segment (never re-subscribing anyone)."""
+        if self.report.stopped_early:
+            self.report.stop_reason = (self.report.stop_reason or "") + (
+                "; mirror skipped: the segment was not read in full")
+            return
+        pager = ops.contacts_pager(list_id=self.s.list_id, status=MembershipStatus.ACTIVE,
+                                   by_id=True)
+        leavers: list[bytes] = []
+        spec: Any = pager.first()
+        count = 0
+        while spec is not None:
+            body = yield Call(ops.Operation(spec, lambda body, _: body))
+            items, spec = pager.advance(body)
+            for contact in items:
+                if contact.email.strip().lower() in self.seen:
+                    continue
+                count += 1
+                if not self.s.dry_run:
+                    leavers.append(_encode({"email": contact.email,
+                                            "unsubscribe": [{"listid": self.s.list_id}]}).encode())
+        if self.s.dry_run:
+            self.report.would_unsubscribe = count
+            return
+        for start in range(0, len(leavers), self.s.batch_size):
+            chunk = leavers[start:start + self.s.batch_size]
+            try:
+                queued = yield Call(ops.bulk_import_submit_encoded(chunk))
+            except APIError as exc:
+                self.report.stop_reason = f"mirror: unsubscribing leavers failed: {exc}"
+                return
+            self.report.bulk_requests += 1
+            yield Sleep(self.s.first_poll_delay)
+            while True:
+                info = yield Call(ops.bulk_import_info(queued.batch_id))
+                if info.is_final:
+                    break
+                yield Sleep(self.s.poll_interval)
+            if info.status is BatchStatus.COMPLETED:
+                self.report.unsubscribed += len(chunk) - len(info.failure)
+
+    # -- checkpoint ------------------------------------------------------------------------------
+
+    def _save_checkpoint(self) -> None:
+        if self.checkpoint is None:
+            return
+        self.checkpoint.save_progress(self.low_water_mark(), self.report.outcomes)
+
+
+class _Abort(Exception):  # noqa: N818 - internal control flow
+    """Stop the run with a reason (a fatal API error, too many failures, cancellation)."""
+
+    def __init__(self, reason: str, *, fatal: bool = True) -> None:
+        super().__init__(reason)
+        self.fatal = fatal

@@ -1,0 +1,234 @@
+"""What an export did with every profile: outcomes, counts and the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["ExportReport", "OutcomeStatus", "Progress", "RecordOutcome"]
+
+
+class OutcomeStatus(str, enum.Enum):
+    """What happened to one input profile. Every profile ends in exactly one of these."""
+
+    #: ActiveCampaign imported it into the list.
+    EXPORTED = "exported"
+    #: It failed our checks (or ActiveCampaign named it when rejecting a request); never sent.
+    REJECTED = "rejected"
+    #: Another profile with the same email (case-insensitive) was kept instead.
+    DUPLICATE = "duplicate"
+    #: It unsubscribed from the list, so it is never re-subscribed; not sent.
+    SKIPPED = "skipped"
+    #: It was sent but ActiveCampaign did not import it (the reason says why, when known).
+    FAILED = "failed"
+    #: Its batch was in flight when the export stopped, and its end could not be learnt.
+    UNKNOWN = "unknown"
+    #: The export stopped (cancelled, limit reached, fatal error) before it was sent.
+    NOT_ATTEMPTED = "not_attempted"
+
+
+@attrs.frozen
+class RecordOutcome:
+    """The outcome of one input profile.
+
+    Attributes:
+        position: The profile's zero-based position in the input.
+        email: The normalised email, when the profile had a valid one (else the raw value).
+        status: What happened.
+        reason: Why, for everything but exported profiles.
+        field: The mapped attribute or field the reason is about, when there is one.
+    """
+
+    position: int
+    email: str | None
+    status: OutcomeStatus
+    reason: str | None = None
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {"position": self.position, "email": self.email, "status": self.status.value,
+                "reason": self.reason, "field": self.field}
+
+
+@attrs.frozen
+class Progress:
+    """A progress snapshot, passed to ``on_progress``.
+
+    Attributes:
+        read: Profiles read from the input so far.
+        settled: Profiles whose outcome is final.
+        exported: Profiles confirmed exported.
+        total: The input's length when known, else ``None``.
+        rate: Profiles settled per second since the start.
+        eta_seconds: Estimated seconds left, when the total is known.
+    """
+
+    read: int
+    settled: int
+    exported: int
+    total: int | None
+    rate: float
+    eta_seconds: float | None
+
+
+def _new_counts() -> dict[OutcomeStatus, int]:
+    return dict.fromkeys(OutcomeStatus, 0)
+
+
+@attrs.define(eq=False)
+class ExportReport:
+    """The account of one export run.
+
+    The counts always add up: ``input = exported + rejected + duplicate + skipped + failed +
+    unknown + not_attempted`` (see :attr:`equation`). Every profile that was not exported
+    has a :class:`RecordOutcome` in :attr:`outcomes`; exported ones are counted (and can be
+    streamed to a sink), so a million rows do not sit in memory.
+    """
+
+    destination: str
+    list_id: int
+    list_name: str
+    export_user: str | None
+    sync_mode: str
+    dry_run: bool = False
+    started_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.timezone.utc))
+    finished_at: dt.datetime | None = None
+    elapsed_seconds: float = 0.0
+    input_count: int = 0
+    tally: dict[OutcomeStatus, int] = attrs.field(factory=_new_counts)
+    outcomes: list[RecordOutcome] = attrs.field(factory=list)
+    batches: int = 0
+    bulk_requests: int = 0
+    sync_requests: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    resubmitted_batches: int = 0
+    unsubscribed: int = 0
+    would_subscribe: int | None = None
+    would_unsubscribe: int | None = None
+    stopped_early: bool = False
+    stop_reason: str | None = None
+    resumed_from: int = 0
+    _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
+
+    def record(self, outcome: RecordOutcome) -> None:
+        """Count one outcome (and keep it, unless it is an export and a sink takes those)."""
+        self.tally[outcome.status] += 1
+        if outcome.status is OutcomeStatus.EXPORTED:
+            if self._sink is not None:
+                self._sink(outcome)
+        else:
+            self.outcomes.append(outcome)
+
+    def count_only(self, status: OutcomeStatus, n: int) -> None:
+        """Count *n* profiles that have no outcome record (profiles never read from the input)."""
+        self.tally[status] += n
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Profiles per outcome, keyed by status name (``"exported"``, ``"rejected"``, …)."""
+        return {status.value: n for status, n in self.tally.items()}
+
+    @property
+    def accounted(self) -> int:
+        """Profiles with an outcome."""
+        return sum(self.tally.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Whether every input profile has exactly one outcome."""
+        return self.accounted == self.input_count
+
+    @property
+    def equation(self) -> str:
+        """The accounting, written out: ``input 10 = exported 7 + rejected 2 + …``."""
+        terms = " + ".join(f"{s.value} {n}" for s, n in self.tally.items())
+        mark = "=" if self.balanced else "!="
+        return f"input {self.input_count} {mark} {terms}"
+
+    @property
+    def exported(self) -> int:
+        """Profiles confirmed exported."""
+        return self.tally[OutcomeStatus.EXPORTED]
+
+    def by_status(self, status: OutcomeStatus) -> list[RecordOutcome]:
+        """The kept outcomes with this status."""
+        return [o for o in self.outcomes if o.status is status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of the whole report (no secrets: the report holds none)."""
+        return {
+            "destination": self.destination,
+            "list_id": self.list_id,
+            "list_name": self.list_name,
+            "export_user": self.export_user,
+            "sync_mode": self.sync_mode,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "input": self.input_count,
+            "counts": self.counts,
+            "balanced": self.balanced,
+            "batches": self.batches,
+            "bulk_requests": self.bulk_requests,
+            "sync_requests": self.sync_requests,
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "resubmitted_batches": self.resubmitted_batches,
+            "unsubscribed": self.unsubscribed,
+            "would_subscribe": self.would_subscribe,
+            "would_unsubscribe": self.would_unsubscribe,
+            "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
+            "resumed_from": self.resumed_from,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON (``kwargs`` go to :func:`json.dumps`)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def summary(self) -> str:
+        """A few human-readable lines."""
+        mode = f"{self.sync_mode}{' (dry run)' if self.dry_run else ''}"
+        rate = self.exported / self.elapsed_seconds if self.elapsed_seconds else 0.0
+        lines = [
+            f"Export {self.destination!r} -> list {self.list_id} ({self.list_name}), {mode}, "
+            f"as {self.export_user or 'unknown user'}",
+            self.equation,
+            f"{self.batches} batches, {self.requests} requests, {self.retries} retries, "
+            f"{self.rate_limited} rate-limited, {self.elapsed_seconds:.1f} s "
+            f"({rate:,.0f} exported/s)",
+        ]
+        if self.unsubscribed:
+            lines.append(f"mirror: {self.unsubscribed} leavers unsubscribed")
+        if self.would_subscribe is not None:
+            lines.append(f"dry run: would subscribe {self.would_subscribe}, "
+                         f"would unsubscribe {self.would_unsubscribe or 0}")
+        if self.stopped_early:
+            lines.append(f"stopped early: {self.stop_reason}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
+        return (f"ExportReport(destination={self.destination!r}, list_id={self.list_id}, "
+                f"input={self.input_count}, {counts or 'empty'}, balanced={self.balanced})")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+            for k, v in self.counts.items()
+        )
+        head = html.escape(f"{self.destination} → list {self.list_id} ({self.list_name})")
+        return (f"<div><strong>{head}</strong><br><code>{html.escape(self.equation)}</code>"
+                f"<table>{rows}</table></div>")
