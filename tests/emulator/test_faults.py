@@ -104,14 +104,15 @@ def test_random_faults_follow_the_seed() -> None:
             faults=Faults(server_error_rate=0.3, drop_connection_rate=0.2),
             seed=seed,
         )
-        seen: list[int | str] = []
+
+        def one(http: httpx.Client) -> int | str:
+            try:
+                return http.get("/users/me").status_code
+            except httpx.RemoteProtocolError:
+                return "drop"
+
         with make_client(emu) as http:
-            for _ in range(40):
-                try:
-                    seen.append(http.get("/users/me").status_code)
-                except httpx.RemoteProtocolError:
-                    seen.append("drop")
-        return seen
+            return [one(http) for _ in range(40)]
 
     first = statuses(3)
     assert first == statuses(3)

@@ -117,3 +117,23 @@ def test_cli_serves_until_terminated() -> None:
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+def test_concurrent_clients_share_one_consistent_state(emu: ActiveCampaignEmulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(base_url: str, n: int) -> list[int]:
+        with httpx.Client(base_url=f"{base_url}/api/3", headers=HEADERS) as http:
+            return [
+                http.post(
+                    "/contact/sync", json={"contact": {"email": f"w{n}-{i}@example.org"}}
+                ).status_code
+                for i in range(20)
+            ]
+
+    with emu.serve() as base_url, ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: worker(base_url, n), range(6)))
+    assert results == [[201] * 20] * 6
+    assert emu.contact_count == 120
+    assert sorted(c.id for c in emu.contacts) == list(range(1, 121))
+    assert len(emu.requests) == 120

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
-from .conftest import make_client
+from ac_segment_export.testing import ActiveCampaignEmulator
 
-if TYPE_CHECKING:
-    from ac_segment_export.testing import ActiveCampaignEmulator
+from .conftest import make_client
 
 
 def test_wrong_or_missing_key_is_403(emu: ActiveCampaignEmulator) -> None:
@@ -297,3 +294,28 @@ def test_field_values(emu: ActiveCampaignEmulator, client: httpx.Client) -> None
     assert no_field.json() == {"message": "No Result found for Field with id 9"}
     missing = client.post("/fieldValues", json={"fieldValue": {"contact": cid, "value": "x"}})
     assert missing.status_code == 422
+
+
+def test_recorded_requests(emu: ActiveCampaignEmulator, client: httpx.Client) -> None:
+    client.get("/contacts", params={"email": "a@example.org", "limit": 5})
+    client.post("/contact/sync", json={"contact": {"email": "a@example.org"}})
+    first, second = emu.requests
+    assert (first.method, first.path, first.status) == ("GET", "/contacts", 200)
+    assert first.query == {"email": "a@example.org", "limit": "5"}
+    assert first.json is None
+    assert first.body_bytes == 0
+    assert second.json == {"contact": {"email": "a@example.org"}}
+    assert second.status == 201
+    assert second.body_bytes > 20
+    emu.reset_requests()
+    assert emu.requests == []
+
+
+def test_record_bodies_off() -> None:
+    quiet = ActiveCampaignEmulator(record_bodies=False)
+    with make_client(quiet) as http:
+        http.post("/contact/sync", json={"contact": {"email": "a@example.org"}})
+    (recorded,) = quiet.requests
+    assert recorded.json is None
+    assert recorded.body_bytes > 0
+    assert recorded.status == 201

@@ -199,7 +199,7 @@ class Api:
         return _not_found(f"No Result found for route {call.method} /api/3{call.path}")
 
     @staticmethod
-    def _json(call: Call) -> Any:  # noqa: ANN401 - any JSON value
+    def _json(call: Call) -> Any:
         if not call.valid_json:
             raise _BadJsonError
         return call.data

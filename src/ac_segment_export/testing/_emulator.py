@@ -384,7 +384,7 @@ class ActiveCampaignEmulator:
         token: str | None,
         body: bytes,
         base: str,
-        data: Any,  # noqa: ANN401
+        data: Any,
         valid: bool,  # noqa: FBT001
     ) -> Reply | None:
         now = self._clock.now()
@@ -636,7 +636,7 @@ class ActiveCampaignEmulator:
         """
         with self._lock:
             self._tick()
-            return set(self._account.contacts[contact_id].tags)
+            return set(self._account.contacts[contact_id].tags or ())
 
     @property
     def batches(self) -> list[EmulatedBatch]:

@@ -45,6 +45,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        with contextlib.suppress(OSError):  # no Nagle delay between headers and body
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -55,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: ANN401
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep the server quiet."""
 
     def _read_body(self) -> bytes:

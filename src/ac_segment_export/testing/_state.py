@@ -77,7 +77,7 @@ class _Contact:
     udate: float
     fields: dict[int, _FieldValue] = attrs.Factory(dict)
     lists: dict[int, _Membership] = attrs.Factory(dict)
-    tags: set[str] = attrs.Factory(set)
+    tags: set[str] | None = None  # created on first tag: most contacts have none
 
 
 @attrs.define(slots=True, eq=False)
@@ -341,7 +341,8 @@ class Account:
             udate=now,
         )
         self.contacts[contact.id] = contact
-        self.by_email[email.lower()] = contact
+        key = email.lower()
+        self.by_email[email if key == email else key] = contact  # share the common string
         self.version += 1
         return contact
 
@@ -391,6 +392,8 @@ class Account:
     def add_tag(self, contact: _Contact, name: str) -> None:
         """Attach a tag to a contact, creating the tag when it does not exist."""
         canonical = self.tags.setdefault(name.lower(), name)
+        if contact.tags is None:
+            contact.tags = set()
         contact.tags.add(canonical)
 
     # -------------------------------------------------------------- batches
@@ -503,7 +506,7 @@ class Account:
             phone=contact.phone,
             lists={list_id: m.status for list_id, m in contact.lists.items()},
             fields={field_id: v.value for field_id, v in contact.fields.items()},
-            tags=frozenset(contact.tags),
+            tags=frozenset(contact.tags or ()),
         )
 
 
