@@ -112,10 +112,7 @@ class _BaseExporter:
 
     def _preflight(self, profiles: object) -> int | None:
         """Everything checked before any request: consent, permission, limits."""
-        connection = self.destination.connection
-        connection.require_consent()
-        if self.actor is not None:
-            connection.check_use(self.actor)
+        self.destination.preflight(self.actor)
         total = len(profiles) if isinstance(profiles, Sized) else None
         if total is not None and total > self.max_profiles:
             msg = (f"The source holds {total:,} profiles, more than max_profiles "
