@@ -1,0 +1,53 @@
+"""The object model: connections, consent, permissions, export destinations and field mappings.
+
+Frozen, validated values that do no I/O except in the explicit ``verify``/``validate`` calls:
+
+- :class:`Connection` (with :class:`Consent`, :class:`Audience`) is the "set up a connection"
+  step; :class:`Actor` and :class:`Role` drive its permission checks.
+- :class:`ExportDestination` (with :class:`FieldMapping`, :class:`SyncMode`) is the
+  "configure an export" step; :meth:`ExportDestination.validate` checks it against the account
+  and returns a :class:`ResolvedDestination` whose :class:`FieldMapper` the exporter calls once
+  per profile, getting a :class:`MappedProfile` or a :class:`Rejection`.
+"""
+
+from ac_segment_export.model._connection import (
+    DATA_PRIVACY_NOTICE,
+    DATA_PRIVACY_TERMS_VERSION,
+    Connection,
+    Consent,
+)
+from ac_segment_export.model._destination import ExportDestination, ResolvedDestination, SyncMode
+from ac_segment_export.model._mapping import (
+    Attribute,
+    FieldMapper,
+    FieldMapping,
+    FlagTag,
+    MappedProfile,
+    Rejection,
+    ResolvedMapper,
+    TagRule,
+    ValueTag,
+)
+from ac_segment_export.model._roles import Actor, Audience, Role
+
+__all__ = [
+    "DATA_PRIVACY_NOTICE",
+    "DATA_PRIVACY_TERMS_VERSION",
+    "Actor",
+    "Attribute",
+    "Audience",
+    "Connection",
+    "Consent",
+    "ExportDestination",
+    "FieldMapper",
+    "FieldMapping",
+    "FlagTag",
+    "MappedProfile",
+    "Rejection",
+    "ResolvedDestination",
+    "ResolvedMapper",
+    "Role",
+    "SyncMode",
+    "TagRule",
+    "ValueTag",
+]

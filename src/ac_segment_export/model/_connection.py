@@ -1,0 +1,585 @@
+"""``Connection`` and ``Consent``: the "set up a connection" step, with consent and permissions.
+
+A connection holds what the platform's connection form asks for (display name, who may use
+it, API key, REST endpoint hostname) plus the data-privacy consent and the export user. It is
+a frozen value: every change returns a new connection. It does no I/O except in
+:meth:`Connection.verify` / :meth:`Connection.averify`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.errors import (
+    ConfigurationError,
+    ConsentRequiredError,
+    PermissionDeniedError,
+)
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.secrets import Secret
+from ac_segment_export.model._roles import Actor, Audience
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    import httpx
+
+    from ac_segment_export._core.pacing import RateLimiter
+    from ac_segment_export._core.wire import User
+    from ac_segment_export.client import AsyncClient, Client
+
+__all__ = ["DATA_PRIVACY_NOTICE", "DATA_PRIVACY_TERMS_VERSION", "Connection", "Consent"]
+
+logger = logging.getLogger("ac_segment_export")
+
+#: The version of :data:`DATA_PRIVACY_NOTICE`, recorded in a :class:`Consent` by default.
+DATA_PRIVACY_TERMS_VERSION = "1"
+
+#: The acknowledgement an admin accepts before any profile data may be sent.
+DATA_PRIVACY_NOTICE = (
+    "Exporting a segment sends its profiles, which may contain personal data, to "
+    "ActiveCampaign. The data leaves this platform's compliance boundary and is then governed "
+    "by ActiveCampaign's terms and your agreement with them. You confirm that you may share "
+    "this data with ActiveCampaign and that you are responsible for doing so lawfully."
+)
+
+_MAX_NAME = 256
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        msg = f"The {what} must be a string, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+    text = value.strip()
+    if not text:
+        msg = f"The {what} is blank; expected a non-blank name."
+        raise ConfigurationError(msg)
+    if len(text) > _MAX_NAME:
+        msg = f"The {what} is {len(text)} characters long; at most {_MAX_NAME} are allowed."
+        raise ConfigurationError(msg)
+    return text
+
+
+def _display_name(value: object) -> str:
+    return _text(value, "display name")
+
+
+def _accepted_by(value: object) -> str:
+    return _text(value, "consent's accepted_by")
+
+
+def _terms_version(value: object) -> str:
+    return _text(value, "consent's terms_version")
+
+
+def _utc(value: object) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        msg = f"accepted_at must be a datetime, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+    if value.tzinfo is None or value.utcoffset() is None:
+        msg = (
+            f"accepted_at {value.isoformat()!r} has no time zone; pass a timezone-aware "
+            "datetime (it is stored in UTC)."
+        )
+        raise ConfigurationError(msg)
+    return value.astimezone(dt.timezone.utc)
+
+
+@attrs.frozen
+class Consent:
+    """The recorded acknowledgement that profile data may be sent to ActiveCampaign.
+
+    Args:
+        accepted_by: Who accepted (a user name or email).
+        accepted_at: When, timezone-aware; stored in UTC.
+        terms_version: Which version of the terms was accepted (see
+            :data:`DATA_PRIVACY_TERMS_VERSION`).
+
+    Raises:
+        ConfigurationError: A blank name or version, or a naive datetime.
+    """
+
+    accepted_by: str = attrs.field(converter=_accepted_by)
+    accepted_at: dt.datetime = attrs.field(converter=_utc)
+    terms_version: str = attrs.field(default=DATA_PRIVACY_TERMS_VERSION, converter=_terms_version)
+
+
+# Consents revoked in this process, with the host they were given for. Connections are frozen
+# values that get copied around (a destination holds one); recording revocation here makes it
+# stop every later export through *any* copy, not only through the object revoke_consent()
+# returned.
+_revoked: set[tuple[str, Consent]] = set()
+_revoked_lock = threading.Lock()
+
+
+def _host(value: object) -> str:
+    if isinstance(value, ApiEndpoint):
+        return str(value)
+    return str(parse_endpoint(value))  # type: ignore[arg-type]
+
+
+def _secret(value: object) -> Secret:
+    return Secret(value)  # type: ignore[arg-type]
+
+
+def _audience(value: object) -> Audience:
+    try:
+        return Audience(value)
+    except ValueError:
+        allowed = ", ".join(f"Audience.{a.name}" for a in Audience)
+        msg = f"usable_by {value!r} is not an audience; expected {allowed}."
+        raise ConfigurationError(msg) from None
+
+
+def _export_user(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Actor):
+        return value.user
+    return _text(value, "export user")
+
+
+def _consent(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, Consent):
+        msg = (
+            f"consent must be a Consent or None, not {type(value).__name__}; record it with "
+            "accept_data_privacy_terms()."
+        )
+        raise ConfigurationError(msg)
+
+
+def _check_actor(actor: object) -> None:
+    if not isinstance(actor, Actor):
+        msg = f"Expected an Actor (the acting user and their role), not {type(actor).__name__}."
+        raise ConfigurationError(msg)
+
+
+_EDITABLE = ("display_name", "host", "api_key", "usable_by", "export_user")
+
+
+@attrs.frozen
+class Connection:
+    """A connection to one ActiveCampaign account.
+
+    Args:
+        display_name: How the platform shows the connection; trimmed, 1-256 characters.
+        host: The REST endpoint hostname (``acme.api-us1.com``) or the API URL from
+            Settings > Developer (``https://acme.api-us1.com/api/3``); kept normalised
+            (``"acme.api-us1.com"``, or ``"http://127.0.0.1:8080"`` for a loopback emulator).
+        api_key: The API key (Settings > Developer), kept in a :class:`Secret`: it never
+            appears in a repr, a log line, an error or serialized output.
+        usable_by: Who may run exports through it: :attr:`Audience.ADMINS` (the default) or
+            :attr:`Audience.ADMINS_AND_CONTRIBUTORS`.
+        consent: The data-privacy consent; ``None`` until an admin calls
+            :meth:`accept_data_privacy_terms`. Without it no profile data is sent.
+        export_user: The identity exports through this connection run as; carried into
+            every export report.
+
+    Raises:
+        ConfigurationError: Any argument is invalid; the message says what is expected.
+
+    Permissions: contributors may run exports through a connection whose ``usable_by``
+    allows them (:meth:`check_use`) but never read its key (:meth:`api_key_for`); only admins
+    may change it (:meth:`edit`) or remove it (:meth:`check_remove`). These checks are for
+    platforms that route their users' actions through them; code holding the object can of
+    course build a new one.
+    """
+
+    display_name: str = attrs.field(converter=_display_name)
+    host: str = attrs.field(converter=_host)
+    api_key: Secret = attrs.field(converter=_secret)
+    usable_by: Audience = attrs.field(default=Audience.ADMINS, kw_only=True, converter=_audience)
+    consent: Consent | None = attrs.field(default=None, kw_only=True, validator=_consent)
+    export_user: str | None = attrs.field(default=None, kw_only=True, converter=_export_user)
+
+    # -- derived -------------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> ApiEndpoint:
+        """The parsed endpoint (scheme, host, port, base URL)."""
+        return parse_endpoint(self.host)
+
+    @property
+    def has_consent(self) -> bool:
+        """Whether profile data may be sent (consent recorded and not revoked)."""
+        if self.consent is None:
+            return False
+        with _revoked_lock:
+            return (self.host, self.consent) not in _revoked
+
+    # -- consent -------------------------------------------------------------------------------
+
+    def accept_data_privacy_terms(
+        self,
+        accepted_by: str | Actor,
+        *,
+        terms_version: str = DATA_PRIVACY_TERMS_VERSION,
+        accepted_at: dt.datetime | None = None,
+    ) -> Connection:
+        """Record that *accepted_by* accepted :data:`DATA_PRIVACY_NOTICE`; return the result.
+
+        Args:
+            accepted_by: Who accepts: a name or email, or an :class:`Actor` (who must be an
+                admin).
+            terms_version: The version of the terms shown to them.
+            accepted_at: When; defaults to now. Stored in UTC.
+
+        Returns:
+            This connection with the new :class:`Consent`.
+
+        Raises:
+            PermissionDeniedError: *accepted_by* is an actor who is not an admin.
+        """
+        if isinstance(accepted_by, Actor):
+            self._require_admin(accepted_by, "accept the data-privacy terms of")
+            accepted_by = accepted_by.user
+        when = accepted_at if accepted_at is not None else dt.datetime.now(dt.timezone.utc)
+        consent = Consent(accepted_by, when, terms_version)
+        return attrs.evolve(self, consent=consent)
+
+    def revoke_consent(self, *, actor: Actor | None = None) -> Connection:
+        """Withdraw the consent: no later export through this connection sends data.
+
+        Revocation holds in this whole process: every copy of the connection that carries
+        the revoked consent (a destination created earlier holds one) fails
+        :meth:`require_consent` from now on. Persist the returned connection so that other
+        processes see it too.
+
+        Args:
+            actor: The acting user; when given, they must be an admin.
+
+        Returns:
+            This connection without consent.
+        """
+        if actor is not None:
+            self._require_admin(actor, "revoke the consent of")
+        if self.consent is not None:
+            with _revoked_lock:
+                _revoked.add((self.host, self.consent))
+            logger.info(
+                "Data-privacy consent revoked for connection %r (%s)", self.display_name, self.host
+            )
+        return attrs.evolve(self, consent=None)
+
+    def require_consent(self) -> None:
+        """Raise unless profile data may be sent through this connection.
+
+        The exporter calls this before any I/O of an export, mirror or dry run (anything that
+        sends or reads profile data). :meth:`verify` and :meth:`ExportDestination.validate`
+        carry no profile data and do not need consent.
+
+        Raises:
+            ConsentRequiredError: No consent was recorded, or it was revoked.
+        """
+        if self.has_consent:
+            return
+        if self.consent is None:
+            problem = "has no data-privacy consent"
+        else:
+            problem = (
+                f"had its data-privacy consent (given by {self.consent.accepted_by} on "
+                f"{self.consent.accepted_at:%Y-%m-%d}) revoked"
+            )
+        msg = (
+            f"Connection {self.display_name!r} {problem}. Exporting sends profiles, which may "
+            f"contain personal data, to ActiveCampaign ({self.host}), outside the platform's "
+            "compliance boundary; an admin must first accept the terms with "
+            "connection.accept_data_privacy_terms(accepted_by=...). Nothing was sent."
+        )
+        raise ConsentRequiredError(msg)
+
+    # -- the export user -------------------------------------------------------------------------
+
+    def with_export_user(
+        self, user: str | Actor | None, *, actor: Actor | None = None
+    ) -> Connection:
+        """Record who exports through this connection run as ("add yourself as export user").
+
+        Args:
+            user: A user name or email, an :class:`Actor` (its ``user`` is recorded), or
+                ``None`` to clear it.
+            actor: The acting user; when given, they must be an admin.
+
+        Returns:
+            This connection with the export user set.
+        """
+        if actor is not None:
+            self._require_admin(actor, "change")
+        return attrs.evolve(self, export_user=user)
+
+    # -- permissions ---------------------------------------------------------------------------
+
+    def _require_admin(self, actor: Actor, action: str) -> None:
+        _check_actor(actor)
+        if not actor.is_admin:
+            msg = (
+                f"Only admins may {action} connection {self.display_name!r}; "
+                f"{actor.user} is a {actor.role.value}."
+            )
+            raise PermissionDeniedError(msg)
+
+    def check_use(self, actor: Actor) -> None:
+        """Check that *actor* may run exports through this connection (no I/O).
+
+        Raises:
+            PermissionDeniedError: *actor* is a contributor and the connection is usable by
+                admins only.
+        """
+        _check_actor(actor)
+        if not self.usable_by.allows(actor.role):
+            msg = (
+                f"{actor.user} is a {actor.role.value} and connection {self.display_name!r} is "
+                "usable by admins only; an admin can open it to contributors with "
+                "usable_by=Audience.ADMINS_AND_CONTRIBUTORS."
+            )
+            raise PermissionDeniedError(msg)
+
+    def api_key_for(self, actor: Actor) -> Secret:
+        """The API key, for an admin (contributors may use a connection but never read it).
+
+        Raises:
+            PermissionDeniedError: *actor* is not an admin.
+        """
+        self._require_admin(actor, "read the API key of")
+        return self.api_key
+
+    def check_remove(self, actor: Actor) -> None:
+        """Check that *actor* may remove this connection (admins only).
+
+        Raises:
+            PermissionDeniedError: *actor* is not an admin.
+        """
+        self._require_admin(actor, "remove")
+
+    def edit(self, actor: Actor, **changes: Any) -> Connection:
+        """Return this connection changed by an admin.
+
+        Args:
+            actor: The acting user; must be an admin.
+            **changes: New values for ``display_name``, ``host``, ``api_key``, ``usable_by``
+                or ``export_user``, validated like the constructor's. Changing the host to a
+                different endpoint drops the consent: it was given for sending data to that
+                account. (Consent itself changes only through
+                :meth:`accept_data_privacy_terms` and :meth:`revoke_consent`.)
+
+        Raises:
+            PermissionDeniedError: *actor* is not an admin.
+            ConfigurationError: An unknown or invalid change.
+        """
+        self._require_admin(actor, "change")
+        unknown = sorted(set(changes) - set(_EDITABLE))
+        if unknown:
+            hint = (
+                " (use accept_data_privacy_terms() or revoke_consent())"
+                if "consent" in unknown
+                else ""
+            )
+            msg = (
+                f"Cannot edit {', '.join(unknown)} of a connection{hint}; editable: "
+                f"{', '.join(_EDITABLE)}."
+            )
+            raise ConfigurationError(msg)
+        edited = attrs.evolve(self, **changes)
+        if edited.host != self.host and edited.consent is not None:
+            edited = attrs.evolve(edited, consent=None)
+        return edited
+
+    # -- clients and the Connect step --------------------------------------------------------------
+
+    def client(
+        self,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> Client:
+        """A :class:`Client` for this connection's account (the options are the client's)."""
+        from ac_segment_export.client import Client  # noqa: PLC0415
+
+        return Client(
+            self.endpoint,
+            self.api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            transport=transport,
+            http_client=http_client,
+        )
+
+    def async_client(
+        self,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> AsyncClient:
+        """An :class:`AsyncClient` for this connection's account."""
+        from ac_segment_export.client import AsyncClient  # noqa: PLC0415
+
+        return AsyncClient(
+            self.endpoint,
+            self.api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            transport=transport,
+            http_client=http_client,
+        )
+
+    def check_client(self, client: Client | AsyncClient) -> None:
+        """Check that *client* talks to this connection's account with its key (no I/O).
+
+        Raises:
+            ConfigurationError: The client's host or key differs.
+        """
+        if client.endpoint != self.endpoint:
+            msg = (
+                f"The client talks to {client.endpoint}, but connection {self.display_name!r} "
+                f"is for {self.host}; use connection.client()."
+            )
+            raise ConfigurationError(msg)
+        if client._api_key != self.api_key:  # same package: compare, never reveal
+            msg = (
+                f"The client uses another API key than connection {self.display_name!r}; "
+                "use connection.client()."
+            )
+            raise ConfigurationError(msg)
+
+    def verify(
+        self,
+        client: Client | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> User:
+        """The "Connect" step: check the key against the API and return whom it belongs to.
+
+        Sends ``GET /users/me`` (no profile data, so no consent is needed).
+
+        Args:
+            client: A client for this connection to send through (not closed); by default
+                one is made (with *transport*, *retry* and *timeout*) and closed.
+            transport: An httpx transport for the client made here (an emulator's, in tests).
+            retry: The retry policy of the client made here.
+            timeout: The timeout of the client made here.
+
+        Returns:
+            The ActiveCampaign user the key belongs to.
+
+        Raises:
+            AuthenticationError: The key was refused; the message says where to find it.
+            APIConnectionError: The host could not be reached; the message names it.
+            ConfigurationError: *client* is for another host or key.
+        """
+        if client is not None:
+            self.check_client(client)
+            user = client.users.me()
+        else:
+            with self.client(transport=transport, retry=retry, timeout=timeout) as own:
+                user = own.users.me()
+        logger.debug(
+            "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
+        )
+        return user
+
+    async def averify(
+        self,
+        client: AsyncClient | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> User:
+        """The async :meth:`verify`."""
+        if client is not None:
+            self.check_client(client)
+            user = await client.users.me()
+        else:
+            async with self.async_client(transport=transport, retry=retry, timeout=timeout) as own:
+                user = await own.users.me()
+        logger.debug(
+            "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
+        )
+        return user
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def to_dict(
+        self,
+        *,
+        include_secrets: bool = False,
+        api_key_env: str | None = None,
+        api_key_ref: str | None = None,
+    ) -> dict[str, Any]:
+        """Plain, JSON-ready data for storing this connection.
+
+        The API key is left out unless *include_secrets* is true. Otherwise the stored
+        ``api_key`` entry is a reference: ``{"env": NAME}`` (read from the environment variable
+        on load), ``{"ref": REF}`` (handed to the ``secret_provider`` given on load), or
+        ``None`` (the key must then be passed to :meth:`from_dict`).
+
+        Args:
+            include_secrets: Store the key itself (``{"value": KEY}``). Only for a store that
+                is itself secret.
+            api_key_env: The environment variable that will hold the key.
+            api_key_ref: An opaque reference for your secret provider (a vault path...).
+        """
+        from ac_segment_export.model._serde import connection_to_dict  # noqa: PLC0415
+
+        return connection_to_dict(
+            self,
+            include_secrets=include_secrets,
+            api_key_env=api_key_env,
+            api_key_ref=api_key_ref,
+        )
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        api_key: str | Secret | None = None,
+        secret_provider: Callable[[str], str | Secret] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Connection:
+        """Load a connection stored by :meth:`to_dict`.
+
+        Args:
+            data: The stored data.
+            api_key: The key, overriding whatever the data holds or references.
+            secret_provider: Called with an ``{"ref": REF}`` entry's REF; returns the key.
+            environ: Where ``{"env": NAME}`` entries are looked up (default ``os.environ``).
+
+        Raises:
+            ConfigurationError: The data is malformed, or the key cannot be found; the message
+                says which entry and what was expected.
+        """
+        from ac_segment_export.model._serde import connection_from_dict  # noqa: PLC0415
+
+        return connection_from_dict(
+            data, api_key=api_key, secret_provider=secret_provider, environ=environ
+        )
+
+    def to_json(self, **options: Any) -> str:
+        """:meth:`to_dict` as a JSON string (same options)."""
+        import json  # noqa: PLC0415
+
+        return json.dumps(self.to_dict(**options), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, **options: Any) -> Connection:
+        """:meth:`from_dict` from a JSON string (same options)."""
+        from ac_segment_export.model._serde import load_json  # noqa: PLC0415
+
+        return cls.from_dict(load_json(text, "connection"), **options)
