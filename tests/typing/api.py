@@ -1,0 +1,97 @@
+"""The public API written the way users write it; type-checked by mypy --strict, never run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import ac_segment_export as acx
+from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
+
+
+def client_use() -> None:
+    emu = ActiveCampaignEmulator(api_key="k", limits=EmulatorLimits.unlimited())
+    list_id: int = emu.add_list("VIP")
+    with acx.Client("acme.api-us1.com", "k", transport=emu.transport(),
+                    retry=acx.RetryPolicy.for_tests(), rate_limit=acx.RateLimit()) as client:
+        user: acx.User = client.users.me()
+        lst: acx.MailingList = client.lists.get(list_id)
+        names: list[str] = [m.name for m in client.lists.iterate()]
+        contact: acx.Contact = client.contacts.sync(acx.ContactInput(email="a@example.org"))
+        found: acx.Contact | None = client.contacts.find("a@example.org")
+        membership: acx.ListMembership = client.memberships.subscribe(contact.id, lst.id)
+        status: acx.MembershipStatus = membership.status
+        fields: Iterator[acx.CustomField] = client.fields.iterate()
+        queued: acx.BulkImportQueued = client.bulk_import.submit(
+            [acx.BulkImportContact(email="b@example.org", subscribe=(list_id,))],
+            exclude_automations=True,
+        )
+        info: acx.BulkImportInfo = client.bulk_import.info(queued.batch_id)
+        final: bool = info.is_final
+        raw: dict[str, Any] = client.request("GET", "tags")
+        stats: acx.ClientStats = client.stats
+        del user, names, found, status, fields, final, raw, stats
+
+
+async def async_client_use() -> None:
+    emu = ActiveCampaignEmulator(api_key="k")
+    async with acx.AsyncClient("http://127.0.0.1:8080", acx.Secret("k"),
+                               transport=emu.transport()) as client:
+        user: acx.User = await client.users.me()
+        async for contact in client.contacts.iterate(list_id=1, status=acx.MembershipStatus.ACTIVE):
+            email: str = contact.email
+            del email
+        del user
+
+
+def errors() -> None:
+    try:
+        acx.Client("acme.api-us1.com", "k").users.me()
+    except acx.AuthenticationError as exc:
+        code: int = exc.status_code
+        del code
+    except acx.RateLimitError as exc:
+        wait: float | None = exc.retry_after
+        del wait
+    except acx.BulkImportRejectedError as exc:
+        reasons: list[str] = [f.reason for f in exc.failures]
+        del reasons
+    except acx.APIConnectionError as exc:
+        url: str = exc.url
+        del url
+    except acx.ACSegmentExportError:
+        pass
+
+
+def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
+    conn = acx.Connection(display_name="Marketing AC", host="acme.api-us1.com", api_key="k")
+    conn = conn.accept_data_privacy_terms(accepted_by="ana@contoso.com")
+    dest = acx.ExportDestination(
+        conn, "VIP", 7,
+        acx.FieldMapping(email="Email", first_name="First", fields={"TIER": "Tier"}),
+        sync_mode=acx.SyncMode.MIRROR,
+    )
+    token = acx.CancelToken()
+
+    def on_progress(p: acx.Progress) -> None:
+        if p.eta_seconds is not None and p.eta_seconds > 3600:
+            token.cancel()
+
+    rows = csv.DictReader(io.StringIO("Email,First\nana@example.org,Ana\n"))
+    report = acx.Exporter(dest, client=conn.client(transport=emu.transport()),
+                          cancel=token, on_progress=on_progress,
+                          checkpoint=acx.FileCheckpoint("run.json")).run(rows)
+    counts: dict[str, int] = report.counts
+    rejected: list[acx.RecordOutcome] = report.by_status(acx.OutcomeStatus.REJECTED)
+    ok: bool = report.balanced
+    del counts, rejected, ok
+    return report
+
+
+async def async_export_use(dest: acx.ExportDestination) -> acx.ExportReport:
+    async def rows() -> AsyncIterator[dict[str, str]]:
+        yield {"Email": "ana@example.org"}
+
+    return await acx.AsyncExporter(dest, dry_run=True).run(rows())
