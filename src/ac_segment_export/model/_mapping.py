@@ -425,9 +425,16 @@ class _FieldIndex:
                 "'%TAG%' to pick one"
             )
             raise _UnresolvedError(msg)
-        names = [*(f.perstag for f in self.fields if f.perstag), *(f.title for f in self.fields)]
-        close = difflib.get_close_matches(ref.strip("%"), names, n=3, cutoff=0.75)
-        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        names: dict[str, tuple[int, str]] = {}
+        for field in self.fields:
+            if field.perstag:
+                names.setdefault(field.perstag.strip("%").casefold(), (field.id, field.perstag))
+            if not tag_only:
+                names.setdefault(field.title.strip().casefold(), (field.id, field.title))
+        close = difflib.get_close_matches(key, list(names), n=6, cutoff=0.75)
+        suggested = list({names[c][0]: names[c][1] for c in reversed(close)}.values())[::-1]
+        shown = ", ".join(map(repr, suggested[:3]))
+        hint = f" (did you mean {shown}?)" if suggested else ""
         what = "personalization tag" if tag_only else "personalization tag, title or ID"
         msg = f"no custom field has this {what}{hint}"
         raise _UnresolvedError(msg)

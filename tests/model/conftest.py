@@ -1,0 +1,54 @@
+"""Fixtures for the object-model tests: an emulator and connections pointed at it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import pytest
+
+import ac_segment_export as acx
+from ac_segment_export.model import _connection
+from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+HOST = "acme.api-us1.com"
+KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+ACCEPTED_AT = dt.datetime(2026, 11, 30, 8, 15, 0, 123456, tzinfo=dt.timezone.utc)
+ADMIN = acx.Actor("ana@contoso.com", acx.Role.ADMIN)
+CONTRIBUTOR = acx.Actor("carl@contoso.com", acx.Role.CONTRIBUTOR)
+FAST = acx.RetryPolicy.for_tests(max_attempts=2)
+
+
+@pytest.fixture(autouse=True)
+def _forget_revocations() -> Iterator[None]:
+    """Revocations are process-wide; keep one test's from reaching the next."""
+    yield
+    with _connection._revoked_lock:
+        _connection._revoked.clear()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture
+def emu() -> ActiveCampaignEmulator:
+    """An emulator that accepts KEY, without account rate limits."""
+    return ActiveCampaignEmulator(api_key=KEY, limits=EmulatorLimits.unlimited())
+
+
+@pytest.fixture
+def connection() -> acx.Connection:
+    """A connection without consent."""
+    return acx.Connection("Marketing AC", HOST, KEY)
+
+
+@pytest.fixture
+def consented(connection: acx.Connection) -> acx.Connection:
+    """A connection with a recorded consent."""
+    return connection.accept_data_privacy_terms("ana@contoso.com", accepted_at=ACCEPTED_AT)
