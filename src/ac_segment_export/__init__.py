@@ -84,23 +84,6 @@ from ac_segment_export.model import (
     SyncMode,
     ValueTag,
 )
-from ac_segment_export.model import (
-    Actor,
-    Attribute,
-    Audience,
-    Connection,
-    Consent,
-    ExportDestination,
-    FieldMapper,
-    FieldMapping,
-    FlagTag,
-    MappedProfile,
-    Rejection,
-    ResolvedDestination,
-    Role,
-    SyncMode,
-    ValueTag,
-)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
