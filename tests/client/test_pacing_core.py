@@ -144,3 +144,44 @@ def test_scaled_multiplies_every_rate() -> None:
         1000,
         200,
     )
+
+
+def test_headroom_keeps_the_limiter_below_the_rate() -> None:
+    """The default 5% headroom spaces 4/s requests by 0.25/0.95 s; headroom=0 by 0.25 s."""
+    default = acx.RateLimiter(acx.RateLimit(requests_per_second=4), clock=FakeClock())
+    exact = acx.RateLimiter(acx.RateLimit(requests_per_second=4, headroom=0), clock=FakeClock())
+    assert _waits(default, 2)[1] == pytest.approx(0.25 / 0.95)
+    assert _waits(exact, 2)[1] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("headroom", [-0.1, 1.0, 2])
+def test_headroom_validation(headroom: float) -> None:
+    """Headroom outside [0, 1) is a configuration error."""
+    with pytest.raises(acx.ConfigurationError, match="headroom"):
+        acx.RateLimit(headroom=headroom)
+
+
+def test_bucket_delay_pushes_the_schedule_back() -> None:
+    """A slot used late moves the next slot back by as much (at most one interval)."""
+    bucket = TokenBucket(rate=10.0, capacity=1, now=0.0)
+    bucket.reserve(0.0)
+    bucket.delay(0.03)
+    assert bucket.reserve(0.0) == pytest.approx(0.13)
+    capped = TokenBucket(rate=10.0, capacity=1, now=0.0)
+    capped.reserve(0.0)
+    capped.delay(5.0)
+    assert capped.reserve(0.0) == pytest.approx(0.2)
+
+
+def test_oversleeping_caller_does_not_shorten_the_next_gap() -> None:
+    """acquire() reports its lateness, so the next request still waits a full interval."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=10, headroom=0), clock=clock)
+    limiter._reserve(None)
+    wait = limiter._reserve(None)
+    assert wait == pytest.approx(0.1)
+    # The caller meant to send at now+0.1 but woke 40 ms late.
+    due = clock.now + wait
+    clock.now = due + 0.04
+    limiter._overslept(due)
+    assert limiter._reserve(None) == pytest.approx(0.1)

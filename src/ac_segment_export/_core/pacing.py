@@ -45,6 +45,16 @@ class TokenBucket:
             return 0.0
         return -self._tokens / self.rate
 
+    def delay(self, seconds: float) -> None:
+        """Push the schedule back: the last reservation was used *seconds* after it was due.
+
+        A caller that sleeps longer than asked (a busy machine, a slow event loop) sends
+        later than its slot; without this, the next request would follow it by less than
+        one interval. At most one interval is added.
+        """
+        if seconds > 0:
+            self._tokens -= min(seconds, 1.0 / self.rate) * self.rate
+
 
 class RateLimiter:
     """The client's pacing: an account-wide bucket and the bulk-import buckets.
@@ -62,9 +72,10 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         now = clock()
-        self._account = TokenBucket(limits.requests_per_second, limits.burst, now=now)
-        self._bulk = TokenBucket(limits.bulk_per_minute / 60.0, 1, now=now)
-        self._bulk_single = TokenBucket(limits.bulk_single_per_minute / 60.0, 1, now=now)
+        keep = 1.0 - limits.headroom
+        self._account = TokenBucket(limits.requests_per_second * keep, limits.burst, now=now)
+        self._bulk = TokenBucket(limits.bulk_per_minute * keep / 60.0, 1, now=now)
+        self._bulk_single = TokenBucket(limits.bulk_single_per_minute * keep / 60.0, 1, now=now)
 
     def _reserve(self, bulk_contacts: int | None) -> float:
         if not self.limits.enabled:
@@ -78,6 +89,12 @@ class RateLimiter:
             # The account-wide slot is taken for the moment the bulk slot opens.
             return max(wait, self._account.reserve(now + wait))
 
+    def _overslept(self, due: float) -> None:
+        late = self._clock() - due
+        if late > 0:
+            with self._lock:
+                self._account.delay(late)
+
     def acquire(self, bulk_contacts: int | None = None) -> float:
         """Block until one request may be sent; return the seconds waited.
 
@@ -86,12 +103,16 @@ class RateLimiter:
         """
         wait = self._reserve(bulk_contacts)
         if wait > 0:
+            due = self._clock() + wait
             time.sleep(wait)
+            self._overslept(due)
         return wait
 
     async def aacquire(self, bulk_contacts: int | None = None) -> float:
         """Wait, without blocking the event loop, until one request may be sent."""
         wait = self._reserve(bulk_contacts)
         if wait > 0:
+            due = self._clock() + wait
             await asyncio.sleep(wait)
+            self._overslept(due)
         return wait
