@@ -102,6 +102,7 @@ class EngineSettings:
     poll_interval: float = 2.0
     max_batch_resubmits: int = 2
     max_consecutive_failures: int = 3
+    max_poll_errors: int = 10
     cancel_grace: float = 60.0
     check_unsubscribed: bool = True
     phone_e164: bool = False
@@ -113,7 +114,8 @@ class EngineSettings:
 class _Batch:
     """Contacts travelling together in one bulk-import request."""
 
-    __slots__ = ("attempts", "batch_id", "emails", "encoded", "next_poll", "positions", "size")
+    __slots__ = ("attempts", "batch_id", "emails", "encoded", "has_tags", "next_poll",
+                 "poll_errors", "positions", "size")
 
     def __init__(self) -> None:
         self.positions: list[int] = []
@@ -123,6 +125,8 @@ class _Batch:
         self.batch_id: str | None = None
         self.next_poll = 0.0
         self.attempts = 0
+        self.poll_errors = 0
+        self.has_tags = False
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -141,6 +145,7 @@ class _Batch:
         other = _Batch()
         for i in keep:
             other.add(self.positions[i], self.emails[i], self.encoded[i])
+        other.has_tags = self.has_tags
         return other
 
 
@@ -177,6 +182,11 @@ class Engine:
         self.last_position: EmailIndex | None = None
         self.pending = _Batch()
         self.in_flight: deque[_Batch] = deque()
+        self._transit: list[_Batch] = []  # batches between containers (being sent or synced)
+        skip = resume.position if resume is not None else 0
+        self._mark = skip  # every position below this one has its outcome
+        self._ahead: set[int] = set()  # positions at or above the mark that have one
+        self._unconfirmed: int | None = None  # the lowest not-attempted or unknown position
         self.failures_in_a_row = 0
         self.fatal = False
         self._last_progress = 0.0
@@ -189,6 +199,21 @@ class Engine:
     def _out(self, position: int, email: str | None, status: OutcomeStatus,
              reason: str | None = None, field: str | None = None) -> None:
         self.report.record(RecordOutcome(position, email, status, reason, field))
+        if status is OutcomeStatus.NOT_ATTEMPTED or status is OutcomeStatus.UNKNOWN:
+            if self._unconfirmed is None or position < self._unconfirmed:
+                self._unconfirmed = position
+        if position == self._mark:
+            mark = position + 1
+            ahead = self._ahead
+            while ahead and mark in ahead:
+                ahead.remove(mark)
+                mark += 1
+            self._mark = mark
+        else:
+            self._ahead.add(position)
+
+    def _has_outcome(self, position: int) -> bool:
+        return position < self._mark or position in self._ahead
 
     def _progress(self, *, force: bool = False) -> None:
         if self.on_progress is None:
@@ -206,11 +231,14 @@ class Engine:
         self.on_progress(Progress(self.read, settled, self.report.exported, self.total, rate, eta))
 
     def low_water_mark(self) -> int:
-        """The input position below which every profile is settled."""
-        marks = [b.positions[0] for b in self.in_flight if b.positions]
-        if self.pending.positions:
-            marks.append(self.pending.positions[0])
-        return min(marks) if marks else self.read
+        """The input position below which every profile is settled and confirmed.
+
+        Profiles reported not attempted or unknown are not confirmed: a resumed run sends
+        them again.
+        """
+        if self._unconfirmed is not None and self._unconfirmed < self._mark:
+            return self._unconfirmed
+        return self._mark
 
     # -- one profile --------------------------------------------------------------------------
 
@@ -313,10 +341,10 @@ class Engine:
             self.pending = _Batch()
         self.pending.add(position, email, encoded)
         if mapped.tags:
-            self._pending_has_tags = True
+            self.pending.has_tags = True
 
     _full: list[_Batch]
-    _pending_has_tags = False
+    _winding_down = False
 
     def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
         self.report.would_subscribe = (self.report.would_subscribe or 0) + (
@@ -348,11 +376,37 @@ class Engine:
             self._halt("stopped by the user (interrupt or cancellation)")
         except _Abort as exc:
             self.fatal = exc.fatal
+            if not exc.fatal:  # cancelled: let the batches in flight end, within the grace
+                try:
+                    yield from self._wind_down(str(exc))
+                except Stop:
+                    pass
             self._halt(str(exc))
+        except APIError as exc:  # a request that had to succeed failed after its retries
+            self.fatal = True
+            self._halt(f"a request failed: {exc}")
         return self.report
 
+    def _wind_down(self, reason: str) -> Generator[Command, Any, None]:
+        """After a cancel: send nothing more, track in-flight batches for ``cancel_grace`` s."""
+        self.report.stopped_early = True
+        self.report.stop_reason = self.report.stop_reason or reason
+        self._winding_down = True
+        for batch in self._full:
+            self._not_attempted(batch)
+        self._full = []
+        self._not_attempted(self.pending)
+        self.pending = _Batch()
+        deadline = self.clock() + self.s.cancel_grace
+        while self.in_flight and self.clock() < deadline:
+            yield from self._poll(block=True, deadline=deadline)
+
     def _halt(self, reason: str) -> None:
-        """End the run now: pending profiles not attempted, in-flight ones unknown."""
+        """End the run now: pending profiles not attempted, in-flight ones unknown.
+
+        Every profile taken from the input and still without an outcome gets one here,
+        wherever it was: waiting in a batch, in a request being sent, in flight.
+        """
         self.report.stopped_early = True
         self.report.stop_reason = self.report.stop_reason or reason
         for batch in self._full:
@@ -362,16 +416,25 @@ class Engine:
         self.pending = _Batch()
         while self.in_flight:
             batch = self.in_flight.popleft()
-            for position, email in zip(batch.positions, batch.emails, strict=True):
-                self._out(position, email, OutcomeStatus.UNKNOWN,
-                          f"its batch {batch.batch_id} was still being imported when the "
-                          "export stopped; check ActiveCampaign before re-running")
+            self._unknown(batch, f"its batch {batch.batch_id} was still being imported when "
+                                 "the export stopped; check ActiveCampaign before re-running")
+        while self._transit:
+            batch = self._transit.pop()
+            if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
+                self._unknown(batch, "its batch was being resubmitted when the export stopped")
+            else:
+                self._not_attempted(batch)
 
     def _not_attempted(self, batch: _Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
         for position, email in zip(batch.positions, batch.emails, strict=True):
-            self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, reason)
-        batch.positions.clear()
+            if not self._has_outcome(position):
+                self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, reason)
+
+    def _unknown(self, batch: _Batch, reason: str) -> None:
+        for position, email in zip(batch.positions, batch.emails, strict=True):
+            if not self._has_outcome(position):
+                self._out(position, email, OutcomeStatus.UNKNOWN, reason)
 
     def _load_members(
         self, status: MembershipStatus, into: EmailIndex
@@ -408,16 +471,20 @@ class Engine:
 
     def _stream(self) -> Generator[Command, Any, None]:
         skip = self.resume.position if self.resume is not None else 0
-        while True:
+        limit = self.s.max_profiles
+        over = False
+        while not over:
             if self.cancelled():
                 raise _Abort("cancelled", fatal=False)
-            chunk = yield Pull(self.s.pull_size)
+            # Read at most one profile past the limit: enough to know the source holds more.
+            chunk = yield Pull(min(self.s.pull_size, limit - self.read + 1))
             if not chunk:
                 return
             for profile in chunk:
                 position = self.read
-                if position >= self.s.max_profiles:
+                if position >= limit:
                     self._beyond_limit(1)
+                    over = True
                     continue
                 self.read += 1
                 if position < skip:
@@ -431,11 +498,12 @@ class Engine:
             self._progress()
 
     def _beyond_limit(self, n: int) -> None:
-        """Count profiles past ``max_profiles`` as not attempted (counted, not kept one by one)."""
+        """Count profiles read past ``max_profiles`` as not attempted; reading stops there."""
         self.report.stopped_early = True
         self.report.stop_reason = (
-            f"max_profiles ({self.s.max_profiles:,}) reached; profiles from position "
-            f"{self.s.max_profiles:,} on were not attempted")
+            f"max_profiles ({self.s.max_profiles:,}) reached: the source holds more profiles; "
+            f"those from position {self.s.max_profiles:,} on were not attempted (and not read "
+            "beyond the first)")
         self.read += n
         self.report.count_only(OutcomeStatus.NOT_ATTEMPTED, n)
 
@@ -456,18 +524,30 @@ class Engine:
         batch, self.pending = self.pending, _Batch()
         if not batch:
             return
-        if len(batch) <= self.s.small_batch and not self._tags and not self._pending_has_tags:
+        if len(batch) <= self.s.small_batch and not self._tags and not batch.has_tags:
+            self._transit.append(batch)
             yield from self._sync_each(batch)
+            self._transit.remove(batch)
         else:
             yield from self._submit(batch)
 
     # -- bulk import --------------------------------------------------------------------------
 
     def _submit(self, batch: _Batch) -> Generator[Command, Any, None]:
+        # While it travels, the batch is in ``_transit``: a stop then still accounts for it.
+        self._transit.append(batch)
+        yield from self._send(batch)
+        self._transit.remove(batch)
+
+    def _send(self, batch: _Batch) -> Generator[Command, Any, None]:
         while len(self.in_flight) >= self.s.max_in_flight:
             yield from self._poll(block=True)
         try:
             queued = yield Call(ops.bulk_import_submit_encoded(batch.encoded))
+        except Stop:
+            self._unknown(batch, "the export stopped while its bulk-import request was being "
+                                 "sent; check ActiveCampaign before re-running")
+            raise
         except BulkImportRejectedError as exc:
             yield from self._rejected(batch, exc)
             return
@@ -518,17 +598,24 @@ class Engine:
         for position, email in zip(batch.positions, batch.emails, strict=True):
             self._out(position, email, OutcomeStatus.FAILED, reason)
 
-    def _poll(self, *, block: bool) -> Generator[Command, Any, None]:
+    def _poll(
+        self, *, block: bool, deadline: float | None = None
+    ) -> Generator[Command, Any, None]:
         """Poll the oldest in-flight batch when due; with ``block``, wait until one settles."""
         while self.in_flight:
             batch = self.in_flight[0]
             now = self.clock()
+            if deadline is not None and now >= deadline:
+                return
             if batch.next_poll > now:
                 if not block:
                     return
-                yield Sleep(batch.next_poll - now)
-                if self.cancelled():
+                wait = batch.next_poll - now
+                yield Sleep(wait if deadline is None else min(wait, max(0.0, deadline - now)))
+                if self.cancelled() and not self._winding_down:
                     raise _Abort("cancelled", fatal=False)
+                if self.clock() < batch.next_poll:
+                    continue
             assert batch.batch_id is not None
             try:
                 info = yield Call(ops.bulk_import_info(batch.batch_id))
@@ -537,7 +624,15 @@ class Engine:
                 batch.next_poll = self.clock() + self.s.poll_interval
                 if isinstance(exc, AuthenticationError):
                     raise _Abort(str(exc)) from exc
+                batch.poll_errors += 1
+                if batch.poll_errors >= self.s.max_poll_errors:
+                    self.in_flight.popleft()
+                    self._unknown(batch, f"its batch {batch.batch_id} could not be tracked "
+                                         f"({batch.poll_errors} status checks failed: {exc})")
+                    if block:
+                        return
                 continue
+            batch.poll_errors = 0
             if not info.is_final:
                 batch.next_poll = self.clock() + self.s.poll_interval
                 if not block:
@@ -561,13 +656,17 @@ class Engine:
             self._save_checkpoint()
             self._progress()
             return
+        status = info.status.value if info.status else "unknown"
+        if self._winding_down:
+            self._unknown(batch, f"its batch ended {status}; not resubmitted: the export was "
+                                 "cancelled")
+            return
         if batch.attempts <= self.s.max_batch_resubmits:
             self.report.resubmitted_batches += 1
             logger.info("Batch %s ended %s; resubmitting its %d contacts",
                         batch.batch_id, info.status, len(batch))
             yield from self._submit(batch)
             return
-        status = info.status.value if info.status else "unknown"
         self._fail(batch, f"its batch ended {status} {batch.attempts} times")
 
     def _drain(self) -> Generator[Command, Any, None]:
@@ -580,8 +679,7 @@ class Engine:
         for position, email, encoded in zip(batch.positions, batch.emails, batch.encoded,
                                             strict=True):
             if self.cancelled():
-                self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, "cancelled")
-                continue
+                raise _Abort("cancelled", fatal=False)
             item = json.loads(encoded)
             contact = ContactInput(
                 email=email, first_name=item.get("first_name"), last_name=item.get("last_name"),
@@ -601,6 +699,10 @@ class Engine:
                     continue
                 if current is not MembershipStatus.ACTIVE:
                     yield Call(ops.memberships_set(synced.id, self.s.list_id, 1))
+            except Stop:
+                self._out(position, email, OutcomeStatus.UNKNOWN,
+                          "the export stopped while this contact was being synced")
+                raise
             except UnprocessableEntityError as exc:
                 self._out(position, email, OutcomeStatus.REJECTED,
                           f"ActiveCampaign rejected it: {exc.message}")
@@ -620,6 +722,8 @@ class Engine:
 
     def _mirror(self) -> Generator[Command, Any, None]:
         """Unsubscribe active members who are not in the segment (never re-subscribing anyone)."""
+        if self.cancelled():
+            raise _Abort("cancelled", fatal=False)
         if self.report.stopped_early:
             self.report.stop_reason = (self.report.stop_reason or "") + (
                 "; mirror skipped: the segment was not read in full")
@@ -651,13 +755,26 @@ class Engine:
                 return
             self.report.bulk_requests += 1
             yield Sleep(self.s.first_poll_delay)
+            errors = 0
             while True:
-                info = yield Call(ops.bulk_import_info(queued.batch_id))
-                if info.is_final:
-                    break
+                try:
+                    info = yield Call(ops.bulk_import_info(queued.batch_id))
+                except APIError as exc:
+                    errors += 1
+                    if errors >= self.s.max_poll_errors:
+                        self.report.stop_reason = (f"mirror: the unsubscribe batch "
+                                                   f"{queued.batch_id} could not be tracked: {exc}")
+                        return
+                else:
+                    errors = 0
+                    if info.is_final:
+                        break
                 yield Sleep(self.s.poll_interval)
             if info.status is BatchStatus.COMPLETED:
                 self.report.unsubscribed += len(chunk) - len(info.failure)
+            else:
+                self.report.stop_reason = (f"mirror: the unsubscribe batch {queued.batch_id} "
+                                           f"ended {info.status.value if info.status else '?'}")
 
     # -- checkpoint ------------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class _BaseExporter:
         first_poll_delay: float = 1.0,
         poll_interval: float = 2.0,
         max_batch_resubmits: int = 2,
+        cancel_grace: float = 60.0,
         cancel: CancelToken | None = None,
         checkpoint: Checkpoint | None = None,
         on_progress: Callable[[Progress], None] | None = None,
@@ -102,6 +103,7 @@ class _BaseExporter:
         self.first_poll_delay = first_poll_delay
         self.poll_interval = poll_interval
         self.max_batch_resubmits = max_batch_resubmits
+        self.cancel_grace = cancel_grace
         self.cancel = cancel or CancelToken()
         self.checkpoint = checkpoint
         self.on_progress = on_progress
@@ -162,6 +164,7 @@ class _BaseExporter:
             first_poll_delay=self.first_poll_delay,
             poll_interval=self.poll_interval,
             max_batch_resubmits=self.max_batch_resubmits,
+            cancel_grace=self.cancel_grace,
             check_unsubscribed=self.check_unsubscribed,
             phone_e164=self.phone_e164,
             default_country_code=self.default_country_code,
@@ -202,7 +205,10 @@ class _BaseExporter:
 
         return emit
 
-    def _finish(self, engine: Engine, started: float, stats: Any, interrupted: bool) -> None:
+    def _finish(
+        self, engine: Engine, started: float, stats: Any, interrupted: bool,
+        baseline: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
         report = engine.report
         report.input_count = engine.read
         missing = report.input_count - report.accounted
@@ -210,9 +216,10 @@ class _BaseExporter:
             report.count_only(OutcomeStatus.NOT_ATTEMPTED, missing)
         report.finished_at = dt.datetime.now(dt.timezone.utc)
         report.elapsed_seconds = time.monotonic() - started
-        report.requests = stats.requests
-        report.retries = stats.retries
-        report.rate_limited = stats.rate_limited
+        # The client may have served other calls before this run: count this run's only.
+        report.requests = stats.requests - baseline[0]
+        report.retries = stats.retries - baseline[1]
+        report.rate_limited = stats.rate_limited - baseline[2]
         if engine.on_progress is not None:
             engine._progress(force=True)  # noqa: SLF001 - the engine's own final tick
         bar = getattr(self, "_bar", None)
@@ -253,6 +260,8 @@ class Exporter(_BaseExporter):
         first_poll_delay: Seconds after a submit before its first status check.
         poll_interval: Seconds between status checks of a batch.
         max_batch_resubmits: Times a batch that ended ``failed``/``interrupted`` is resent.
+        cancel_grace: After a cancel, seconds to keep tracking the batches in flight before
+            reporting the rest as unknown.
         cancel: A :class:`CancelToken` to stop the run from elsewhere.
         checkpoint: Where to keep confirmed progress, to resume an interrupted run.
         on_progress: Called with a :class:`Progress` about twice a second.
@@ -282,11 +291,12 @@ class Exporter(_BaseExporter):
         total = self._preflight(profiles)
         client = self.client or self.destination.connection.client()
         try:
+            baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
             engine = self._engine(resolved, total)
             started = time.monotonic()
             interrupted = self._drive(engine, client, profiles)
-            self._finish(engine, started, client.stats, interrupted)
+            self._finish(engine, started, client.stats, interrupted, baseline)
         finally:
             if self.client is None:
                 client.close()
@@ -362,11 +372,12 @@ class AsyncExporter(_BaseExporter):
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
+            baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
             engine = self._engine(resolved, total)
             started = time.monotonic()
             cancelled = await self._drive(engine, client, profiles)
-            self._finish(engine, started, client.stats, cancelled is not None)
+            self._finish(engine, started, client.stats, cancelled is not None, baseline)
         finally:
             if self.client is None:
                 await client.aclose()
@@ -410,6 +421,10 @@ class AsyncExporter(_BaseExporter):
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 throw = Stop()
+
+
+def _stats_baseline(stats: Any) -> tuple[int, int, int]:
+    return (stats.requests, stats.retries, stats.rate_limited)
 
 
 def _puller(
