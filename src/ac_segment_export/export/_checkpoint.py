@@ -6,14 +6,16 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export.export._report import OutcomeStatus, RecordOutcome
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["Checkpoint", "CheckpointState", "FileCheckpoint"]
 
@@ -89,8 +91,13 @@ class FileCheckpoint:
                 fingerprint=str(data["fingerprint"]),
                 position=int(data["position"]),
                 outcomes=tuple(
-                    RecordOutcome(int(o["position"]), o.get("email"), OutcomeStatus(o["status"]),
-                                  o.get("reason"), o.get("field"))
+                    RecordOutcome(
+                        int(o["position"]),
+                        o.get("email"),
+                        OutcomeStatus(o["status"]),
+                        o.get("reason"),
+                        o.get("field"),
+                    )
                     for o in data.get("outcomes", ())
                 ),
             )
@@ -98,8 +105,10 @@ class FileCheckpoint:
             msg = f"The checkpoint file {self.path} cannot be read: {exc}"
             raise ConfigurationError(msg) from exc
         if state.fingerprint != fingerprint:
-            msg = (f"The checkpoint file {self.path} belongs to another export "
-                   f"({state.fingerprint!r}, not {fingerprint!r}); use another file.")
+            msg = (
+                f"The checkpoint file {self.path} belongs to another export "
+                f"({state.fingerprint!r}, not {fingerprint!r}); use another file."
+            )
             raise ConfigurationError(msg)
         return state
 
@@ -115,8 +124,11 @@ class FileCheckpoint:
         if self._pending is None or self._fingerprint is None:
             return
         position, outcomes = self._pending
-        data = {"fingerprint": self._fingerprint, "position": position,
-                "outcomes": [o.to_dict() for o in outcomes if o.position < position]}
+        data = {
+            "fingerprint": self._fingerprint,
+            "position": position,
+            "outcomes": [o.to_dict() for o in outcomes if o.position < position],
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

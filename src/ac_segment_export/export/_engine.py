@@ -8,6 +8,7 @@ de-duplication, batching, tracking, accounting) is plain code here, shared by bo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -114,8 +115,17 @@ class EngineSettings:
 class _Batch:
     """Contacts travelling together in one bulk-import request."""
 
-    __slots__ = ("attempts", "batch_id", "emails", "encoded", "has_tags", "next_poll",
-                 "poll_errors", "positions", "size")
+    __slots__ = (
+        "attempts",
+        "batch_id",
+        "emails",
+        "encoded",
+        "has_tags",
+        "next_poll",
+        "poll_errors",
+        "positions",
+        "size",
+    )
 
     def __init__(self) -> None:
         self.positions: list[int] = []
@@ -132,8 +142,10 @@ class _Batch:
         return len(self.positions)
 
     def fits(self, encoded: bytes, settings: EngineSettings) -> bool:
-        return (len(self.positions) < settings.batch_size
-                and self.size + len(encoded) + 1 <= settings.max_bytes)
+        return (
+            len(self.positions) < settings.batch_size
+            and self.size + len(encoded) + 1 <= settings.max_bytes
+        )
 
     def add(self, position: int, email: str, encoded: bytes) -> None:
         self.size += len(encoded) + (1 if self.positions else 0)
@@ -196,12 +208,19 @@ class Engine:
 
     # -- bookkeeping --------------------------------------------------------------------------
 
-    def _out(self, position: int, email: str | None, status: OutcomeStatus,
-             reason: str | None = None, field: str | None = None) -> None:
+    def _out(
+        self,
+        position: int,
+        email: str | None,
+        status: OutcomeStatus,
+        reason: str | None = None,
+        field: str | None = None,
+    ) -> None:
         self.report.record(RecordOutcome(position, email, status, reason, field))
-        if status is OutcomeStatus.NOT_ATTEMPTED or status is OutcomeStatus.UNKNOWN:
-            if self._unconfirmed is None or position < self._unconfirmed:
-                self._unconfirmed = position
+        if (status is OutcomeStatus.NOT_ATTEMPTED or status is OutcomeStatus.UNKNOWN) and (
+            self._unconfirmed is None or position < self._unconfirmed
+        ):
+            self._unconfirmed = position
         if position == self._mark:
             mark = position + 1
             ahead = self._ahead
@@ -245,19 +264,29 @@ class Engine:
     def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | None:
         """Map and check one profile's email; ``None`` when it got an outcome already."""
         if not isinstance(profile, Mapping):
-            self._out(position, None, OutcomeStatus.REJECTED,
-                      f"a profile must be a mapping, not {type(profile).__name__}")
+            self._out(
+                position,
+                None,
+                OutcomeStatus.REJECTED,
+                f"a profile must be a mapping, not {type(profile).__name__}",
+            )
             return None
+        mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
         try:
             mapped = self.mapper.map(profile)
         except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
-            self._out(position, None, OutcomeStatus.REJECTED,
-                      f"the mapper raised {type(exc).__name__}: {exc}")
+            self._out(
+                position,
+                None,
+                OutcomeStatus.REJECTED,
+                f"the mapper raised {type(exc).__name__}: {exc}",
+            )
             return None
         reason = getattr(mapped, "reason", None)
         if reason is not None:
-            self._out(position, None, OutcomeStatus.REJECTED, str(reason),
-                      getattr(mapped, "field", None))
+            self._out(
+                position, None, OutcomeStatus.REJECTED, str(reason), getattr(mapped, "field", None)
+            )
             return None
         checked = check_email(mapped.email)
         if isinstance(checked, str):
@@ -294,8 +323,11 @@ class Engine:
             fields = []
             for fv in mapped.fields:
                 if len(fv.value) > MAX_VALUE_LENGTH:
-                    return (f"custom field {fv.field}'s value is longer than "
-                            f"{MAX_VALUE_LENGTH} characters", str(fv.field))
+                    return (
+                        f"custom field {fv.field}'s value is longer than "
+                        f"{MAX_VALUE_LENGTH} characters",
+                        str(fv.field),
+                    )
                 fields.append({"id": fv.field, "value": fv.value})
             item["fields"] = fields
         item["subscribe"] = self._subscribe
@@ -312,26 +344,39 @@ class Engine:
         if self.last_position is not None:  # keep the last occurrence
             last = self.last_position.get(key)
             if last is not None and last != position:
-                self._out(position, email, OutcomeStatus.DUPLICATE,
-                          f"a later profile (position {last}) has the same email")
+                self._out(
+                    position,
+                    email,
+                    OutcomeStatus.DUPLICATE,
+                    f"a later profile (position {last}) has the same email",
+                )
                 return
             self.seen.add(key)
         elif not self.seen.add(key):
-            self._out(position, email, OutcomeStatus.DUPLICATE,
-                      "an earlier profile has the same email")
+            self._out(
+                position, email, OutcomeStatus.DUPLICATE, "an earlier profile has the same email"
+            )
             return
         if key in self.unsubscribed:
-            self._out(position, email, OutcomeStatus.SKIPPED,
-                      "unsubscribed from the list; it is never re-subscribed")
+            self._out(
+                position,
+                email,
+                OutcomeStatus.SKIPPED,
+                "unsubscribed from the list; it is never re-subscribed",
+            )
             return
         encoded = self._encode(email, mapped)
         if isinstance(encoded, tuple):
             self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
             return
         if len(encoded) + _HEAD_TAIL > self.s.max_bytes:
-            self._out(position, email, OutcomeStatus.REJECTED,
-                      f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
-                      f"may carry ({self.s.max_bytes:,})")
+            self._out(
+                position,
+                email,
+                OutcomeStatus.REJECTED,
+                f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
+                f"may carry ({self.s.max_bytes:,})",
+            )
             return
         if self.s.dry_run:
             self._dry_run_outcome(position, email, key)
@@ -348,7 +393,8 @@ class Engine:
 
     def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
         self.report.would_subscribe = (self.report.would_subscribe or 0) + (
-            0 if self.active_members is not None and key in self.active_members else 1)
+            0 if self.active_members is not None and key in self.active_members else 1
+        )
         self._out(position, email, OutcomeStatus.EXPORTED, "dry run: would be exported")
 
     # -- the run ------------------------------------------------------------------------------
@@ -377,10 +423,8 @@ class Engine:
         except _Abort as exc:
             self.fatal = exc.fatal
             if not exc.fatal:  # cancelled: let the batches in flight end, within the grace
-                try:
+                with contextlib.suppress(Stop):  # a second stop ends the grace period
                     yield from self._wind_down(str(exc))
-                except Stop:
-                    pass
             self._halt(str(exc))
         except APIError as exc:  # a request that had to succeed failed after its retries
             self.fatal = True
@@ -416,8 +460,11 @@ class Engine:
         self.pending = _Batch()
         while self.in_flight:
             batch = self.in_flight.popleft()
-            self._unknown(batch, f"its batch {batch.batch_id} was still being imported when "
-                                 "the export stopped; check ActiveCampaign before re-running")
+            self._unknown(
+                batch,
+                f"its batch {batch.batch_id} was still being imported when "
+                "the export stopped; check ActiveCampaign before re-running",
+            )
         while self._transit:
             batch = self._transit.pop()
             if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
@@ -503,7 +550,8 @@ class Engine:
         self.report.stop_reason = (
             f"max_profiles ({self.s.max_profiles:,}) reached: the source holds more profiles; "
             f"those from position {self.s.max_profiles:,} on were not attempted (and not read "
-            "beyond the first)")
+            "beyond the first)"
+        )
         self.read += n
         self.report.count_only(OutcomeStatus.NOT_ATTEMPTED, n)
 
@@ -545,8 +593,11 @@ class Engine:
         try:
             queued = yield Call(ops.bulk_import_submit_encoded(batch.encoded))
         except Stop:
-            self._unknown(batch, "the export stopped while its bulk-import request was being "
-                                 "sent; check ActiveCampaign before re-running")
+            self._unknown(
+                batch,
+                "the export stopped while its bulk-import request was being "
+                "sent; check ActiveCampaign before re-running",
+            )
             raise
         except BulkImportRejectedError as exc:
             yield from self._rejected(batch, exc)
@@ -580,16 +631,24 @@ class Engine:
         if not named:
             if len(batch) == 1:
                 reason = "; ".join(f.reason for f in exc.failures) or exc.message
-                self._out(batch.positions[0], batch.emails[0], OutcomeStatus.REJECTED,
-                          f"ActiveCampaign rejected it: {reason}")
+                self._out(
+                    batch.positions[0],
+                    batch.emails[0],
+                    OutcomeStatus.REJECTED,
+                    f"ActiveCampaign rejected it: {reason}",
+                )
                 return
             half = len(batch) // 2  # no contact named: halve the batch to find the culprit
             yield from self._submit(batch.subset(range(half)))
             yield from self._submit(batch.subset(range(half, len(batch))))
             return
         for index, reason in named.items():
-            self._out(batch.positions[index], batch.emails[index], OutcomeStatus.REJECTED,
-                      f"ActiveCampaign rejected it: {reason}")
+            self._out(
+                batch.positions[index],
+                batch.emails[index],
+                OutcomeStatus.REJECTED,
+                f"ActiveCampaign rejected it: {reason}",
+            )
         rest = batch.subset([i for i in range(len(batch)) if i not in named])
         if rest:
             yield from self._submit(rest)
@@ -598,9 +657,7 @@ class Engine:
         for position, email in zip(batch.positions, batch.emails, strict=True):
             self._out(position, email, OutcomeStatus.FAILED, reason)
 
-    def _poll(
-        self, *, block: bool, deadline: float | None = None
-    ) -> Generator[Command, Any, None]:
+    def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
         """Poll the oldest in-flight batch when due; with ``block``, wait until one settles."""
         while self.in_flight:
             batch = self.in_flight[0]
@@ -627,8 +684,11 @@ class Engine:
                 batch.poll_errors += 1
                 if batch.poll_errors >= self.s.max_poll_errors:
                     self.in_flight.popleft()
-                    self._unknown(batch, f"its batch {batch.batch_id} could not be tracked "
-                                         f"({batch.poll_errors} status checks failed: {exc})")
+                    self._unknown(
+                        batch,
+                        f"its batch {batch.batch_id} could not be tracked "
+                        f"({batch.poll_errors} status checks failed: {exc})",
+                    )
                     if block:
                         return
                 continue
@@ -648,9 +708,13 @@ class Engine:
             failed = {email.strip().lower() for email in info.failure}
             for position, email in zip(batch.positions, batch.emails, strict=True):
                 if email.lower() in failed:
-                    self._out(position, email, OutcomeStatus.FAILED,
-                              "ActiveCampaign did not import this contact (for example: it is "
-                              "on the account's exclusion list)")
+                    self._out(
+                        position,
+                        email,
+                        OutcomeStatus.FAILED,
+                        "ActiveCampaign did not import this contact (for example: it is "
+                        "on the account's exclusion list)",
+                    )
                 else:
                     self._out(position, email, OutcomeStatus.EXPORTED)
             self._save_checkpoint()
@@ -658,13 +722,18 @@ class Engine:
             return
         status = info.status.value if info.status else "unknown"
         if self._winding_down:
-            self._unknown(batch, f"its batch ended {status}; not resubmitted: the export was "
-                                 "cancelled")
+            self._unknown(
+                batch, f"its batch ended {status}; not resubmitted: the export was cancelled"
+            )
             return
         if batch.attempts <= self.s.max_batch_resubmits:
             self.report.resubmitted_batches += 1
-            logger.info("Batch %s ended %s; resubmitting its %d contacts",
-                        batch.batch_id, info.status, len(batch))
+            logger.info(
+                "Batch %s ended %s; resubmitting its %d contacts",
+                batch.batch_id,
+                info.status,
+                len(batch),
+            )
             yield from self._submit(batch)
             return
         self._fail(batch, f"its batch ended {status} {batch.attempts} times")
@@ -676,16 +745,20 @@ class Engine:
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 
     def _sync_each(self, batch: _Batch) -> Generator[Command, Any, None]:
-        for position, email, encoded in zip(batch.positions, batch.emails, batch.encoded,
-                                            strict=True):
+        for position, email, encoded in zip(
+            batch.positions, batch.emails, batch.encoded, strict=True
+        ):
             if self.cancelled():
                 raise _Abort("cancelled", fatal=False)
             item = json.loads(encoded)
             contact = ContactInput(
-                email=email, first_name=item.get("first_name"), last_name=item.get("last_name"),
+                email=email,
+                first_name=item.get("first_name"),
+                last_name=item.get("last_name"),
                 phone=item.get("phone"),
-                field_values=tuple(FieldValueInput(int(f["id"]), f["value"])
-                                   for f in item.get("fields", ())),
+                field_values=tuple(
+                    FieldValueInput(int(f["id"]), f["value"]) for f in item.get("fields", ())
+                ),
             )
             try:
                 synced = yield Call(ops.contacts_sync(contact))
@@ -693,19 +766,31 @@ class Engine:
                 memberships = yield Call(ops.contacts_memberships(synced.id))
                 current = {m.list: m.status for m in memberships}.get(self.s.list_id)
                 if current is MembershipStatus.UNSUBSCRIBED:
-                    self._out(position, email, OutcomeStatus.SKIPPED,
-                              "unsubscribed from the list; its details were updated but it is "
-                              "never re-subscribed")
+                    self._out(
+                        position,
+                        email,
+                        OutcomeStatus.SKIPPED,
+                        "unsubscribed from the list; its details were updated but it is "
+                        "never re-subscribed",
+                    )
                     continue
                 if current is not MembershipStatus.ACTIVE:
                     yield Call(ops.memberships_set(synced.id, self.s.list_id, 1))
             except Stop:
-                self._out(position, email, OutcomeStatus.UNKNOWN,
-                          "the export stopped while this contact was being synced")
+                self._out(
+                    position,
+                    email,
+                    OutcomeStatus.UNKNOWN,
+                    "the export stopped while this contact was being synced",
+                )
                 raise
             except UnprocessableEntityError as exc:
-                self._out(position, email, OutcomeStatus.REJECTED,
-                          f"ActiveCampaign rejected it: {exc.message}")
+                self._out(
+                    position,
+                    email,
+                    OutcomeStatus.REJECTED,
+                    f"ActiveCampaign rejected it: {exc.message}",
+                )
                 continue
             except APIStatusError as exc:
                 if isinstance(exc, AuthenticationError):
@@ -726,10 +811,12 @@ class Engine:
             raise _Abort("cancelled", fatal=False)
         if self.report.stopped_early:
             self.report.stop_reason = (self.report.stop_reason or "") + (
-                "; mirror skipped: the segment was not read in full")
+                "; mirror skipped: the segment was not read in full"
+            )
             return
-        pager = ops.contacts_pager(list_id=self.s.list_id, status=MembershipStatus.ACTIVE,
-                                   by_id=True)
+        pager = ops.contacts_pager(
+            list_id=self.s.list_id, status=MembershipStatus.ACTIVE, by_id=True
+        )
         leavers: list[bytes] = []
         spec: Any = pager.first()
         count = 0
@@ -741,13 +828,16 @@ class Engine:
                     continue
                 count += 1
                 if not self.s.dry_run:
-                    leavers.append(_encode({"email": contact.email,
-                                            "unsubscribe": [{"listid": self.s.list_id}]}).encode())
+                    leavers.append(
+                        _encode(
+                            {"email": contact.email, "unsubscribe": [{"listid": self.s.list_id}]}
+                        ).encode()
+                    )
         if self.s.dry_run:
             self.report.would_unsubscribe = count
             return
         for start in range(0, len(leavers), self.s.batch_size):
-            chunk = leavers[start:start + self.s.batch_size]
+            chunk = leavers[start : start + self.s.batch_size]
             try:
                 queued = yield Call(ops.bulk_import_submit_encoded(chunk))
             except APIError as exc:
@@ -762,8 +852,10 @@ class Engine:
                 except APIError as exc:
                     errors += 1
                     if errors >= self.s.max_poll_errors:
-                        self.report.stop_reason = (f"mirror: the unsubscribe batch "
-                                                   f"{queued.batch_id} could not be tracked: {exc}")
+                        self.report.stop_reason = (
+                            f"mirror: the unsubscribe batch "
+                            f"{queued.batch_id} could not be tracked: {exc}"
+                        )
                         return
                 else:
                     errors = 0
@@ -773,8 +865,10 @@ class Engine:
             if info.status is BatchStatus.COMPLETED:
                 self.report.unsubscribed += len(chunk) - len(info.failure)
             else:
-                self.report.stop_reason = (f"mirror: the unsubscribe batch {queued.batch_id} "
-                                           f"ended {info.status.value if info.status else '?'}")
+                self.report.stop_reason = (
+                    f"mirror: the unsubscribe batch {queued.batch_id} "
+                    f"ended {info.status.value if info.status else '?'}"
+                )
 
     # -- checkpoint ------------------------------------------------------------------------------
 

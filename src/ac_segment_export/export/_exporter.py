@@ -83,7 +83,8 @@ class _BaseExporter:
         if keep not in {"first", "last"}:
             msg = f"keep must be 'first' or 'last', not {keep!r}."
             raise ConfigurationError(msg)
-        if not isinstance(max_profiles, int) or max_profiles < 1:
+        limit: object = max_profiles  # checked at run time: callers may pass anything
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             msg = f"max_profiles must be a positive integer, not {max_profiles!r}."
             raise ConfigurationError(msg)
         if not 2 <= batch_size <= 250:
@@ -117,14 +118,19 @@ class _BaseExporter:
         self.destination.preflight(self.actor)
         total = len(profiles) if isinstance(profiles, Sized) else None
         if total is not None and total > self.max_profiles:
-            msg = (f"The source holds {total:,} profiles, more than max_profiles "
-                   f"({self.max_profiles:,}); raise the limit (within your ActiveCampaign "
-                   "contract) or export a smaller segment.")
+            msg = (
+                f"The source holds {total:,} profiles, more than max_profiles "
+                f"({self.max_profiles:,}); raise the limit (within your ActiveCampaign "
+                "contract) or export a smaller segment."
+            )
             raise ConfigurationError(msg)
-        if self.keep == "last" and (not isinstance(profiles, Iterable)
-                                    or iter(profiles) is profiles):
-            msg = ("keep='last' reads the source twice; pass a list or another re-iterable "
-                   "source, not an iterator or generator.")
+        if self.keep == "last" and (
+            not isinstance(profiles, Iterable) or iter(profiles) is profiles
+        ):
+            msg = (
+                "keep='last' reads the source twice; pass a list or another re-iterable "
+                "source, not an iterator or generator."
+            )
             raise ConfigurationError(msg)
         return total
 
@@ -138,9 +144,13 @@ class _BaseExporter:
         d = self.destination
         sink = self.exported_sink
         report = ExportReport(
-            destination=d.name, list_id=d.list_id, list_name=resolved.list_name,
-            export_user=d.connection.export_user, sync_mode=d.sync_mode.value,
-            dry_run=self.dry_run, sink=sink,
+            destination=d.name,
+            list_id=d.list_id,
+            list_name=resolved.list_name,
+            export_user=d.connection.export_user,
+            sync_mode=d.sync_mode.value,
+            dry_run=self.dry_run,
+            sink=sink,
         )
         resume: CheckpointState | None = None
         if self.checkpoint is not None and not self.dry_run:
@@ -170,9 +180,14 @@ class _BaseExporter:
             default_country_code=self.default_country_code,
         )
         return Engine(
-            settings, self.mapper or resolved.mapper, report, total=total,
-            checkpoint=None if self.dry_run else self.checkpoint, resume=resume,
-            cancelled=lambda: self.cancel.cancelled, on_progress=self._progress_callback(total),
+            settings,
+            self.mapper or resolved.mapper,
+            report,
+            total=total,
+            checkpoint=None if self.dry_run else self.checkpoint,
+            resume=resume,
+            cancelled=lambda: self.cancel.cancelled,
+            on_progress=self._progress_callback(total),
             clock=clock,
         )
 
@@ -184,8 +199,10 @@ class _BaseExporter:
             try:
                 from tqdm.auto import tqdm  # noqa: PLC0415
             except ImportError as exc:
-                msg = ("progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
-                       "(or pass on_progress=...).")
+                msg = (
+                    "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
+                    "(or pass on_progress=...)."
+                )
                 raise ConfigurationError(msg) from exc
             bar = tqdm(total=total, unit="profile", desc=self.destination.name)
 
@@ -206,7 +223,12 @@ class _BaseExporter:
         return emit
 
     def _finish(
-        self, engine: Engine, started: float, stats: Any, interrupted: bool,
+        self,
+        engine: Engine,
+        started: float,
+        stats: Any,
+        *,
+        interrupted: bool,
         baseline: tuple[int, int, int] = (0, 0, 0),
     ) -> None:
         report = engine.report
@@ -221,7 +243,7 @@ class _BaseExporter:
         report.retries = stats.retries - baseline[1]
         report.rate_limited = stats.rate_limited - baseline[2]
         if engine.on_progress is not None:
-            engine._progress(force=True)  # noqa: SLF001 - the engine's own final tick
+            engine._progress(force=True)
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
@@ -296,13 +318,13 @@ class Exporter(_BaseExporter):
             engine = self._engine(resolved, total)
             started = time.monotonic()
             interrupted = self._drive(engine, client, profiles)
-            self._finish(engine, started, client.stats, interrupted, baseline)
+            self._finish(engine, started, client.stats, interrupted=interrupted, baseline=baseline)
         finally:
             if self.client is None:
                 client.close()
-        return self._outcome(engine, interrupted)
+        return self._outcome(engine, interrupted=interrupted)
 
-    def _outcome(self, engine: Engine, interrupted: bool) -> ExportReport:
+    def _outcome(self, engine: Engine, *, interrupted: bool) -> ExportReport:
         report = engine.report
         if interrupted:
             msg = f"The export was interrupted: {report.equation}"
@@ -325,7 +347,7 @@ class Exporter(_BaseExporter):
             except StopIteration:
                 return interrupted
             except KeyboardInterrupt:
-                engine._halt("interrupted (Ctrl-C)")  # noqa: SLF001
+                engine._halt("interrupted (Ctrl-C)")
                 return True
             send = throw = None
             try:
@@ -355,7 +377,10 @@ class AsyncExporter(_BaseExporter):
     """
 
     def __init__(
-        self, destination: ExportDestination, *, client: AsyncClient | None = None,
+        self,
+        destination: ExportDestination,
+        *,
+        client: AsyncClient | None = None,
         **options: Any,
     ) -> None:
         super().__init__(destination, **options)
@@ -377,7 +402,9 @@ class AsyncExporter(_BaseExporter):
             engine = self._engine(resolved, total)
             started = time.monotonic()
             cancelled = await self._drive(engine, client, profiles)
-            self._finish(engine, started, client.stats, cancelled is not None, baseline)
+            self._finish(
+                engine, started, client.stats, interrupted=cancelled is not None, baseline=baseline
+            )
         finally:
             if self.client is None:
                 await client.aclose()
@@ -389,7 +416,9 @@ class AsyncExporter(_BaseExporter):
         return engine.report
 
     async def _drive(
-        self, engine: Engine, client: AsyncClient,
+        self,
+        engine: Engine,
+        client: AsyncClient,
         profiles: Profiles | AsyncIterable[Mapping[str, Any]],
     ) -> asyncio.CancelledError | None:
         pull = _puller(profiles)

@@ -47,7 +47,7 @@ class EmailIndex:
         i = h & mask
         while True:
             k = keys[i]
-            if k == h or k == _EMPTY:
+            if k in (h, _EMPTY):
                 return i
             i = (i + 1) & mask
 

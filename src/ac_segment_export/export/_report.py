@@ -6,10 +6,12 @@ import datetime as dt
 import enum
 import html
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["ExportReport", "OutcomeStatus", "Progress", "RecordOutcome"]
 
@@ -53,8 +55,13 @@ class RecordOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
-        return {"position": self.position, "email": self.email, "status": self.status.value,
-                "reason": self.reason, "field": self.field}
+        return {
+            "position": self.position,
+            "email": self.email,
+            "status": self.status.value,
+            "reason": self.reason,
+            "field": self.field,
+        }
 
 
 @attrs.frozen
@@ -213,16 +220,20 @@ class ExportReport:
         if self.unsubscribed:
             lines.append(f"mirror: {self.unsubscribed} leavers unsubscribed")
         if self.would_subscribe is not None:
-            lines.append(f"dry run: would subscribe {self.would_subscribe}, "
-                         f"would unsubscribe {self.would_unsubscribe or 0}")
+            lines.append(
+                f"dry run: would subscribe {self.would_subscribe}, "
+                f"would unsubscribe {self.would_unsubscribe or 0}"
+            )
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
-        return (f"ExportReport(destination={self.destination!r}, list_id={self.list_id}, "
-                f"input={self.input_count}, {counts or 'empty'}, balanced={self.balanced})")
+        return (
+            f"ExportReport(destination={self.destination!r}, list_id={self.list_id}, "
+            f"input={self.input_count}, {counts or 'empty'}, balanced={self.balanced})"
+        )
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -230,5 +241,7 @@ class ExportReport:
             for k, v in self.counts.items()
         )
         head = html.escape(f"{self.destination} → list {self.list_id} ({self.list_name})")
-        return (f"<div><strong>{head}</strong><br><code>{html.escape(self.equation)}</code>"
-                f"<table>{rows}</table></div>")
+        return (
+            f"<div><strong>{head}</strong><br><code>{html.escape(self.equation)}</code>"
+            f"<table>{rows}</table></div>"
+        )
