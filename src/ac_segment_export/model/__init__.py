@@ -10,6 +10,8 @@ Frozen, validated values that do no I/O except in the explicit ``verify``/``vali
   per profile, getting a :class:`MappedProfile` or a :class:`Rejection`.
 """
 
+import attrs
+
 from ac_segment_export.model._connection import (
     DATA_PRIVACY_NOTICE,
     DATA_PRIVACY_TERMS_VERSION,
@@ -51,3 +53,21 @@ __all__ = [
     "TagRule",
     "ValueTag",
 ]
+
+# Resolve the string annotations now, in the modules that define them: the top-level package
+# re-labels these classes' ``__module__``, where the names would no longer resolve.
+for _cls in (
+    Actor,
+    Attribute,
+    Connection,
+    Consent,
+    ExportDestination,
+    FieldMapping,
+    FlagTag,
+    MappedProfile,
+    Rejection,
+    ResolvedDestination,
+    ValueTag,
+):
+    attrs.resolve_types(_cls)
+del _cls

@@ -11,6 +11,7 @@ import attrs
 
 from ac_segment_export._core.config import DEFAULT_TIMEOUT, RetryPolicy
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError, NotFoundError
+from ac_segment_export._core.wire import CustomField, MailingList  # noqa: TC001 - resolved at runtime
 from ac_segment_export.model._connection import Connection
 from ac_segment_export.model._mapping import FieldMapper, FieldMapping
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     import httpx
 
     from ac_segment_export._core.secrets import Secret
-    from ac_segment_export._core.wire import CustomField, MailingList
     from ac_segment_export.client import AsyncClient, Client
     from ac_segment_export.model._roles import Actor
 

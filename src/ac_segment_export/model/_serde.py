@@ -24,11 +24,10 @@ by the name the caller gives them, because a callable cannot be stored.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
@@ -37,7 +36,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export.model._connection import Connection
-from ac_segment_export.model._destination import ExportDestination
+from ac_segment_export.model._destination import ExportDestination, SyncMode
 from ac_segment_export.model._mapping import (
     Attribute,
     FieldMapping,
@@ -45,6 +44,10 @@ from ac_segment_export.model._mapping import (
     TagRule,
     ValueTag,
 )
+from ac_segment_export.model._roles import Audience, Role
+
+if TYPE_CHECKING:
+    import enum
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -76,6 +79,10 @@ class _KeyIn:
     api_key: str | Secret | None = None
     provider: SecretProvider | None = None
     environ: Mapping[str, str] | None = None
+
+
+def _as_is(value: object, _: object) -> object:
+    return value
 
 
 def _enum_out(value: enum.Enum) -> object:
@@ -136,7 +143,7 @@ def _secret_out(key: _KeyOut) -> Callable[[Secret], dict[str, str] | None]:
 def _secret_in(key: _KeyIn) -> Callable[[object, object], Secret]:
     def load(entry: object, _: object) -> Secret:
         if key.api_key is not None:
-            return Secret(key.api_key)  # type: ignore[arg-type]
+            return Secret(key.api_key)
         if entry is None:
             msg = (
                 "The stored connection carries no API key (it was saved without one); pass "
@@ -174,7 +181,7 @@ def _secret_in(key: _KeyIn) -> Callable[[object, object], Secret]:
             except Exception as exc:
                 msg = f"The secret provider failed for reference {value!r} ({type(exc).__name__})."
                 raise ConfigurationError(msg) from exc
-            return Secret(provided)  # type: ignore[arg-type]
+            return Secret(provided)
         msg = f"Unknown api_key entry {kind!r}; expected 'env', 'ref' or 'value'."
         raise ConfigurationError(msg)
 
@@ -212,10 +219,11 @@ def _attribute_out(transforms: Transforms | None) -> Callable[[Attribute], objec
     return out
 
 
-def _attribute_in(transforms: Transforms | None) -> Callable[[object, object], Attribute]:
-    def load(value: object, _: object) -> Attribute:
+def _attribute_in(transforms: Transforms | None) -> Callable[[object, object], Attribute | str]:
+    def load(value: object, _: object) -> Attribute | str:
         if isinstance(value, str):
-            return Attribute(value)
+            # Left to the model's own converters, whose messages name the slot.
+            return value
         if isinstance(value, Mapping) and set(value) <= {"name", "transform"} and "name" in value:
             name = value.get("transform")
             if name is None:
@@ -243,7 +251,11 @@ def _make(
     transforms: Transforms | None = None,
 ) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
-    conv.register_unstructure_hook(enum.Enum, _enum_out)
+    # Stored as their plain string values; loaded through the models' converters (and their
+    # messages). Registered per class: as ``str`` subclasses they would pass through as is.
+    for cls in (Audience, Role, SyncMode):
+        conv.register_unstructure_hook(cls, _enum_out)
+        conv.register_structure_hook(cls, _as_is)
     conv.register_unstructure_hook(dt.datetime, _datetime_out)
     conv.register_structure_hook(dt.datetime, _datetime_in)
     if key_out is not None:
@@ -256,7 +268,7 @@ def _make(
     conv.register_unstructure_hook(Attribute, attr_out)
     conv.register_structure_hook(Attribute, attr_in)
 
-    def optional_attr_in(value: object, _: object) -> Attribute | None:
+    def optional_attr_in(value: object, _: object) -> Attribute | str | None:
         return None if value is None else attr_in(value, _)
 
     conv.register_structure_hook(Attribute | None, optional_attr_in)
@@ -264,7 +276,7 @@ def _make(
     def fields_out(pairs: tuple[tuple[str | int, Attribute], ...]) -> list[dict[str, object]]:
         return [{"field": ref, "attribute": attr_out(attribute)} for ref, attribute in pairs]
 
-    def fields_in(value: object, _: object) -> tuple[tuple[object, Attribute], ...]:
+    def fields_in(value: object, _: object) -> tuple[tuple[object, Attribute | str], ...]:
         if not isinstance(value, list):
             msg = f"The stored mapping fields must be a list, not {type(value).__name__}."
             raise FieldMappingError(msg)
@@ -458,6 +470,7 @@ def destination_from_dict(
         parts += [f"missing keys {missing}"] if missing else []
         msg = f"Cannot load the stored destination: {', '.join(parts)}."
         raise ConfigurationError(msg)
+    mapping = mapping_from_dict(body["mapping"], transforms=transforms)
     if connection is None:
         stored = body.get("connection")
         if stored is None:
@@ -469,7 +482,6 @@ def destination_from_dict(
         connection = connection_from_dict(
             stored, api_key=api_key, secret_provider=secret_provider, environ=environ
         )
-    mapping = mapping_from_dict(body["mapping"], transforms=transforms)
     return ExportDestination(
         connection,
         body["name"],

@@ -1,0 +1,329 @@
+"""verify(), validate() and the consent rule, against the emulator (transport and socket)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+import ac_segment_export as acx
+
+if TYPE_CHECKING:
+    from ac_segment_export.testing import ActiveCampaignEmulator
+from .conftest import ADMIN, CONTRIBUTOR, FAST, HOST, KEY
+
+EMULATOR_USER = acx.User(
+    id=1,
+    username="emulator",
+    first_name="Emulated",
+    last_name="User",
+    email="emulator@example.com",
+)
+
+
+def paths(emu: ActiveCampaignEmulator) -> list[tuple[str, str, int]]:
+    return [(r.method, r.path, r.status) for r in emu.requests]
+
+
+# -- verify ------------------------------------------------------------------------------------
+
+
+def test_verify_returns_the_keys_user(
+    emu: ActiveCampaignEmulator, connection: acx.Connection
+) -> None:
+    assert connection.verify(transport=emu.transport()) == EMULATOR_USER
+    assert paths(emu) == [("GET", "/users/me", 200)]
+
+
+def test_verify_needs_no_consent(emu: ActiveCampaignEmulator, connection: acx.Connection) -> None:
+    assert connection.consent is None
+    connection.verify(transport=emu.transport())
+
+
+def test_verify_through_a_given_client(
+    emu: ActiveCampaignEmulator, connection: acx.Connection
+) -> None:
+    with connection.client(transport=emu.transport(), retry=FAST) as client:
+        assert connection.verify(client) == EMULATOR_USER
+        assert connection.verify(client) == EMULATOR_USER  # the given client is not closed
+    assert len(emu.requests) == 2
+
+
+def test_verify_refuses_a_client_for_another_account(
+    emu: ActiveCampaignEmulator, connection: acx.Connection
+) -> None:
+    with acx.Client("other.api-us1.com", KEY, transport=emu.transport()) as other_host:
+        with pytest.raises(
+            acx.ConfigurationError, match=r"The client talks to other\.api-us1\.com"
+        ):
+            connection.verify(other_host)
+    with acx.Client(HOST, "another-key", transport=emu.transport()) as other_key:
+        with pytest.raises(acx.ConfigurationError, match="uses another API key"):
+            connection.verify(other_key)
+    assert emu.requests == []
+
+
+def test_a_bad_key_says_where_the_key_is(emu: ActiveCampaignEmulator) -> None:
+    connection = acx.Connection("AC", HOST, "wrong-key")
+    with pytest.raises(acx.AuthenticationError) as caught:
+        connection.verify(transport=emu.transport(), retry=FAST)
+    assert "Settings > Developer" in str(caught.value)
+    assert caught.value.status_code == 403
+    assert "wrong-key" not in str(caught.value)
+
+
+def test_an_unreachable_host_names_the_host() -> None:
+    # Port 9 on loopback (discard) is closed on test machines: the connection is refused.
+    connection = acx.Connection("AC", "http://127.0.0.1:9", KEY)
+    with pytest.raises(acx.APIConnectionError) as caught:
+        connection.verify(retry=acx.RetryPolicy.never(), timeout=2)
+    assert "127.0.0.1" in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+def test_verify_over_a_socket(emu: ActiveCampaignEmulator) -> None:
+    with emu.serve() as base_url:
+        connection = acx.Connection("Local", base_url, KEY)
+        assert connection.host == base_url
+        assert connection.verify(retry=FAST) == EMULATOR_USER
+
+
+@pytest.mark.anyio
+async def test_averify(emu: ActiveCampaignEmulator, connection: acx.Connection) -> None:
+    assert await connection.averify(transport=emu.transport()) == EMULATOR_USER
+    async with connection.async_client(transport=emu.transport()) as client:
+        assert await connection.averify(client) == EMULATOR_USER
+    bad = acx.Connection("AC", HOST, "wrong-key")
+    with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
+        await bad.averify(transport=emu.transport(), retry=FAST)
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def account(emu: ActiveCampaignEmulator) -> dict[str, int]:
+    """A list, and 130 custom fields so that the interesting ones are on the second page."""
+    ids = {"list": emu.add_list("VIP customers")}
+    for i in range(120):
+        emu.add_field(f"Filler {i:03}", perstag=f"FILLER_{i:03}")
+    ids["tier"] = emu.add_field("Loyalty tier", perstag="LOYALTY_TIER")
+    ids["size"] = emu.add_field("Size", type="dropdown", perstag="SIZE", options=("S", "M", "L"))
+    ids["birthday"] = emu.add_field("Birthday", type="date", perstag="BIRTHDAY")
+    emu.reset_requests()
+    return ids
+
+
+def destination_for(
+    connection: acx.Connection, list_id: int, **fields: str
+) -> acx.ExportDestination:
+    mapping = acx.FieldMapping(email="Email", fields=fields or {"LOYALTY_TIER": "Tier"})
+    return acx.ExportDestination(connection, "VIP", list_id, mapping)
+
+
+def test_validate_resolves_the_list_and_fields_from_every_page(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = acx.ExportDestination(
+        connection,
+        "VIP",
+        account["list"],
+        acx.FieldMapping(
+            email="Email",
+            fields={"LOYALTY_TIER": "Tier", "Size": "Size", account["birthday"]: "DOB"},
+        ),
+    )
+    resolved = destination.validate(transport=emu.transport(), retry=FAST)
+    assert resolved.list_name == "VIP customers"
+    assert resolved.list_id == account["list"]
+    assert [f.id for f in resolved.fields] == [
+        account["tier"],
+        account["size"],
+        account["birthday"],
+    ]
+    assert resolved.fields[1].options == ("S", "M", "L")
+    # The fields were on the second page: both pages were read.
+    field_pages = [r.query.get("offset") for r in emu.requests if r.path == "/fields"]
+    assert field_pages == ["0", "100"]
+    assert paths(emu)[0] == ("GET", f"/lists/{account['list']}", 200)
+    assert resolved.mapper.map({"Email": "a@b.co", "Size": "m", "DOB": "2024-05-01"}) == (
+        acx.MappedProfile(
+            "a@b.co",
+            fields=(
+                acx.FieldValueInput(account["size"], "M"),
+                acx.FieldValueInput(account["birthday"], "2024-05-01"),
+            ),
+        )
+    )
+    # The options came from the account: a value outside them is a rejection.
+    rejection = resolved.mapper.map({"Email": "a@b.co", "Size": "XXL"})
+    assert rejection == acx.Rejection(
+        "field 'Size' (attribute 'Size'): 'XXL' is not one of the field's options ('S', 'M', 'L')",
+        "Size",
+    )
+
+
+def test_validate_needs_no_consent_and_sends_no_profile_data(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    destination_for(connection, account["list"]).validate(transport=emu.transport())
+    assert {r.method for r in emu.requests} == {"GET"}
+
+
+def test_validate_without_custom_fields_reads_only_the_list(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = acx.ExportDestination(
+        connection, "VIP", account["list"], acx.FieldMapping(email="Email")
+    )
+    destination.validate(transport=emu.transport())
+    assert paths(emu) == [("GET", f"/lists/{account['list']}", 200)]
+
+
+def test_a_missing_list_is_an_error_naming_its_id(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    with pytest.raises(acx.NotFoundError) as caught:
+        destination_for(connection, 4242).validate(transport=emu.transport(), retry=FAST)
+    assert str(caught.value) == (
+        "List 4242 does not exist in the ActiveCampaign account at acme.api-us1.com "
+        "(destination 'VIP'); check the list ID under Contacts > Lists."
+    )
+    assert caught.value.status_code == 404
+
+
+def test_an_unknown_custom_field_is_an_error_naming_it(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = destination_for(connection, account["list"], LOYALTY_TEIR="Tier", Sizes="S")
+    with pytest.raises(acx.FieldMappingError) as caught:
+        destination.validate(transport=emu.transport(), retry=FAST)
+    message = str(caught.value)
+    assert message.startswith(
+        "2 custom field references of the mapping could not be resolved against the account's "
+        "123 custom fields: 'LOYALTY_TEIR' (attribute 'Tier'): no custom field has this "
+        "personalization tag, title or ID (did you mean 'LOYALTY_TIER'?); 'Sizes' (attribute "
+        "'S'): no custom field has this personalization tag, title or ID (did you mean 'SIZE'?)"
+    )
+
+
+def test_validate_with_a_bad_key(emu: ActiveCampaignEmulator, account: dict[str, int]) -> None:
+    connection = acx.Connection("AC", HOST, "wrong-key")
+    with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
+        destination_for(connection, account["list"]).validate(transport=emu.transport(), retry=FAST)
+
+
+def test_validate_over_a_socket(emu: ActiveCampaignEmulator, account: dict[str, int]) -> None:
+    with emu.serve() as base_url:
+        connection = acx.Connection("Local", base_url, KEY)
+        resolved = destination_for(connection, account["list"]).validate(retry=FAST)
+    assert resolved.list_name == "VIP customers"
+    assert [f.id for f in resolved.fields] == [account["tier"]]
+
+
+@pytest.mark.anyio
+async def test_avalidate(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    resolved = await destination_for(connection, account["list"], SIZE="Size").avalidate(
+        transport=emu.transport(), retry=FAST
+    )
+    assert resolved.list_name == "VIP customers"
+    assert [f.id for f in resolved.fields] == [account["size"]]
+    with pytest.raises(acx.NotFoundError, match="List 4242 does not exist"):
+        await destination_for(connection, 4242).avalidate(transport=emu.transport(), retry=FAST)
+    with pytest.raises(acx.FieldMappingError, match="'NOPE' \\(attribute 'x'\\)"):
+        await destination_for(connection, account["list"], NOPE="x").avalidate(
+            transport=emu.transport(), retry=FAST
+        )
+    async with connection.async_client(transport=emu.transport()) as client:
+        again = await destination_for(connection, account["list"]).avalidate(client)
+    assert again.list == resolved.list
+
+
+# -- consent: nothing that carries profile data is sent without it ---------------------------
+
+PROFILES = [{"Email": "ana@contoso.com", "Tier": "gold"}, {"Email": "bo@contoso.com"}]
+
+
+def exporter_for(
+    destination: acx.ExportDestination, emu: ActiveCampaignEmulator, **options: object
+) -> acx.Exporter:
+    client = destination.connection.client(
+        transport=emu.transport(), retry=FAST, rate_limit=acx.RateLimit.unlimited()
+    )
+    return acx.Exporter(destination, client=client, first_poll_delay=0, poll_interval=0, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("sync_mode", "dry_run"),
+    [
+        (acx.SyncMode.UPSERT, False),
+        (acx.SyncMode.MIRROR, False),
+        (acx.SyncMode.UPSERT, True),
+        (acx.SyncMode.MIRROR, True),
+    ],
+)
+def test_no_request_is_sent_without_consent(
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    sync_mode: acx.SyncMode,
+    dry_run: bool,
+) -> None:
+    destination = acx.ExportDestination(
+        connection,
+        "VIP",
+        account["list"],
+        acx.FieldMapping(email="Email", fields={"LOYALTY_TIER": "Tier"}),
+        sync_mode=sync_mode,
+    )
+    with pytest.raises(acx.ConsentRequiredError):
+        destination.preflight()
+    with pytest.raises(acx.ConsentRequiredError):
+        exporter_for(destination, emu, dry_run=dry_run).run(PROFILES)
+    assert emu.requests == []
+
+
+def test_a_revoked_consent_stops_destinations_created_before(
+    emu: ActiveCampaignEmulator, consented: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = destination_for(consented, account["list"])
+    destination.preflight(ADMIN)  # consented: allowed
+    consented.revoke_consent(actor=ADMIN)
+    with pytest.raises(acx.ConsentRequiredError, match="revoked"):
+        destination.preflight(ADMIN)
+    with pytest.raises(acx.ConsentRequiredError, match="revoked"):
+        exporter_for(destination, emu).run(PROFILES)
+    assert emu.requests == []
+
+
+def test_a_denied_actor_sends_nothing(
+    emu: ActiveCampaignEmulator, consented: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = destination_for(consented, account["list"])
+    with pytest.raises(acx.PermissionDeniedError):
+        exporter_for(destination, emu, actor=CONTRIBUTOR).run(PROFILES)
+    assert emu.requests == []
+
+
+def test_with_consent_the_export_does_send(
+    emu: ActiveCampaignEmulator, consented: acx.Connection, account: dict[str, int]
+) -> None:
+    """The positive control: the same export, consented, reaches the emulator."""
+    destination = destination_for(consented, account["list"])
+    exporter_for(destination, emu).run(PROFILES)
+    assert any(r.path.startswith("/import/bulk_import") or r.method == "POST" for r in emu.requests)
+    assert set(emu.list_members(account["list"])) == {"ana@contoso.com", "bo@contoso.com"}
+
+
+@pytest.mark.anyio
+async def test_no_request_is_sent_without_consent_async(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+) -> None:
+    destination = destination_for(connection, account["list"])
+    client = connection.async_client(transport=emu.transport(), retry=FAST)
+    async with client:
+        with pytest.raises(acx.ConsentRequiredError):
+            await acx.AsyncExporter(destination, client=client).run(PROFILES)
+    assert emu.requests == []
