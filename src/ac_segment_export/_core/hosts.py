@@ -107,10 +107,11 @@ def parse_endpoint(value: str) -> ApiEndpoint:
     Raises:
         ConfigurationError: The value is not a usable host; the message says what is wrong.
     """
-    if not isinstance(value, str):
-        msg = f"The ActiveCampaign host must be a string, not {type(value).__name__}."
+    raw: object = value
+    if not isinstance(raw, str):  # callers without type checking
+        msg = f"The ActiveCampaign host must be a string, not {type(raw).__name__}."
         raise ConfigurationError(msg)
-    text = value.strip()
+    text = raw.strip()
     if not text:
         raise _fail(value, "it is empty")
     if any(ch.isspace() for ch in text):

@@ -8,7 +8,8 @@ only in how they move bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -16,6 +17,7 @@ import cattrs
 import httpx
 
 from ac_segment_export._core.errors import (
+    KEY_LOCATION_HINT,
     APIConnectError,
     APIConnectionError,
     APIError,
@@ -27,7 +29,6 @@ from ac_segment_export._core.errors import (
     BulkFailure,
     BulkImportRejectedError,
     ErrorDetail,
-    KEY_LOCATION_HINT,
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
@@ -76,10 +77,10 @@ class RequestSpec:
 class ApiTokenAuth(httpx.Auth):
     """Adds the ``Api-Token`` header at the last moment, so no other object holds it."""
 
-    def __init__(self, reveal: Any) -> None:
+    def __init__(self, reveal: Callable[[], str]) -> None:
         self._reveal = reveal
 
-    def auth_flow(self, request: httpx.Request) -> Any:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set the header and send the request once."""
         request.headers["Api-Token"] = self._reveal()
         yield request
@@ -93,7 +94,7 @@ def parse_retry_after(value: str | None) -> float | None:
         seconds = float(value.strip())
     except ValueError:
         return None
-    if seconds != seconds or seconds < 0:  # NaN or negative
+    if math.isnan(seconds) or seconds < 0:
         return None
     return seconds
 
@@ -183,14 +184,22 @@ def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
         return RateLimitError(
             f"{where}: rate limit exceeded{wait}. {text}".strip(),
-            method=method, url=url, status_code=status, body=body, errors=details,
+            method=method,
+            url=url,
+            status_code=status,
+            body=body,
+            errors=details,
             retry_after=retry_after,
         )
     if status in {401, 403}:
         return AuthenticationError(
             f"{where}: ActiveCampaign refused the API key{': ' + text if text else ''}. "
             f"{KEY_LOCATION_HINT}",
-            method=method, url=url, status_code=status, body=body, errors=details,
+            method=method,
+            url=url,
+            status_code=status,
+            body=body,
+            errors=details,
         )
     if status == 400 and isinstance(body, Mapping) and "failureReasons" in body:
         failures = _bulk_failures(body)
@@ -201,7 +210,11 @@ def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
         more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
         return BulkImportRejectedError(
             f"{where}: bulk import rejected, nothing was queued. {listed}{more}".strip(),
-            method=method, url=url, status_code=status, body=body, failures=failures,
+            method=method,
+            url=url,
+            status_code=status,
+            body=body,
+            failures=failures,
         )
     table: dict[int, type[APIStatusError]] = {
         400: BadRequestError,
@@ -212,7 +225,11 @@ def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
     cls = table.get(status) or (ServerError if status >= 500 else APIStatusError)
     return cls(
         f"{where}{': ' + text if text else ''}",
-        method=method, url=url, status_code=status, body=body, errors=details,
+        method=method,
+        url=url,
+        status_code=status,
+        body=body,
+        errors=details,
     )
 
 
@@ -241,7 +258,9 @@ def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
             problem = f"the body is a JSON {type(body).__name__}, not an object"
     raise APIResponseValidationError(
         f"{spec.method} {url} returned {response.status_code} but {problem}.",
-        method=spec.method, url=url, status_code=response.status_code,
+        method=spec.method,
+        url=url,
+        status_code=response.status_code,
     )
 
 
@@ -258,7 +277,10 @@ def invalid_body(
     return APIResponseValidationError(
         f"{spec.method} {url} returned a body that does not match the documented shape: "
         + "; ".join(problems),
-        method=spec.method, url=url, status_code=response.status_code, problems=problems,
+        method=spec.method,
+        url=url,
+        status_code=response.status_code,
+        problems=problems,
     )
 
 
@@ -282,14 +304,17 @@ def translate_transport_error(exc: httpx.HTTPError, spec: RequestSpec, url: str)
         return APIConnectError(
             f"Could not connect to ActiveCampaign at {host} ({type(exc).__name__}: {exc}); "
             "check the REST endpoint hostname and the network.",
-            method=spec.method, url=url,
+            method=spec.method,
+            url=url,
         )
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(
             f"{spec.method} {url} timed out talking to {host} ({type(exc).__name__}).",
-            method=spec.method, url=url,
+            method=spec.method,
+            url=url,
         )
     return APIConnectionError(
         f"Could not reach ActiveCampaign at {host}: {type(exc).__name__}: {exc}",
-        method=spec.method, url=url,
+        method=spec.method,
+        url=url,
     )

@@ -49,7 +49,7 @@ def retry_wait(policy: RetryPolicy, attempt: int, exc: BaseException | None) -> 
             return min(exc.retry_after, policy.max_retry_after)
         if exc.status_code != 429:  # the bulk "Rate limit exceeded" body
             return policy.bulk_rate_limit_wait
-    backoff = min(policy.max_backoff, policy.initial_backoff * 2 ** (attempt - 1))
+    backoff = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (attempt - 1))
     return backoff + random.uniform(0, policy.jitter)  # noqa: S311 - jitter, not crypto
 
 
@@ -70,8 +70,12 @@ def retry_arguments(
         seconds = state.next_action.sleep if state.next_action is not None else 0.0
         logger.info(
             "Retrying %s %s in %.2f s after %s (attempt %d of %d)",
-            spec.method, spec.path, seconds, type(exc).__name__,
-            state.attempt_number + 1, policy.max_attempts,
+            spec.method,
+            spec.path,
+            seconds,
+            type(exc).__name__,
+            state.attempt_number + 1,
+            policy.max_attempts,
         )
         if on_retry is not None and exc is not None:
             on_retry(exc, seconds)

@@ -27,15 +27,14 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | Secret) -> None:
         from ac_segment_export._core.errors import ConfigurationError  # noqa: PLC0415
 
-        if isinstance(value, Secret):
-            value = value.reveal()
-        if not isinstance(value, str):
-            msg = f"An API key must be a string, not {type(value).__name__}."
+        raw: object = value.reveal() if isinstance(value, Secret) else value
+        if not isinstance(raw, str):  # callers without type checking
+            msg = f"An API key must be a string, not {type(raw).__name__}."
             raise ConfigurationError(msg)
-        stripped = value.strip()
+        stripped = raw.strip()
         if not stripped:
             msg = "The API key is blank. Copy it from ActiveCampaign's Settings > Developer page."
             raise ConfigurationError(msg)

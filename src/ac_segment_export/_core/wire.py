@@ -305,31 +305,42 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(MembershipStatus, _structure_membership_status)
 
     def structure_as(cls: type[Any], **renames: str) -> None:
-        overrides = {attr: override(rename=wire) for attr, wire in renames.items()}
+        # Any: the function's other keyword parameters are typed flags, not overrides.
+        overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in renames.items()}
         conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **overrides))
 
     structure_as(User, first_name="firstName", last_name="lastName")
-    structure_as(Contact, first_name="firstName", last_name="lastName", created="cdate",
-                 updated="udate")
+    structure_as(
+        Contact, first_name="firstName", last_name="lastName", created="cdate", updated="udate"
+    )
     structure_as(BulkImportQueued, batch_id="batchId")
     structure_as(DailyImportCount, for_date="forDate")
     structure_as(BulkImportOverview, recently_completed="recentlyCompleted")
 
-    field_fn = make_dict_structure_fn(CustomField, conv, default_value=override(rename="defval"),
-                                      is_required=override(rename="isrequired"),
-                                      options=override(struct_hook=_structure_options))
+    field_fn = make_dict_structure_fn(
+        CustomField,
+        conv,
+        default_value=override(rename="defval"),
+        is_required=override(rename="isrequired"),
+        options=override(struct_hook=_structure_options),
+    )
     conv.register_structure_hook(CustomField, field_fn)
 
     def unstructure_contact_input(value: ContactInput) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, wire in (("email", "email"), ("first_name", "firstName"),
-                          ("last_name", "lastName"), ("phone", "phone")):
+        for key, wire in (
+            ("email", "email"),
+            ("first_name", "firstName"),
+            ("last_name", "lastName"),
+            ("phone", "phone"),
+        ):
             item = getattr(value, key)
             if item is not None:
                 out[wire] = item
         if value.field_values:
-            out["fieldValues"] = [{"field": str(fv.field), "value": fv.value}
-                                  for fv in value.field_values]
+            out["fieldValues"] = [
+                {"field": str(fv.field), "value": fv.value} for fv in value.field_values
+            ]
         return out
 
     conv.register_unstructure_hook(ContactInput, unstructure_contact_input)

@@ -20,9 +20,9 @@ from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPoli
 from ac_segment_export._core.errors import ConfigurationError, RateLimitError
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.http import (
+    _SHAPE_ERRORS,
     ApiTokenAuth,
     RequestSpec,
-    _SHAPE_ERRORS,
     decode_body,
     invalid_body,
     status_error,
@@ -75,11 +75,12 @@ class ClientStats:
 
 
 def _resolve_limiter(rate_limit: RateLimit | RateLimiter) -> RateLimiter:
-    if isinstance(rate_limit, RateLimiter):
-        return rate_limit
-    if isinstance(rate_limit, RateLimit):
-        return RateLimiter(rate_limit)
-    msg = f"rate_limit must be a RateLimit or a RateLimiter, not {type(rate_limit).__name__}."
+    raw: object = rate_limit
+    if isinstance(raw, RateLimiter):
+        return raw
+    if isinstance(raw, RateLimit):
+        return RateLimiter(raw)
+    msg = f"rate_limit must be a RateLimit or a RateLimiter, not {type(raw).__name__}."
     raise ConfigurationError(msg)
 
 
@@ -97,8 +98,9 @@ class _BaseClient:
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
-        if not isinstance(retry, RetryPolicy):
-            msg = f"retry must be a RetryPolicy, not {type(retry).__name__}."
+        raw_retry: object = retry
+        if not isinstance(raw_retry, RetryPolicy):
+            msg = f"retry must be a RetryPolicy, not {type(raw_retry).__name__}."
             raise ConfigurationError(msg)
         self.retry = retry
         self.rate_limiter = _resolve_limiter(rate_limit)
@@ -140,7 +142,9 @@ class _BaseClient:
     def _check(self, response: httpx.Response, spec: RequestSpec, started: float) -> None:
         logger.debug(
             "%s %s -> %d (%.1f ms)",
-            spec.method, response.request.url, response.status_code,
+            spec.method,
+            response.request.url,
+            response.status_code,
             (time.perf_counter() - started) * 1000,
         )
         if response.status_code >= 300:
@@ -200,8 +204,9 @@ class Client(_BaseClient):
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
     def _send(self, spec: RequestSpec) -> httpx.Response:
-        for attempt in tenacity.Retrying(**retry_arguments(self.retry, spec,
-                                                           on_retry=self._on_retry)):
+        for attempt in tenacity.Retrying(
+            **retry_arguments(self.retry, spec, on_retry=self._on_retry)
+        ):
             with attempt:
                 paced = self.rate_limiter.acquire(spec.bulk_contacts)
                 self.stats.add(requests=1, paced_seconds=paced)
@@ -239,7 +244,10 @@ class Client(_BaseClient):
             idempotent: Whether a retry is harmless; by default, true for all but ``POST``.
         """
         spec = RequestSpec(
-            method.upper(), path.lstrip("/"), params=tuple((params or {}).items()), json=json,
+            method.upper(),
+            path.lstrip("/"),
+            params=tuple((params or {}).items()),
+            json=json,
             idempotent=method.upper() != "POST" if idempotent is None else idempotent,
         )
         response = self._send(spec)
@@ -356,7 +364,10 @@ class AsyncClient(_BaseClient):
     ) -> dict[str, Any]:
         """Call any v3 endpoint (an escape hatch); see :meth:`Client.request`."""
         spec = RequestSpec(
-            method.upper(), path.lstrip("/"), params=tuple((params or {}).items()), json=json,
+            method.upper(),
+            path.lstrip("/"),
+            params=tuple((params or {}).items()),
+            json=json,
             idempotent=method.upper() != "POST" if idempotent is None else idempotent,
         )
         response = await self._send(spec)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
-import httpx
 
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._core.http import RequestSpec, structure
@@ -32,6 +31,9 @@ from ac_segment_export._core.wire import (
     bulk_contact_to_wire,
     converter,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 
@@ -72,7 +74,8 @@ def _many(key: str, cls: type[T]) -> Callable[[Body], Sequence[T]]:
 
 
 def _positive_id(name: str, value: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    raw: object = value
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
         msg = f"{name} must be a positive integer, not {value!r}."
         raise ConfigurationError(msg)
     return str(value)
@@ -91,7 +94,9 @@ def users_me() -> Operation[User]:
 
 def lists_get(list_id: int) -> Operation[MailingList]:
     """``GET /lists/{id}``."""
-    return _one("list", MailingList, RequestSpec("GET", f"lists/{_positive_id('list_id', list_id)}"))
+    return _one(
+        "list", MailingList, RequestSpec("GET", f"lists/{_positive_id('list_id', list_id)}")
+    )
 
 
 def lists_pager(*, name: str | None = None) -> OffsetPager[MailingList]:
@@ -108,8 +113,14 @@ def lists_create(
         msg = "A list needs a non-blank name."
         raise ConfigurationError(msg)
     slug = stringid or "-".join(name.lower().split())
-    body = {"list": {"name": name, "stringid": slug, "sender_url": sender_url,
-                     "sender_reminder": sender_reminder}}
+    body = {
+        "list": {
+            "name": name,
+            "stringid": slug,
+            "sender_url": sender_url,
+            "sender_reminder": sender_reminder,
+        }
+    }
     return _one("list", MailingList, RequestSpec("POST", "lists", json=body, idempotent=False))
 
 
@@ -202,7 +213,10 @@ def contacts_memberships(contact_id: int) -> Operation[list[ListMembership]]:
 
     def parse(body: Body, response: httpx.Response) -> list[ListMembership]:
         return structure(  # type: ignore[no-any-return]
-            body.get("contactLists"), list[ListMembership], spec=spec, response=response,
+            body.get("contactLists"),
+            list[ListMembership],
+            spec=spec,
+            response=response,
             where="contactLists",
         )
 
@@ -216,7 +230,10 @@ def contacts_field_values(contact_id: int) -> Operation[list[FieldValue]]:
 
     def parse(body: Body, response: httpx.Response) -> list[FieldValue]:
         return structure(  # type: ignore[no-any-return]
-            body.get("fieldValues"), list[FieldValue], spec=spec, response=response,
+            body.get("fieldValues"),
+            list[FieldValue],
+            spec=spec,
+            response=response,
             where="fieldValues",
         )
 
@@ -231,9 +248,13 @@ def memberships_set(
 ) -> Operation[ListMembership]:
     """``POST /contactLists``: set one contact's status in one list (safe to repeat)."""
     status = MembershipStatus(int(status))
-    body = {"contactList": {"list": int(_positive_id("list_id", list_id)),
-                            "contact": int(_positive_id("contact_id", contact_id)),
-                            "status": int(status)}}
+    body = {
+        "contactList": {
+            "list": int(_positive_id("list_id", list_id)),
+            "contact": int(_positive_id("contact_id", contact_id)),
+            "status": int(status),
+        }
+    }
     return _one("contactList", ListMembership, RequestSpec("POST", "contactLists", json=body))
 
 
@@ -258,7 +279,11 @@ def fields_pager() -> OffsetPager[CustomField]:
 
 
 def fields_create(
-    title: str, *, type: str = "text", perstag: str | None = None, description: str = ""  # noqa: A002
+    title: str,
+    *,
+    type: str = "text",
+    perstag: str | None = None,
+    description: str = "",
 ) -> Operation[CustomField]:
     """``POST /fields`` (not idempotent: a repeat after success is a duplicate title)."""
     if not title or not title.strip():
@@ -273,10 +298,14 @@ def fields_create(
 
 def field_values_set(contact_id: int, field_id: int, value: str) -> Operation[FieldValue]:
     """``POST /fieldValues``: set one contact's value of one field (safe to repeat)."""
-    body = {"fieldValue": {"contact": int(_positive_id("contact_id", contact_id)),
-                           "field": int(_positive_id("field_id", field_id)),
-                           "value": value},
-            "useDefaults": False}
+    body = {
+        "fieldValue": {
+            "contact": int(_positive_id("contact_id", contact_id)),
+            "field": int(_positive_id("field_id", field_id)),
+            "value": value,
+        },
+        "useDefaults": False,
+    }
     return _one("fieldValue", FieldValue, RequestSpec("POST", "fieldValues", json=body))
 
 
@@ -311,13 +340,17 @@ def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImport
         msg = "A bulk import needs at least one contact."
         raise ConfigurationError(msg)
     if len(encoded) > BULK_MAX_CONTACTS:
-        msg = (f"A bulk import takes at most {BULK_MAX_CONTACTS} contacts, not {len(encoded)}; "
-               "split the batch.")
+        msg = (
+            f"A bulk import takes at most {BULK_MAX_CONTACTS} contacts, not {len(encoded)}; "
+            "split the batch."
+        )
         raise ConfigurationError(msg)
     content = _BODY_HEAD + b",".join(encoded) + _BODY_TAIL
     if len(content) > BULK_MAX_BYTES:
-        msg = (f"A bulk-import body may be at most {BULK_MAX_BYTES:,} bytes; this one is "
-               f"{len(content):,}. Split the batch.")
+        msg = (
+            f"A bulk-import body may be at most {BULK_MAX_BYTES:,} bytes; this one is "
+            f"{len(content):,}. Split the batch."
+        )
         raise ConfigurationError(msg)
     spec = RequestSpec("POST", "import/bulk_import", content=content, bulk_contacts=len(encoded))
 
@@ -325,8 +358,11 @@ def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImport
         lowered = {k.lower(): v for k, v in body.items()}
         if not lowered.get("success") or not lowered.get("batchid"):
             return structure(None, BulkImportQueued, spec=spec, response=response, where="batchId")  # type: ignore[no-any-return]
-        data = {"batchId": lowered["batchid"], "queued_contacts": lowered.get("queued_contacts",
-                len(encoded)), "message": lowered.get("message", "")}
+        data = {
+            "batchId": lowered["batchid"],
+            "queued_contacts": lowered.get("queued_contacts", len(encoded)),
+            "message": lowered.get("message", ""),
+        }
         return structure(data, BulkImportQueued, spec=spec, response=response, where="")  # type: ignore[no-any-return]
 
     return Operation(spec, parse)
@@ -348,8 +384,11 @@ def bulk_import_info(batch_id: str) -> Operation[BulkImportInfo]:
     spec = RequestSpec("GET", "import/info", params=(("batchId", batch_id),))
 
     def parse(body: Body, response: httpx.Response) -> BulkImportInfo:
-        data = {"status": body.get("status"), "success": body.get("success") or [],
-                "failure": body.get("failure") or []}
+        data = {
+            "status": body.get("status"),
+            "success": body.get("success") or [],
+            "failure": body.get("failure") or [],
+        }
         return structure(data, BulkImportInfo, spec=spec, response=response, where="")  # type: ignore[no-any-return]
 
     return Operation(spec, parse)

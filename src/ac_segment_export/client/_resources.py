@@ -5,12 +5,13 @@ The request and the reading of its answer live in :mod:`._ops`, written once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ac_segment_export.client import _ops as ops
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator, Sequence
+
     from ac_segment_export._core.wire import (
         BulkImportContact,
         BulkImportInfo,
@@ -89,12 +90,19 @@ class Lists(_Resource):
         return self._client.paginate(ops.lists_pager(name=name))
 
     def create(
-        self, name: str, *, stringid: str | None = None, sender_url: str = "",
+        self,
+        name: str,
+        *,
+        stringid: str | None = None,
+        sender_url: str = "",
         sender_reminder: str = "",
     ) -> MailingList:
         """Create a list. Not retried once it may have reached the server."""
-        return self._client.call(ops.lists_create(
-            name, stringid=stringid, sender_url=sender_url, sender_reminder=sender_reminder))
+        return self._client.call(
+            ops.lists_create(
+                name, stringid=stringid, sender_url=sender_url, sender_reminder=sender_reminder
+            )
+        )
 
 
 class AsyncLists(_AsyncResource):
@@ -109,12 +117,19 @@ class AsyncLists(_AsyncResource):
         return self._client.paginate(ops.lists_pager(name=name))
 
     async def create(
-        self, name: str, *, stringid: str | None = None, sender_url: str = "",
+        self,
+        name: str,
+        *,
+        stringid: str | None = None,
+        sender_url: str = "",
         sender_reminder: str = "",
     ) -> MailingList:
         """Create a list; see :meth:`Lists.create`."""
-        return await self._client.call(ops.lists_create(
-            name, stringid=stringid, sender_url=sender_url, sender_reminder=sender_reminder))
+        return await self._client.call(
+            ops.lists_create(
+                name, stringid=stringid, sender_url=sender_url, sender_reminder=sender_reminder
+            )
+        )
 
 
 class Contacts(_Resource):
@@ -129,8 +144,12 @@ class Contacts(_Resource):
         return self._client.call(ops.contacts_find(email))
 
     def iterate(
-        self, *, email: str | None = None, list_id: int | None = None,
-        status: MembershipStatus | int | None = None, by_id: bool = True,
+        self,
+        *,
+        email: str | None = None,
+        list_id: int | None = None,
+        status: MembershipStatus | int | None = None,
+        by_id: bool = True,
     ) -> Iterator[Contact]:
         """Every contact matching the filters.
 
@@ -142,11 +161,15 @@ class Contacts(_Resource):
                 scans); ``False`` pages by offset.
         """
         return self._client.paginate(
-            ops.contacts_pager(email=email, list_id=list_id, status=status, by_id=by_id))
+            ops.contacts_pager(email=email, list_id=list_id, status=status, by_id=by_id)
+        )
 
     def create(self, contact: ContactInput) -> Contact:
-        """Create a contact. Never retried after it may have been processed (it would fail as
-        a duplicate); use :meth:`sync` for a retry-safe create-or-update."""
+        """Create a contact; never retried once it may have been processed.
+
+        A repeat would fail as a duplicate; use :meth:`sync` for a retry-safe
+        create-or-update.
+        """
         return self._client.call(ops.contacts_create(contact))
 
     def sync(self, contact: ContactInput) -> Contact:
@@ -182,12 +205,17 @@ class AsyncContacts(_AsyncResource):
         return await self._client.call(ops.contacts_find(email))
 
     def iterate(
-        self, *, email: str | None = None, list_id: int | None = None,
-        status: MembershipStatus | int | None = None, by_id: bool = True,
+        self,
+        *,
+        email: str | None = None,
+        list_id: int | None = None,
+        status: MembershipStatus | int | None = None,
+        by_id: bool = True,
     ) -> AsyncIterator[Contact]:
         """Every contact matching the filters; see :meth:`Contacts.iterate`."""
         return self._client.paginate(
-            ops.contacts_pager(email=email, list_id=list_id, status=status, by_id=by_id))
+            ops.contacts_pager(email=email, list_id=list_id, status=status, by_id=by_id)
+        )
 
     async def create(self, contact: ContactInput) -> Contact:
         """Create a contact; see :meth:`Contacts.create`."""
@@ -262,12 +290,17 @@ class Fields(_Resource):
         return self._client.paginate(ops.fields_pager())
 
     def create(
-        self, title: str, *, type: str = "text", perstag: str | None = None,  # noqa: A002
+        self,
+        title: str,
+        *,
+        type: str = "text",
+        perstag: str | None = None,
         description: str = "",
     ) -> CustomField:
         """Create a custom field. Not retried once it may have reached the server."""
         return self._client.call(
-            ops.fields_create(title, type=type, perstag=perstag, description=description))
+            ops.fields_create(title, type=type, perstag=perstag, description=description)
+        )
 
     def set_value(self, contact_id: int, field_id: int, value: str) -> FieldValue:
         """Set one contact's value of one field."""
@@ -282,12 +315,17 @@ class AsyncFields(_AsyncResource):
         return self._client.paginate(ops.fields_pager())
 
     async def create(
-        self, title: str, *, type: str = "text", perstag: str | None = None,  # noqa: A002
+        self,
+        title: str,
+        *,
+        type: str = "text",
+        perstag: str | None = None,
         description: str = "",
     ) -> CustomField:
         """Create a custom field; see :meth:`Fields.create`."""
         return await self._client.call(
-            ops.fields_create(title, type=type, perstag=perstag, description=description))
+            ops.fields_create(title, type=type, perstag=perstag, description=description)
+        )
 
     async def set_value(self, contact_id: int, field_id: int, value: str) -> FieldValue:
         """Set one contact's value of one field."""
@@ -312,7 +350,8 @@ class BulkImport(_Resource):
                 ``failures`` name the contacts and reasons.
         """
         return self._client.call(
-            ops.bulk_import_submit(contacts, exclude_automations=exclude_automations))
+            ops.bulk_import_submit(contacts, exclude_automations=exclude_automations)
+        )
 
     def submit_encoded(self, encoded: Sequence[bytes]) -> BulkImportQueued:
         """Queue contacts already encoded with :func:`encode_bulk_contact` (the exporter's path)."""
@@ -335,7 +374,8 @@ class AsyncBulkImport(_AsyncResource):
     ) -> BulkImportQueued:
         """Queue contacts for import; see :meth:`BulkImport.submit`."""
         return await self._client.call(
-            ops.bulk_import_submit(contacts, exclude_automations=exclude_automations))
+            ops.bulk_import_submit(contacts, exclude_automations=exclude_automations)
+        )
 
     async def submit_encoded(self, encoded: Sequence[bytes]) -> BulkImportQueued:
         """Queue contacts already encoded with :func:`encode_bulk_contact`."""
