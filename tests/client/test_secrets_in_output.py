@@ -7,6 +7,7 @@ import pickle
 import traceback
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -156,3 +157,51 @@ async def test_async_run_is_clean(
         _assert_clean(str(error))
         _assert_clean(repr(vars(error)))
         _assert_clean("".join(traceback.format_exception(error)))
+
+
+def test_chained_httpx_error_does_not_carry_the_key(
+    make_client: Callable[..., acx.Client], keyed: ActiveCampaignEmulator
+) -> None:
+    """The httpx exception behind an APIConnectionError holds no Api-Token header."""
+    client = make_client(emulator=keyed, api_key=KEY, retry=acx.RetryPolicy.never())
+    keyed.queue_fault("drop")
+    with pytest.raises(acx.APIConnectionError) as caught:
+        client.users.me()
+    cause = caught.value.__cause__
+    assert cause is not None
+    request = cause.request  # type: ignore[attr-defined]
+    assert "api-token" not in request.headers
+    _assert_clean(repr(dict(request.headers)))
+
+
+@pytest.mark.anyio
+async def test_async_chained_httpx_error_does_not_carry_the_key(
+    make_aclient: Callable[..., acx.AsyncClient],
+    keyed: ActiveCampaignEmulator,
+) -> None:
+    """Async: the chained httpx exception's request holds no Api-Token header either."""
+    client = make_aclient(emulator=keyed, api_key=KEY, retry=acx.RetryPolicy.never())
+    keyed.queue_fault("drop")
+    with pytest.raises(acx.APIConnectionError) as caught:
+        await client.users.me()
+    assert "api-token" not in caught.value.__cause__.request.headers  # type: ignore[union-attr]
+
+
+def test_key_is_sent_and_then_removed_from_the_request(keyed: ActiveCampaignEmulator) -> None:
+    """ApiTokenAuth puts the key on the wire and takes it off the request object afterwards."""
+    from ac_segment_export._core.http import ApiTokenAuth
+
+    seen: list[str | None] = []
+    transport = keyed.transport()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Api-Token"))
+        return transport.handle_request(request)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        response = http.get(
+            "https://acme.api-us1.com/api/3/users/me", auth=ApiTokenAuth(lambda: KEY)
+        )
+    assert seen == [KEY]
+    assert response.status_code == 200
+    assert "api-token" not in response.request.headers

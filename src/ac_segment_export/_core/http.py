@@ -75,15 +75,29 @@ class RequestSpec:
 
 
 class ApiTokenAuth(httpx.Auth):
-    """Adds the ``Api-Token`` header at the last moment, so no other object holds it."""
+    """Adds the ``Api-Token`` header at the last moment and takes it off once sent.
+
+    The request object outlives the call (``response.request``, and the ``request`` of an
+    httpx exception we chain), so the header must not stay on it.
+    """
+
+    HEADER = "Api-Token"
 
     def __init__(self, reveal: Callable[[], str]) -> None:
         self._reveal = reveal
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Set the header and send the request once."""
-        request.headers["Api-Token"] = self._reveal()
-        yield request
+        """Set the header, send the request once, then remove the header."""
+        request.headers[self.HEADER] = self._reveal()
+        try:
+            yield request
+        finally:
+            self.forget(request)
+
+    @classmethod
+    def forget(cls, request: httpx.Request) -> None:
+        """Remove the key from a request that has been sent (or failed to be)."""
+        request.headers.pop(cls.HEADER, None)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -217,6 +217,8 @@ class Client(_BaseClient):
                     response.read()
                 except httpx.HTTPError as exc:
                     raise translate_transport_error(exc, spec, str(request.url)) from exc
+                finally:
+                    ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
         return response
 
@@ -345,6 +347,8 @@ class AsyncClient(_BaseClient):
                     await response.aread()
                 except httpx.HTTPError as exc:
                     raise translate_transport_error(exc, spec, str(request.url)) from exc
+                finally:
+                    ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
         return response
 
