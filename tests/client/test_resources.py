@@ -346,3 +346,29 @@ def test_request_escape_hatch(client: acx.Client, emu: ActiveCampaignEmulator) -
     body = client.request("GET", "/lists", params={"limit": "5"})
     assert body["meta"]["total"] == "1"
     assert emu.requests[-1].query == {"limit": "5"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("interrupt_batch", acx.BatchStatus.INTERRUPTED), ("fail_batch", acx.BatchStatus.FAILED)],
+)
+def test_bulk_batches_that_do_not_complete(
+    client: acx.Client, emu: ActiveCampaignEmulator, kind: str, status: acx.BatchStatus
+) -> None:
+    """A batch can end interrupted or failed; info reports it as final."""
+    emu.queue_fault(kind)  # type: ignore[arg-type]
+    queued = client.bulk_import.submit(
+        [acx.BulkImportContact(email=f"i{i}@example.com") for i in range(4)]
+    )
+    emu.settle()
+    info = client.bulk_import.info(queued.batch_id)
+    assert info.status is status
+    assert info.is_final
+    expected = 2 if status is acx.BatchStatus.INTERRUPTED else 0
+    assert emu.contact_count == expected
+
+
+def test_bulk_info_unknown_batch_is_not_found(client: acx.Client) -> None:
+    """Asking about a batch that does not exist is a NotFoundError."""
+    with pytest.raises(acx.NotFoundError):
+        client.bulk_import.info("00000000-0000-4000-8000-000000000000")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import ac_segment_export as acx
-from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
+from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits, Faults
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -267,3 +267,41 @@ async def test_async_gives_up(
     with pytest.raises(acx.APIConnectionError):
         await client.lists.get(1)
     assert statuses(emu) == [0, 0]
+
+
+def test_real_429s_are_waited_out(make_client: Callable[..., acx.Client]) -> None:
+    """Unpaced, the emulator's own 5/s limit answers 429; waiting Retry-After gets through."""
+    emu = ActiveCampaignEmulator(api_key="test-key", time_scale=10.0)
+    client = make_client(
+        emulator=emu,
+        rate_limit=acx.RateLimit.unlimited(),
+        retry=acx.RetryPolicy(initial_backoff=0, jitter=0, max_attempts=10),
+    )
+    started = time.perf_counter()
+    for _ in range(12):
+        client.users.me()
+    elapsed = time.perf_counter() - started
+    rejected = statuses(emu).count(429)
+    assert rejected > 0
+    assert statuses(emu).count(200) == 12
+    assert client.stats.rate_limited == rejected == client.stats.retries
+    assert elapsed >= 0.1  # 12 requests at 5 per emulated second need > 2 windows of 0.1 s
+
+
+def test_random_faults_are_retried_to_success(make_client: Callable[..., acx.Client]) -> None:
+    """Seeded 5xx and drop rates: every read still succeeds, one retry per failed attempt."""
+    emu = ActiveCampaignEmulator(
+        api_key="test-key",
+        limits=EmulatorLimits.unlimited(),
+        faults=Faults(server_error_rate=0.25, drop_connection_rate=0.1),
+        seed=3,
+    )
+    client = make_client(emulator=emu, retry=acx.RetryPolicy.for_tests(max_attempts=10))
+    for i in range(30):
+        emu.add_list(f"L{i}")
+    for i in range(30):
+        assert client.lists.get(i + 1).name == f"L{i}"
+    failed = sum(s != 200 for s in statuses(emu))
+    assert failed > 0
+    assert client.stats.retries == failed
+    assert client.stats.requests == len(emu.requests) == 30 + failed
