@@ -94,7 +94,7 @@ destinations = st.builds(
 
 @given(consents)
 def test_consent_round_trips_exactly(consent: acx.Consent) -> None:
-    conv = _serde._make()
+    conv = _serde._CONVERTER
     data = conv.unstructure(consent)
     assert data["accepted_at"].endswith("+00:00")
     back = conv.structure(json.loads(json.dumps(data)), acx.Consent)
@@ -154,7 +154,7 @@ def test_destination_round_trips(destination: acx.ExportDestination) -> None:
 
 @given(st.sampled_from(acx.Audience), st.sampled_from(acx.Role))
 def test_actor_and_enums_round_trip(audience: acx.Audience, role: acx.Role) -> None:
-    conv = _serde._make()
+    conv = _serde._CONVERTER
     actor = acx.Actor("ana", role)
     assert conv.structure(conv.unstructure(actor), acx.Actor) == actor
     assert conv.unstructure(audience) == audience.value

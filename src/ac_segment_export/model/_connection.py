@@ -486,6 +486,7 @@ class Connection:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> User:
         """The "Connect" step: check the key against the API and return whom it belongs to.
@@ -494,9 +495,11 @@ class Connection:
 
         Args:
             client: A client for this connection to send through (not closed); by default
-                one is made (with *transport*, *retry* and *timeout*) and closed.
+                one is made (with *transport*, *retry*, *rate_limit* and *timeout*) and closed.
             transport: An httpx transport for the client made here (an emulator's, in tests).
             retry: The retry policy of the client made here.
+            rate_limit: The pacing of the client made here (share a ``RateLimiter`` to keep
+                within the account's budget).
             timeout: The timeout of the client made here.
 
         Returns:
@@ -511,7 +514,9 @@ class Connection:
             self.check_client(client)
             user = client.users.me()
         else:
-            with self.client(transport=transport, retry=retry, timeout=timeout) as own:
+            with self.client(
+                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+            ) as own:
                 user = own.users.me()
         logger.debug(
             "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
@@ -524,6 +529,7 @@ class Connection:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> User:
         """The async :meth:`verify`."""
@@ -531,7 +537,9 @@ class Connection:
             self.check_client(client)
             user = await client.users.me()
         else:
-            async with self.async_client(transport=transport, retry=retry, timeout=timeout) as own:
+            async with self.async_client(
+                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+            ) as own:
                 user = await own.users.me()
         logger.debug(
             "Connection %r verified: the key belongs to user #%d", self.display_name, user.id

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError, NotFoundError
 from ac_segment_export._core.wire import CustomField, MailingList  # noqa: TC001 - resolved at runtime
 from ac_segment_export.model._connection import Connection
@@ -18,6 +18,7 @@ from ac_segment_export.model._mapping import FieldMapper, FieldMapping
 if TYPE_CHECKING:
     import httpx
 
+    from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.secrets import Secret
     from ac_segment_export.client import AsyncClient, Client
     from ac_segment_export.model._roles import Actor
@@ -259,6 +260,7 @@ class ExportDestination:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> ResolvedDestination:
         """Check the destination against the account before any data moves.
@@ -268,9 +270,11 @@ class ExportDestination:
 
         Args:
             client: A client for the destination's connection (not closed); by default one
-                is made (with *transport*, *retry* and *timeout*) and closed.
+                is made (with *transport*, *retry*, *rate_limit* and *timeout*) and closed.
             transport: An httpx transport for the client made here.
             retry: The retry policy of the client made here.
+            rate_limit: The pacing of the client made here (share a ``RateLimiter`` to keep
+                within the account's budget).
             timeout: The timeout of the client made here.
 
         Returns:
@@ -282,7 +286,9 @@ class ExportDestination:
             AuthenticationError: The key was refused.
         """
         if client is None:
-            with self.connection.client(transport=transport, retry=retry, timeout=timeout) as own:
+            with self.connection.client(
+                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+            ) as own:
                 return self.validate(own)
         self.connection.check_client(client)
         try:
@@ -298,12 +304,13 @@ class ExportDestination:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> ResolvedDestination:
         """The async :meth:`validate`."""
         if client is None:
             async with self.connection.async_client(
-                transport=transport, retry=retry, timeout=timeout
+                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
             ) as own:
                 return await self.avalidate(own)
         self.connection.check_client(client)

@@ -23,6 +23,8 @@ by the name the caller gives them, because a callable cannot be stored.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import os
@@ -48,6 +50,7 @@ from ac_segment_export.model._roles import Audience, Role
 
 if TYPE_CHECKING:
     import enum
+    from collections.abc import Iterator
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -244,12 +247,52 @@ def _attribute_in(transforms: Transforms | None) -> Callable[[object, object], A
     return load
 
 
-def _make(
-    *,
-    key_out: _KeyOut | None = None,
-    key_in: _KeyIn | None = None,
-    transforms: Transforms | None = None,
-) -> cattrs.Converter:
+@attrs.frozen
+class _Options:
+    key_out: _KeyOut = _KeyOut()
+    key_in: _KeyIn = _KeyIn()
+    transforms: Transforms | None = None
+
+
+# The converter is built once; what varies per call (how to store the key, where to find it,
+# the transforms registry) reaches its hooks through this context variable, which is safe
+# across threads and tasks.
+_options: contextvars.ContextVar[_Options | None] = contextvars.ContextVar(
+    "ac_segment_export_serde_options", default=None
+)
+_DEFAULT_OPTIONS = _Options()
+
+
+def _current() -> _Options:
+    return _options.get() or _DEFAULT_OPTIONS
+
+
+@contextlib.contextmanager
+def _using(options: _Options) -> Iterator[cattrs.Converter]:
+    token = _options.set(options)
+    try:
+        yield _CONVERTER
+    finally:
+        _options.reset(token)
+
+
+def _attr_out(attribute: Attribute) -> object:
+    return _attribute_out(_current().transforms)(attribute)
+
+
+def _attr_in(value: object, cls: object) -> Attribute | str:
+    return _attribute_in(_current().transforms)(value, cls)
+
+
+def _hook_secret_out(secret: Secret) -> dict[str, str] | None:
+    return _secret_out(_current().key_out)(secret)
+
+
+def _hook_secret_in(entry: object, cls: object) -> Secret:
+    return _secret_in(_current().key_in)(entry, cls)
+
+
+def _build() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
     # Stored as their plain string values; loaded through the models' converters (and their
     # messages). Registered per class: as ``str`` subclasses they would pass through as is.
@@ -258,13 +301,10 @@ def _make(
         conv.register_structure_hook(cls, _as_is)
     conv.register_unstructure_hook(dt.datetime, _datetime_out)
     conv.register_structure_hook(dt.datetime, _datetime_in)
-    if key_out is not None:
-        conv.register_unstructure_hook(Secret, _secret_out(key_out))
-    if key_in is not None:
-        conv.register_structure_hook(Secret, _secret_in(key_in))
+    conv.register_unstructure_hook(Secret, _hook_secret_out)
+    conv.register_structure_hook(Secret, _hook_secret_in)
 
-    attr_out = _attribute_out(transforms)
-    attr_in = _attribute_in(transforms)
+    attr_out, attr_in = _attr_out, _attr_in
     conv.register_unstructure_hook(Attribute, attr_out)
     conv.register_structure_hook(Attribute, attr_in)
 
@@ -338,6 +378,9 @@ def _make(
     return conv
 
 
+_CONVERTER = _build()
+
+
 def _pop_version(data: object, what: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         msg = f"A stored {what} must be a mapping, not {type(data).__name__}."
@@ -371,8 +414,10 @@ def connection_to_dict(
     api_key_ref: str | None = None,
 ) -> dict[str, Any]:
     """See :meth:`Connection.to_dict`."""
-    conv = _make(key_out=_KeyOut(include_secrets, api_key_env, api_key_ref))
-    data: dict[str, Any] = conv.unstructure(connection)
+    key = _KeyOut(include_secrets, api_key_env, api_key_ref)
+    _secret_out(key)  # checks the options even when there is nothing to store
+    with _using(_Options(key_out=key)) as conv:
+        data: dict[str, Any] = conv.unstructure(connection)
     return {"version": SCHEMA_VERSION, **data}
 
 
@@ -384,10 +429,10 @@ def connection_from_dict(
     environ: Mapping[str, str] | None = None,
 ) -> Connection:
     """See :meth:`Connection.from_dict`."""
-    conv = _make(key_in=_KeyIn(api_key, secret_provider, environ))
-    result: Connection = _structure(
-        conv, _pop_version(data, "connection"), Connection, "connection"
-    )
+    with _using(_Options(key_in=_KeyIn(api_key, secret_provider, environ))) as conv:
+        result: Connection = _structure(
+            conv, _pop_version(data, "connection"), Connection, "connection"
+        )
     return result
 
 
@@ -395,7 +440,8 @@ def mapping_to_dict(
     mapping: FieldMapping, *, transforms: Transforms | None = None
 ) -> dict[str, Any]:
     """A :class:`FieldMapping` as plain data (transforms by their names in *transforms*)."""
-    data: dict[str, Any] = _make(transforms=transforms).unstructure(mapping)
+    with _using(_Options(transforms=transforms)) as conv:
+        data: dict[str, Any] = conv.unstructure(mapping)
     return data
 
 
@@ -403,7 +449,8 @@ def mapping_from_dict(
     data: Mapping[str, Any], *, transforms: Transforms | None = None
 ) -> FieldMapping:
     """A :class:`FieldMapping` from :func:`mapping_to_dict`'s data."""
-    result: FieldMapping = _structure(_make(transforms=transforms), data, FieldMapping, "mapping")
+    with _using(_Options(transforms=transforms)) as conv:
+        result: FieldMapping = _structure(conv, data, FieldMapping, "mapping")
     return result
 
 
@@ -424,7 +471,6 @@ def destination_to_dict(
             "store a FieldMapping, or store the rest and supply the mapper yourself."
         )
         raise FieldMappingError(msg)
-    conv = _make(transforms=transforms)
     connection = (
         connection_to_dict(
             destination.connection,
@@ -440,7 +486,7 @@ def destination_to_dict(
         "connection": connection,
         "name": destination.name,
         "list_id": destination.list_id,
-        "mapping": conv.unstructure(destination.mapping, FieldMapping),
+        "mapping": mapping_to_dict(destination.mapping, transforms=transforms),
         "tags": list(destination.tags),
         "run_automations": destination.run_automations,
         "sync_mode": destination.sync_mode.value,
