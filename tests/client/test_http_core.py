@@ -213,6 +213,14 @@ def test_decode_body_refuses_non_object_2xx(
     assert caught.value.url == URL
 
 
+def test_decode_body_trusts_the_body_over_the_content_type() -> None:
+    """A JSON object labelled text/html is accepted; an unparseable text/html body is HTML."""
+    labelled = response(200, content=b'{"user": {"id": "1"}}', content_type="text/html")
+    assert decode_body(labelled, SPEC) == {"user": {"id": "1"}}
+    with pytest.raises(acx.APIResponseValidationError, match="HTML page"):
+        decode_body(response(200, content=b"Log in here", content_type="text/html"), SPEC)
+
+
 def test_decode_body_raises_the_status_error_for_non_2xx() -> None:
     """decode_body on an error response raises what status_error builds."""
     with pytest.raises(acx.NotFoundError):

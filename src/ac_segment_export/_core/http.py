@@ -253,19 +253,22 @@ def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
         raise status_error(response, spec)
     url = str(response.request.url)
     content_type = response.headers.get("Content-Type", "")
+    html = (
+        "the body is an HTML page, not JSON (an expired or wrong API key, or a host that "
+        "is not the API, can cause this)"
+    )
     problem = None
     if not response.content:
         problem = "the body is empty"
-    elif "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
-        problem = (
-            "the body is an HTML page, not JSON (an expired or wrong API key, or a host that "
-            "is not the API, can cause this)"
-        )
+    elif response.content.lstrip()[:1] == b"<":
+        problem = html
     if problem is None:
+        # The body decides, not the Content-Type: a JSON object labelled text/html is
+        # still the answer, and an HTML page labelled JSON is still not.
         try:
             body = json.loads(response.content)
         except ValueError:
-            problem = "the body is not valid JSON"
+            problem = html if "html" in content_type.lower() else "the body is not valid JSON"
         else:
             if isinstance(body, dict):
                 return body
