@@ -34,7 +34,7 @@ from ac_segment_export._core.wire import (
 )
 from ac_segment_export.client import _ops as ops
 from ac_segment_export.client._ops import BULK_MAX_BYTES, BULK_MAX_CONTACTS
-from ac_segment_export.export._index import EmailIndex
+from ac_segment_export.export._index import EmailIndex, email_hash
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export.export._validate import (
     MAX_NAME_LENGTH,
@@ -54,6 +54,7 @@ logger = logging.getLogger("ac_segment_export")
 
 _HEAD_TAIL = len(b'{"contacts":[') + len(b"]}")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
 
 
 @attrs.frozen
@@ -263,7 +264,7 @@ class Engine:
 
     def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | None:
         """Map and check one profile's email; ``None`` when it got an outcome already."""
-        if not isinstance(profile, Mapping):
+        if type(profile) is not dict and not isinstance(profile, Mapping):
             self._out(
                 position,
                 None,
@@ -296,17 +297,21 @@ class Engine:
         return checked[0], checked[1], mapped
 
     def _encode(self, email: str, mapped: Any) -> bytes | tuple[str, str]:
-        """The bulk-import JSON of one contact, or ``(reason, field)``."""
-        item: dict[str, Any] = {"email": email}
+        """The bulk-import JSON of one contact, or ``(reason, field)``.
+
+        Written piece by piece: the same bytes, in the same key order, as ``_encode`` of the
+        contact's dict, without building the dict or running the encoder (the hot path).
+        """
+        parts = ['{"email":', _string(email)]
         first, last, phone = mapped.first_name, mapped.last_name, mapped.phone
         if first:
             if len(first) > MAX_NAME_LENGTH:
                 return f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
-            item["first_name"] = first
+            parts += (',"first_name":', _string(first) if type(first) is str else _encode(first))
         if last:
             if len(last) > MAX_NAME_LENGTH:
                 return f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
-            item["last_name"] = last
+            parts += (',"last_name":', _string(last) if type(last) is str else _encode(last))
         if phone:
             if self.s.phone_e164:
                 normalised = to_e164(phone, self.s.default_country_code)
@@ -315,10 +320,10 @@ class Engine:
                 phone = normalised
             if len(phone) > MAX_PHONE_LENGTH:
                 return f"phone is longer than {MAX_PHONE_LENGTH} characters", "phone"
-            item["phone"] = phone
+            parts += (',"phone":', _string(phone) if type(phone) is str else _encode(phone))
         tags = mapped.tags + self._tags if mapped.tags else self._tags
         if tags:
-            item["tags"] = list(tags)
+            parts += (',"tags":', _encode(list(tags)))
         if mapped.fields:
             fields = []
             for fv in mapped.fields:
@@ -329,11 +334,15 @@ class Engine:
                         str(fv.field),
                     )
                 fields.append({"id": fv.field, "value": fv.value})
-            item["fields"] = fields
-        item["subscribe"] = self._subscribe
-        if self.s.exclude_automations:
-            item["exclude_automations"] = True
-        return _encode(item).encode()
+            parts += (',"fields":', _encode(fields))
+        tail = self._encoded_tail
+        if not tail:  # the part every contact shares, encoded once
+            shared: dict[str, Any] = {"subscribe": self._subscribe}
+            if self.s.exclude_automations:
+                shared["exclude_automations"] = True
+            tail = self._encoded_tail = "," + _encode(shared)[1:]
+        parts.append(tail)
+        return "".join(parts).encode()
 
     def _take(self, position: int, profile: Any) -> None:
         """Give one profile an outcome, or put it in the pending batch."""
@@ -341,6 +350,7 @@ class Engine:
         if prepared is None:
             return
         email, key, mapped = prepared
+        h = email_hash(key)  # hashed once for both indexes
         if self.last_position is not None:  # keep the last occurrence
             last = self.last_position.get(key)
             if last is not None and last != position:
@@ -351,13 +361,13 @@ class Engine:
                     f"a later profile (position {last}) has the same email",
                 )
                 return
-            self.seen.add(key)
-        elif not self.seen.add(key):
+            self.seen.add_hash(h)
+        elif not self.seen.add_hash(h):
             self._out(
                 position, email, OutcomeStatus.DUPLICATE, "an earlier profile has the same email"
             )
             return
-        if key in self.unsubscribed:
+        if self.unsubscribed and self.unsubscribed.has_hash(h):
             self._out(
                 position,
                 email,

@@ -82,6 +82,10 @@ class EmailIndex:
             return None
         return self._values[i] if self._values is not None else 0
 
+    def has_hash(self, h: int) -> bool:
+        """Whether the key with this :func:`email_hash` is in the index."""
+        return self._keys[self._slot(h)] == h
+
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
