@@ -102,7 +102,11 @@ class RateLimit:
             full rate, so lower ``requests_per_second`` when raising it.
         bulk_per_minute: Multi-contact bulk-import requests a minute.
         bulk_single_per_minute: Single-contact bulk-import requests a minute.
-        headroom: The fraction kept below each rate to absorb latency jitter, in [0, 1).
+        headroom: The fraction kept below the account rate to absorb latency jitter, in
+            [0, 1).
+        bulk_headroom: The same for the bulk-import rates (1% by default: their window is a
+            minute long, so jitter matters less, and bulk import is what sets an export's
+            speed).
         enabled: ``False`` turns pacing off (for an emulator without limits).
     """
 
@@ -111,12 +115,14 @@ class RateLimit:
     bulk_per_minute: float = attrs.field(default=100.0, validator=_positive)
     bulk_single_per_minute: float = attrs.field(default=20.0, validator=_positive)
     headroom: float = attrs.field(default=0.05)
+    bulk_headroom: float = attrs.field(default=0.01)
     enabled: bool = True
 
     @headroom.validator
-    def _check_headroom(self, _: attrs.Attribute[float], value: float) -> None:
+    @bulk_headroom.validator
+    def _check_headroom(self, attribute: attrs.Attribute[float], value: float) -> None:
         if not 0 <= value < 1:
-            msg = f"headroom must be at least 0 and below 1, not {value!r}."
+        msg = f"{attribute.name} must be at least 0 and below 1, not {value!r}."
             raise ConfigurationError(msg)
 
     @burst.validator

@@ -73,9 +73,12 @@ class RateLimiter:
         self._lock = threading.Lock()
         now = clock()
         keep = 1.0 - limits.headroom
+        keep_bulk = 1.0 - limits.bulk_headroom
         self._account = TokenBucket(limits.requests_per_second * keep, limits.burst, now=now)
-        self._bulk = TokenBucket(limits.bulk_per_minute * keep / 60.0, 1, now=now)
-        self._bulk_single = TokenBucket(limits.bulk_single_per_minute * keep / 60.0, 1, now=now)
+        self._bulk = TokenBucket(limits.bulk_per_minute * keep_bulk / 60.0, 1, now=now)
+        self._bulk_single = TokenBucket(
+            limits.bulk_single_per_minute * keep_bulk / 60.0, 1, now=now
+        )
 
     def _reserve(self, bulk_contacts: int | None) -> float:
         if not self.limits.enabled:
@@ -89,11 +92,14 @@ class RateLimiter:
             # The account-wide slot is taken for the moment the bulk slot opens.
             return max(wait, self._account.reserve(now + wait))
 
-    def _overslept(self, due: float) -> None:
+    def _overslept(self, due: float, bulk_contacts: int | None) -> None:
         late = self._clock() - due
         if late > 0:
             with self._lock:
                 self._account.delay(late)
+                if bulk_contacts is not None:
+                    bucket = self._bulk_single if bulk_contacts == 1 else self._bulk
+                    bucket.delay(late)
 
     def acquire(self, bulk_contacts: int | None = None) -> float:
         """Block until one request may be sent; return the seconds waited.
@@ -105,7 +111,7 @@ class RateLimiter:
         if wait > 0:
             due = self._clock() + wait
             time.sleep(wait)
-            self._overslept(due)
+            self._overslept(due, bulk_contacts)
         return wait
 
     async def aacquire(self, bulk_contacts: int | None = None) -> float:
@@ -114,5 +120,5 @@ class RateLimiter:
         if wait > 0:
             due = self._clock() + wait
             await asyncio.sleep(wait)
-            self._overslept(due)
+            self._overslept(due, bulk_contacts)
         return wait
