@@ -122,7 +122,7 @@ class RateLimit:
     @bulk_headroom.validator
     def _check_headroom(self, attribute: attrs.Attribute[float], value: float) -> None:
         if not 0 <= value < 1:
-        msg = f"{attribute.name} must be at least 0 and below 1, not {value!r}."
+            msg = f"{attribute.name} must be at least 0 and below 1, not {value!r}."
             raise ConfigurationError(msg)
 
     @burst.validator
