@@ -92,7 +92,7 @@ class RateLimiter:
             # The account-wide slot is taken for the moment the bulk slot opens.
             return max(wait, self._account.reserve(now + wait))
 
-    def _overslept(self, due: float, bulk_contacts: int | None) -> None:
+    def _overslept(self, due: float, bulk_contacts: int | None = None) -> None:
         late = self._clock() - due
         if late > 0:
             with self._lock:
