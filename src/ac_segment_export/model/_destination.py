@@ -35,8 +35,9 @@ class SyncMode(str, enum.Enum):
     """How an export treats the list (the exporter implements both).
 
     ``UPSERT`` adds and updates the segment's contacts and leaves everyone else alone.
-    ``MIRROR`` also unsubscribes contacts the exporter itself added earlier who have left
-    the segment, and never re-subscribes someone who unsubscribed.
+    ``MIRROR`` also unsubscribes the list's active members who are not in the segment (every
+    one of them, not only those an earlier export added: the list then mirrors the segment).
+    Neither mode ever re-subscribes someone who unsubscribed.
     """
 
     UPSERT = "upsert"
