@@ -62,8 +62,25 @@ def test_bad_hosts_are_refused_with_a_reason(given: str, problem: str) -> None:
         parse_endpoint(given)
     message = str(caught.value)
     assert problem in message
-    assert repr(given) in message
+    assert repr(given) in message or "***@" in message
     assert "Settings > Developer" in message
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://user:s3cretpw@acme.api-us1.com",
+        "https://0123456789abcdef0123456789abcdef@acme.api-us1.com/x",
+        "0123456789abcdef0123456789abcdef01234567",  # a key pasted into the host field
+    ],
+)
+def test_host_errors_never_echo_a_secret(given: str) -> None:
+    """A password or key typed into the host field is masked in the error message."""
+    with pytest.raises(acx.ConfigurationError) as caught:
+        parse_endpoint(given)
+    message = str(caught.value)
+    assert "s3cretpw" not in message
+    assert "0123456789abcdef0123" not in message
 
 
 def test_non_string_host_is_refused() -> None:

@@ -10,7 +10,7 @@ import attrs
 
 from ac_segment_export._core.errors import ConfigurationError
 
-__all__ = ["ApiEndpoint", "is_loopback", "parse_endpoint"]
+__all__ = ["ApiEndpoint", "is_loopback", "parse_endpoint", "redact"]
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _MAX_LABEL = 63
@@ -60,8 +60,28 @@ class ApiEndpoint:
         return self.netloc if self.scheme == "https" else f"{self.scheme}://{self.netloc}"
 
 
+# Never echo back a secret pasted into the host field: the password of a ``user:password@``
+# URL, or what looks like an API key (ActiveCampaign keys are long runs of hex digits).
+_USERINFO = re.compile(r"(^|//|')[^/?#@\s']*@")
+_KEY_LIKE = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def _mask_key_like(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if any(c.isdigit() for c in run) and any(c.isalpha() for c in run):
+        return "<hidden: looks like an API key>"
+    return run
+
+
+def redact(text: str) -> str:
+    """*text* with any ``user:password@`` part and anything that looks like a key masked."""
+    return _KEY_LIKE.sub(_mask_key_like, _USERINFO.sub(r"\1***@", text))
+
+
 def _fail(value: str, problem: str) -> ConfigurationError:
-    return ConfigurationError(f"Invalid ActiveCampaign host {value!r}: {problem}. {_EXPECTED}")
+    return ConfigurationError(
+        redact(f"Invalid ActiveCampaign host {value!r}: {problem}.") + f" {_EXPECTED}"
+    )
 
 
 def _encode_hostname(original: str, host: str) -> str:
@@ -139,6 +159,12 @@ def parse_endpoint(value: str) -> ApiEndpoint:
     if hostname is None:
         raise _fail(value, "it has no hostname")
     host = _encode_hostname(value, hostname)
+    if "." not in host and ":" not in host and not is_loopback(host):
+        raise _fail(
+            value,
+            "the hostname has no domain (an account's API host has several "
+            "labels, like acme.api-us1.com)",
+        )
     if scheme == "http" and not is_loopback(host):
         raise _fail(value, "plain http is only accepted for loopback hosts (an emulator)")
     return ApiEndpoint(host=host, scheme=scheme, port=port)
