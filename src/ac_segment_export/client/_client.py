@@ -143,7 +143,7 @@ class _BaseClient:
         logger.debug(
             "%s %s -> %d (%.1f ms)",
             spec.method,
-            response.request.url,
+            response.request.url.copy_with(query=None),  # queries may hold emails (PII)
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
