@@ -118,9 +118,12 @@ def test_policy_validation(kwargs: dict[str, float], message: str) -> None:
         ("soon", None),
         ("-3", None),
         ("nan", None),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ("inf", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # already past
+        ("Wed, 21 Oct 2015 07:28:00", None),  # no zone: no usable date
     ],
 )
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    """Delta-seconds (fractions too) parse; anything else is no hint at all."""
-    assert parse_retry_after(header) == seconds
+    """Delta-seconds (fractions too) and HTTP-dates parse; anything else is no hint at all."""
+    assert parse_retry_after(header, now=1445412470.0) == seconds

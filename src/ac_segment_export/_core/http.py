@@ -7,8 +7,10 @@ only in how they move bytes.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
@@ -100,15 +102,27 @@ class ApiTokenAuth(httpx.Auth):
         request.headers.pop(cls.HEADER, None)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds, possibly fractional), or ``None``."""
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header, or ``None`` when it says nothing usable.
+
+    Accepts delta-seconds (possibly fractional, as a time-scaled emulator sends) and an
+    HTTP-date (a date in the past means "now": 0 seconds).
+    """
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
-        return None
-    if math.isnan(seconds) or seconds < 0:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        current = time.time() if now is None else now
+        return max(0.0, when.timestamp() - current)
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
         return None
     return seconds
 
