@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -22,20 +22,7 @@ FaultKind = Literal[
 ]
 """The kinds of scripted fault accepted by `ActiveCampaignEmulator.queue_fault`."""
 
-FAULT_KINDS: frozenset[str] = frozenset(
-    {
-        "500",
-        "502",
-        "503",
-        "429",
-        "drop",
-        "html_200",
-        "empty_200",
-        "bulk_rate_limit",
-        "interrupt_batch",
-        "fail_batch",
-    }
-)
+FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
