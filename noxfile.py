@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -20,8 +22,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "bench", "docs", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "bench", "docs", "noxfile.py")
 
 
 @nox.session
@@ -46,6 +48,4 @@ def bench(session: nox.Session) -> None:
 
 
 def sorted_docs() -> list[str]:
-    from pathlib import Path
-
     return sorted(str(p) for p in Path("docs").glob("*.md"))

@@ -14,6 +14,7 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def check(path: Path) -> int:
+    """Run one file's snippets; return how many ran."""
     namespace: dict[str, object] = {"__name__": f"snippets_{path.stem}"}
     count = 0
     for number, match in enumerate(BLOCK.finditer(path.read_text(encoding="utf-8")), 1):
@@ -28,6 +29,7 @@ def check(path: Path) -> int:
 
 
 def main(paths: list[str]) -> int:
+    """Check every file named on the command line."""
     total = 0
     for name in paths:
         ran = check(Path(name))

@@ -28,7 +28,8 @@ def test_public_classes_report_the_short_module() -> None:
 def test_public_names_have_docstrings() -> None:
     """Every public class and function carries a docstring."""
     undocumented = [
-        name for name in acx.__all__
+        name
+        for name in acx.__all__
         if (inspect.isclass(getattr(acx, name)) or inspect.isfunction(getattr(acx, name)))
         and not inspect.getdoc(getattr(acx, name))
     ]

@@ -1,4 +1,4 @@
-"""``python -m ac_segment_export``: a sample export of generated profiles into the built-in emulator.
+"""``python -m ac_segment_export``: a sample export of generated profiles into the emulator.
 
 Nothing leaves the machine: the emulator answers in-process, with ActiveCampaign's limits
 (time-scaled so the demo takes seconds, not minutes).
@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ac_segment_export._core.config import RateLimit, RetryPolicy
 from ac_segment_export.client import Client
 from ac_segment_export.export import Exporter
 from ac_segment_export.model import Connection, ExportDestination, FieldMapping
 from ac_segment_export.testing import ActiveCampaignEmulator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 _FIRST = ["Ana", "Bruno", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustavo", "Hiro", "Inès", "Jon"]
 _LAST = ["Ruiz", "Okafor", "Müller", "Nakamura", "Smith", "Kowalski", "Haddad", "Silva"]
@@ -59,19 +61,33 @@ def demo(profiles: int, time_scale: float) -> int:
     ).accept_data_privacy_terms(accepted_by="ana@contoso.com")
     connection = connection.with_export_user("ana@contoso.com")
     destination = ExportDestination(
-        connection, "VIP customers", list_id,
-        FieldMapping(email="EmailAddress", first_name="FirstName", last_name="LastName",
-                     phone="Phone", fields={"LOYALTY_TIER": "Tier"}),
+        connection,
+        "VIP customers",
+        list_id,
+        FieldMapping(
+            email="EmailAddress",
+            first_name="FirstName",
+            last_name="LastName",
+            phone="Phone",
+            fields={"LOYALTY_TIER": "Tier"},
+        ),
     )
     client = Client(
-        "acme.api-us1.com", _API_KEY, transport=emu.transport(),
-        rate_limit=RateLimit().scaled(time_scale), retry=RetryPolicy(max_backoff=1.0),
+        "acme.api-us1.com",
+        _API_KEY,
+        transport=emu.transport(),
+        rate_limit=RateLimit().scaled(time_scale),
+        retry=RetryPolicy(max_backoff=1.0),
     )
-    print(f"Exporting {profiles:,} generated profiles into the built-in ActiveCampaign "
-          f"emulator (ActiveCampaign's limits, time x{time_scale:g})...")
+    print(
+        f"Exporting {profiles:,} generated profiles into the built-in ActiveCampaign "
+        f"emulator (ActiveCampaign's limits, time x{time_scale:g})..."
+    )
     with client:
         report = Exporter(
-            destination, client=client, first_poll_delay=1.0 / time_scale,
+            destination,
+            client=client,
+            first_poll_delay=1.0 / time_scale,
             poll_interval=2.0 / time_scale,
         ).run(sample_profiles(profiles))
     print(report.summary())
@@ -79,8 +95,9 @@ def demo(profiles: int, time_scale: float) -> int:
     if shown:
         print("\nSome profiles that were not exported:")
         for outcome in shown:
-            print(f"  #{outcome.position} {outcome.email}: {outcome.status.value} - "
-                  f"{outcome.reason}")
+            print(
+                f"  #{outcome.position} {outcome.email}: {outcome.status.value} - {outcome.reason}"
+            )
     members = emu.list_members(list_id, status=1)
     print(f"\nThe emulated list now has {len(members):,} active members.")
     return 0 if report.balanced else 1
@@ -94,8 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("command", nargs="?", default="demo", choices=["demo"])
     parser.add_argument("--profiles", type=int, default=10_000, help="how many (10,000)")
-    parser.add_argument("--time-scale", type=float, default=60.0,
-                        help="how much faster than real time the emulator runs (60)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=60.0,
+        help="how much faster than real time the emulator runs (60)",
+    )
     args = parser.parse_args(argv)
     return demo(args.profiles, args.time_scale)
 

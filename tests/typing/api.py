@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ac_segment_export as acx
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
 
 
 def client_use() -> None:
     emu = ActiveCampaignEmulator(api_key="k", limits=EmulatorLimits.unlimited())
     list_id: int = emu.add_list("VIP")
-    with acx.Client("acme.api-us1.com", "k", transport=emu.transport(),
-                    retry=acx.RetryPolicy.for_tests(), rate_limit=acx.RateLimit()) as client:
+    with acx.Client(
+        "acme.api-us1.com",
+        "k",
+        transport=emu.transport(),
+        retry=acx.RetryPolicy.for_tests(),
+        rate_limit=acx.RateLimit(),
+    ) as client:
         user: acx.User = client.users.me()
         lst: acx.MailingList = client.lists.get(list_id)
         names: list[str] = [m.name for m in client.lists.iterate()]
@@ -37,8 +44,9 @@ def client_use() -> None:
 
 async def async_client_use() -> None:
     emu = ActiveCampaignEmulator(api_key="k")
-    async with acx.AsyncClient("http://127.0.0.1:8080", acx.Secret("k"),
-                               transport=emu.transport()) as client:
+    async with acx.AsyncClient(
+        "http://127.0.0.1:8080", acx.Secret("k"), transport=emu.transport()
+    ) as client:
         user: acx.User = await client.users.me()
         async for contact in client.contacts.iterate(list_id=1, status=acx.MembershipStatus.ACTIVE):
             email: str = contact.email
@@ -69,7 +77,9 @@ def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
     conn = acx.Connection(display_name="Marketing AC", host="acme.api-us1.com", api_key="k")
     conn = conn.accept_data_privacy_terms(accepted_by="ana@contoso.com")
     dest = acx.ExportDestination(
-        conn, "VIP", 7,
+        conn,
+        "VIP",
+        7,
         acx.FieldMapping(email="Email", first_name="First", fields={"TIER": "Tier"}),
         sync_mode=acx.SyncMode.MIRROR,
     )
@@ -80,9 +90,13 @@ def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
             token.cancel()
 
     rows = csv.DictReader(io.StringIO("Email,First\nana@example.org,Ana\n"))
-    report = acx.Exporter(dest, client=conn.client(transport=emu.transport()),
-                          cancel=token, on_progress=on_progress,
-                          checkpoint=acx.FileCheckpoint("run.json")).run(rows)
+    report = acx.Exporter(
+        dest,
+        client=conn.client(transport=emu.transport()),
+        cancel=token,
+        on_progress=on_progress,
+        checkpoint=acx.FileCheckpoint("run.json"),
+    ).run(rows)
     counts: dict[str, int] = report.counts
     rejected: list[acx.RecordOutcome] = report.by_status(acx.OutcomeStatus.REJECTED)
     ok: bool = report.balanced

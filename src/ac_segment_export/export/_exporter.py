@@ -237,7 +237,8 @@ class _BaseExporter:
         if missing > 0:  # the run was torn down inside its own code: count, never drop
             logger.error(
                 "%d profiles read had no outcome when the run ended (a bug, or an interrupt "
-                "inside the engine); they are counted as not attempted", missing,
+                "inside the engine); they are counted as not attempted",
+                missing,
             )
             report.count_only(OutcomeStatus.NOT_ATTEMPTED, missing)
         report.finished_at = dt.datetime.now(dt.timezone.utc)
