@@ -710,8 +710,7 @@ class Engine:
                 continue
             self.in_flight.popleft()
             yield from self._settle(batch, info)
-            if block:
-                return
+            return  # one status check per call: polling must not starve submission
 
     def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
