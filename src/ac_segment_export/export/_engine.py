@@ -222,6 +222,10 @@ class Engine:
             self._unconfirmed is None or position < self._unconfirmed
         ):
             self._unconfirmed = position
+        self._settled(position)
+
+    def _settled(self, position: int) -> None:
+        """Move the mark of settled positions past *position* when it is next in line."""
         if position == self._mark:
             mark = position + 1
             ahead = self._ahead
@@ -231,6 +235,17 @@ class Engine:
             self._mark = mark
         else:
             self._ahead.add(position)
+
+    def _exported(self, positions: list[int], emails: list[str]) -> None:
+        """Record exported profiles: counted (and streamed to a sink), not kept one by one."""
+        report = self.report
+        if report.has_sink:
+            for position, email in zip(positions, emails, strict=True):
+                report.record(RecordOutcome(position, email, OutcomeStatus.EXPORTED))
+        else:
+            report.count_only(OutcomeStatus.EXPORTED, len(positions))
+        for position in positions:
+            self._settled(position)
 
     def _has_outcome(self, position: int) -> bool:
         return position < self._mark or position in self._ahead
@@ -715,17 +730,23 @@ class Engine:
     def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
             failed = {email.strip().lower() for email in info.failure}
-            for position, email in zip(batch.positions, batch.emails, strict=True):
-                if email.lower() in failed:
-                    self._out(
-                        position,
-                        email,
-                        OutcomeStatus.FAILED,
-                        "ActiveCampaign did not import this contact (for example: it is "
-                        "on the account's exclusion list)",
-                    )
-                else:
-                    self._out(position, email, OutcomeStatus.EXPORTED)
+            if not failed:
+                self._exported(batch.positions, batch.emails)
+            else:
+                done: tuple[list[int], list[str]] = ([], [])
+                for position, email in zip(batch.positions, batch.emails, strict=True):
+                    if email.lower() in failed:
+                        self._out(
+                            position,
+                            email,
+                            OutcomeStatus.FAILED,
+                            "ActiveCampaign did not import this contact (for example: it is "
+                            "on the account's exclusion list)",
+                        )
+                    else:
+                        done[0].append(position)
+                        done[1].append(email)
+                self._exported(*done)
             self._save_checkpoint()
             self._progress()
             return

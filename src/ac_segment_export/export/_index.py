@@ -7,12 +7,14 @@ in its doubling cycle. Two different emails collide with a probability of about 
 (about 3·10⁻⁸ for a million emails); a collision would report the second email as a
 duplicate of the first.
 
-Hashes use :func:`hashlib.blake2b`, not :func:`hash`, so an index is stable across
-processes (a resumed export rebuilds the same one).
+Hashes are Python's own :func:`hash` of the key (64 bits on 64-bit builds; randomised per
+process, which is fine: an index lives in one run, and a resumed run rebuilds its own from the
+input). It is about twenty times cheaper than a cryptographic digest.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
 from hashlib import blake2b
 
@@ -22,10 +24,18 @@ _EMPTY = 0
 _MIN_SLOTS = 1 << 10
 
 
-def email_hash(key: str) -> int:
-    """The 64-bit signed hash of an email key (never 0, which marks an empty slot)."""
+def _digest_hash(key: str) -> int:
     value = int.from_bytes(blake2b(key.encode(), digest_size=8).digest(), "little", signed=True)
     return value or 1
+
+
+def _builtin_hash(key: str) -> int:
+    return hash(key) or 1
+
+
+#: The 64-bit signed hash of an email key (never 0, which marks an empty slot). Where
+#: Python's hash is narrower than 64 bits, a blake2b digest keeps collisions as rare.
+email_hash = _builtin_hash if sys.hash_info.width >= 64 else _digest_hash
 
 
 class EmailIndex:

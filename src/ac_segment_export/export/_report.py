@@ -135,6 +135,11 @@ class ExportReport:
         else:
             self.outcomes.append(outcome)
 
+    @property
+    def has_sink(self) -> bool:
+        """Whether exported outcomes are streamed to a sink."""
+        return self._sink is not None
+
     def count_only(self, status: OutcomeStatus, n: int) -> None:
         """Count *n* profiles that have no outcome record (profiles never read from the input)."""
         self.tally[status] += n

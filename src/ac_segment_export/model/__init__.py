@@ -64,7 +64,6 @@ for _cls in (
     ExportDestination,
     FieldMapping,
     FlagTag,
-    MappedProfile,
     Rejection,
     ResolvedDestination,
     ValueTag,
