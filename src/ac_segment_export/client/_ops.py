@@ -376,8 +376,12 @@ def bulk_import_submit(
     return bulk_import_submit_encoded(encoded)
 
 
-def bulk_import_info(batch_id: str) -> Operation[BulkImportInfo]:
-    """``GET /import/info?batchId=``: one batch's status (``None`` right after a submit)."""
+def bulk_import_info(batch_id: str, *, with_ids: bool = True) -> Operation[BulkImportInfo]:
+    """``GET /import/info?batchId=``: one batch's status (``None`` right after a submit).
+
+    With ``with_ids=False`` the created contacts' IDs are not read (``success`` stays empty):
+    the exporter needs only the status and the failed emails, and a batch lists up to 250 IDs.
+    """
     if not batch_id:
         msg = "batch_id must not be empty."
         raise ConfigurationError(msg)
@@ -386,7 +390,7 @@ def bulk_import_info(batch_id: str) -> Operation[BulkImportInfo]:
     def parse(body: Body, response: httpx.Response) -> BulkImportInfo:
         data = {
             "status": body.get("status"),
-            "success": body.get("success") or [],
+            "success": (body.get("success") or []) if with_ids else [],
             "failure": body.get("failure") or [],
         }
         return structure(data, BulkImportInfo, spec=spec, response=response, where="")  # type: ignore[no-any-return]

@@ -78,7 +78,20 @@ class Pull:
     n: int
 
 
-Command = Call | Sleep | Pull
+@attrs.frozen
+class Both:
+    """Send two API operations at once; the driver sends back both results, in order.
+
+    Each result is the operation's value or the :class:`APIError` it raised (any other
+    exception propagates). The exporter checks a batch's status while it submits the next
+    one, so a slow network costs one round trip per batch, not two.
+    """
+
+    first: ops.Operation[Any]
+    second: ops.Operation[Any]
+
+
+Command = Call | Both | Sleep | Pull
 
 
 class Stop(Exception):  # noqa: N818 - a signal, not an error
@@ -101,6 +114,7 @@ class EngineSettings:
     small_batch: int = 10
     max_in_flight: int = 40
     first_poll_delay: float = 1.0
+    max_first_poll_delay: float = 60.0
     poll_interval: float = 2.0
     max_batch_resubmits: int = 2
     max_consecutive_failures: int = 3
@@ -111,6 +125,10 @@ class EngineSettings:
     default_country_code: str | None = None
     progress_every: float = 0.5
     pull_size: int = 500
+
+
+def _next_poll(batch: _Batch) -> float:
+    return batch.next_poll
 
 
 class _Batch:
@@ -124,11 +142,15 @@ class _Batch:
         "has_tags",
         "next_poll",
         "poll_errors",
+        "polls",
         "positions",
         "size",
+        "submitted_at",
     )
 
     def __init__(self) -> None:
+        self.submitted_at = 0.0
+        self.polls = 0
         self.positions: list[int] = []
         self.emails: list[str] = []
         self.encoded: list[bytes] = []
@@ -195,6 +217,7 @@ class Engine:
         self.last_position: EmailIndex | None = None
         self.pending = _Batch()
         self.in_flight: deque[_Batch] = deque()
+        self._typical_end = 0.0
         self._transit: list[_Batch] = []  # batches between containers (being sent or synced)
         skip = resume.position if resume is not None else 0
         self._mark = skip  # every position below this one has its outcome
@@ -563,10 +586,13 @@ class Engine:
                     self._replay(profile)
                     continue
                 self._take(position, profile)
+            # Status checks ride along with submits (``Both``); a check of its own is made
+            # only when nothing was submitted, or when checks are falling behind.
+            submitted = bool(self._full)
             while self._full:
                 yield from self._submit(self._full.pop(0))
+            if not submitted or self._backlog():
                 yield from self._poll(block=False)
-            yield from self._poll(block=False)
             self._progress()
 
     def _beyond_limit(self, n: int) -> None:
@@ -612,11 +638,37 @@ class Engine:
         yield from self._send(batch)
         self._transit.remove(batch)
 
+    def _backlog(self) -> bool:
+        """Whether more than one batch's status check is due."""
+        now = self.clock()
+        return sum(1 for b in self.in_flight if b.next_poll <= now) > 1
+
+    def _next(self) -> _Batch | None:
+        """The batch in flight whose status check comes first (the oldest among equals)."""
+        return min(self.in_flight, key=_next_poll) if self.in_flight else None
+
+    def _due(self) -> _Batch | None:
+        """The batch whose status check is due first, if one is due now."""
+        batch = self._next()
+        return batch if batch is not None and batch.next_poll <= self.clock() else None
+
     def _send(self, batch: _Batch) -> Generator[Command, Any, None]:
         while len(self.in_flight) >= self.s.max_in_flight:
             yield from self._poll(block=True)
+        op = ops.bulk_import_submit_encoded(batch.encoded)
+        due = self._due()
+        result: Any
         try:
-            queued = yield Call(ops.bulk_import_submit_encoded(batch.encoded))
+            if due is None:
+                try:
+                    result = yield Call(op)
+                except APIError as exc:
+                    result = exc
+            else:
+                assert due.batch_id is not None
+                # The status check first: it takes the account's next free slot, and the
+                # submit, which waits for its bulk-import slot anyway, the one after.
+                info, result = yield Both(ops.bulk_import_info(due.batch_id, with_ids=False), op)
         except Stop:
             self._unknown(
                 batch,
@@ -624,25 +676,30 @@ class Engine:
                 "sent; check ActiveCampaign before re-running",
             )
             raise
-        except BulkImportRejectedError as exc:
-            yield from self._rejected(batch, exc)
+        if due is not None:
+            yield from self._polled(due, info)
+        if isinstance(result, BulkImportRejectedError):
+            yield from self._rejected(batch, result)
             return
-        except AuthenticationError as exc:
-            self._fail(batch, f"bulk import refused the API key: {exc}")
-            raise _Abort(str(exc)) from exc
-        except APIError as exc:
+        if isinstance(result, AuthenticationError):
+            self._fail(batch, f"bulk import refused the API key: {result}")
+            raise _Abort(str(result)) from result
+        if isinstance(result, APIError):
             self.failures_in_a_row += 1
-            self._fail(batch, f"bulk-import request failed after retries: {exc}")
+            self._fail(batch, f"bulk-import request failed after retries: {result}")
             if self.failures_in_a_row >= self.s.max_consecutive_failures:
-                msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {exc}"
-                raise _Abort(msg) from exc
+                msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {result}"
+                raise _Abort(msg) from result
             return
+        queued = result
         self.failures_in_a_row = 0
         self.report.batches += 1
         self.report.bulk_requests += 1
         batch.batch_id = queued.batch_id
         batch.attempts += 1
-        batch.next_poll = self.clock() + self.s.first_poll_delay
+        batch.submitted_at = self.clock()
+        batch.polls = 0
+        batch.next_poll = batch.submitted_at + max(self.s.first_poll_delay, self._typical_end)
         self.in_flight.append(batch)
 
     def _rejected(
@@ -683,9 +740,10 @@ class Engine:
             self._out(position, email, OutcomeStatus.FAILED, reason)
 
     def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
-        """Poll the oldest in-flight batch when due; with ``block``, wait until one settles."""
+        """Check the batch due first, when it is due; with ``block``, wait until one settles."""
         while self.in_flight:
-            batch = self.in_flight[0]
+            batch = self._next()
+            assert batch is not None
             now = self.clock()
             if deadline is not None and now >= deadline:
                 return
@@ -700,32 +758,54 @@ class Engine:
                     continue
             assert batch.batch_id is not None
             try:
-                info = yield Call(ops.bulk_import_info(batch.batch_id))
+                info = yield Call(ops.bulk_import_info(batch.batch_id, with_ids=False))
             except APIError as exc:
-                logger.warning("Polling batch %s failed: %s", batch.batch_id, exc)
-                batch.next_poll = self.clock() + self.s.poll_interval
-                if isinstance(exc, AuthenticationError):
-                    raise _Abort(str(exc)) from exc
-                batch.poll_errors += 1
-                if batch.poll_errors >= self.s.max_poll_errors:
-                    self.in_flight.popleft()
-                    self._unknown(
-                        batch,
-                        f"its batch {batch.batch_id} could not be tracked "
-                        f"({batch.poll_errors} status checks failed: {exc})",
-                    )
-                    if block:
-                        return
-                continue
-            batch.poll_errors = 0
-            if not info.is_final:
-                batch.next_poll = self.clock() + self.s.poll_interval
-                if not block:
-                    return
-                continue
-            self.in_flight.popleft()
-            yield from self._settle(batch, info)
-            return  # one status check per call: polling must not starve submission
+                info = exc
+            settled = yield from self._polled(batch, info)
+            if settled or not block:
+                return  # one status check per call: polling must not starve submission
+
+    def _polled(
+        self, batch: _Batch, info: BulkImportInfo | APIError
+    ) -> Generator[Command, Any, bool]:
+        """Act on one status check of *batch*; return whether the batch was settled."""
+        if isinstance(info, APIError):
+            logger.warning("Polling batch %s failed: %s", batch.batch_id, info)
+            batch.next_poll = self.clock() + self.s.poll_interval
+            if isinstance(info, AuthenticationError):
+                raise _Abort(str(info)) from info
+            batch.poll_errors += 1
+            if batch.poll_errors >= self.s.max_poll_errors:
+                self.in_flight.remove(batch)
+                self._unknown(
+                    batch,
+                    f"its batch {batch.batch_id} could not be tracked "
+                    f"({batch.poll_errors} status checks failed: {info})",
+                )
+                return True
+            return False
+        batch.poll_errors = 0
+        batch.polls += 1
+        if not info.is_final:
+            batch.next_poll = self.clock() + self.s.poll_interval
+            return False
+        self.in_flight.remove(batch)
+        self._learn_end(batch)
+        yield from self._settle(batch, info)
+        return True
+
+    def _learn_end(self, batch: _Batch) -> None:
+        """Learn how long batches take, so the first status check of the next one is its last.
+
+        Each status check costs one of the account's requests, which bulk submission needs
+        too. The time from submit to the check that saw the batch end is an upper bound of
+        its real duration: taken as is when the batch needed several checks, and shrunk
+        when one was enough (it may have ended earlier), so the estimate follows ActiveCampaign
+        both ways.
+        """
+        seen = self.clock() - batch.submitted_at
+        estimate = seen if batch.polls > 1 else seen * 0.95
+        self._typical_end = min(estimate, self.s.max_first_poll_delay)
 
     def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
@@ -878,7 +958,7 @@ class Engine:
             errors = 0
             while True:
                 try:
-                    info = yield Call(ops.bulk_import_info(queued.batch_id))
+                    info = yield Call(ops.bulk_import_info(queued.batch_id, with_ids=False))
                 except APIError as exc:
                     errors += 1
                     if errors >= self.s.max_poll_errors:

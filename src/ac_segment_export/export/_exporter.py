@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,15 @@ from ac_segment_export._core.errors import (
     ConfigurationError,
     ExportAbortedError,
 )
-from ac_segment_export.export._engine import Call, Engine, EngineSettings, Pull, Sleep, Stop
+from ac_segment_export.export._engine import (
+    Both,
+    Call,
+    Engine,
+    EngineSettings,
+    Pull,
+    Sleep,
+    Stop,
+)
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 
 if TYPE_CHECKING:
@@ -340,6 +349,12 @@ class Exporter(_BaseExporter):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool:
+            return self._drive_with(engine, client, profiles, pool)
+
+    def _drive_with(
+        self, engine: Engine, client: Client, profiles: Profiles, pool: ThreadPoolExecutor
+    ) -> bool:
         source: Iterator[Mapping[str, Any]] = iter(profiles)
         first_pass: Iterator[Mapping[str, Any]] | None = None
         gen = engine.run()
@@ -358,6 +373,9 @@ class Exporter(_BaseExporter):
             try:
                 if isinstance(command, Call):
                     send = client.call(command.op)
+                elif isinstance(command, Both):
+                    second = pool.submit(_outcome_of, client.call, command.second)
+                    send = (_outcome_of(client.call, command.first), second.result())
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -441,6 +459,11 @@ class AsyncExporter(_BaseExporter):
             try:
                 if isinstance(command, Call):
                     send = await client.call(command.op)
+                elif isinstance(command, Both):
+                    send = await asyncio.gather(
+                        _aoutcome_of(client.call, command.first),
+                        _aoutcome_of(client.call, command.second),
+                    )
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -459,6 +482,22 @@ class AsyncExporter(_BaseExporter):
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
+
+
+def _outcome_of(call: Callable[[Any], Any], op: Any) -> Any:
+    """The operation's result, or the API error it raised (for :class:`Both`)."""
+    try:
+        return call(op)
+    except APIError as exc:
+        return exc
+
+
+async def _aoutcome_of(call: Callable[[Any], Any], op: Any) -> Any:
+    """The async :func:`_outcome_of`."""
+    try:
+        return await call(op)
+    except APIError as exc:
+        return exc
 
 
 def _puller(

@@ -1,0 +1,176 @@
+"""How the engine schedules status checks: alongside submits, learning how long batches take."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+import httpx
+import pytest
+
+import ac_segment_export as acx
+from ac_segment_export._core.wire import BatchStatus, BulkImportInfo, BulkImportQueued
+from ac_segment_export.export._engine import Both, Call, Engine, EngineSettings, Pull, Sleep
+from ac_segment_export.export._report import ExportReport
+
+from .conftest import API_KEY, FAST, HOST, make_async_client, make_client, profile
+
+MAPPER = acx.FieldMapping(email="email", first_name="first").resolve([])
+#: Emulated seconds a batch takes, from its submit to its end, in the fake driver below.
+BATCH_TAKES = 2.0
+
+
+class Clock:
+    """A manual clock: time moves only when the engine sleeps or a request takes time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def drive(
+    engine: Engine, profiles: list[dict[str, Any]], clock: Clock, *, failing_info: int = 0
+) -> list[Any]:
+    """Run *engine* with canned answers; every request takes 0.1 s. Returns the commands."""
+    source = iter(profiles)
+    submitted: dict[str, float] = {}
+    infos_failed = 0
+    commands: list[Any] = []
+
+    def answer(op: Any) -> Any:
+        nonlocal infos_failed
+        clock.now += 0.1
+        if op.spec.path == "import/bulk_import":
+            batch_id = f"b{len(submitted)}"
+            submitted[batch_id] = clock.now
+            return BulkImportQueued(batch_id, op.spec.bulk_contacts)
+        if op.spec.path == "import/info":
+            if infos_failed < failing_info:
+                infos_failed += 1
+                request = httpx.Request("GET", "https://acme.api-us1.com/api/3/import/info")
+                return acx.ServerError("503", method="GET", url=str(request.url), status_code=503)
+            batch_id = dict(op.spec.params)["batchId"]
+            done = clock.now - submitted[batch_id] >= BATCH_TAKES
+            return BulkImportInfo(BatchStatus.COMPLETED if done else BatchStatus.ACTIVE)
+        return {"contacts": [], "meta": {"total": "0"}}
+
+    gen = engine.run()
+    send: Any = None
+    throw: BaseException | None = None
+    while True:
+        try:
+            command = gen.throw(throw) if throw is not None else gen.send(send)
+        except StopIteration:
+            return commands
+        commands.append(command)
+        send, throw = None, None
+        if isinstance(command, Pull):
+            send = list(islice(source, command.n))
+        elif isinstance(command, Sleep):
+            clock.now += command.seconds
+        elif isinstance(command, Both):
+            send = (answer(command.first), answer(command.second))
+            if isinstance(send[0], BaseException) and isinstance(send[1], BaseException):
+                pytest.fail("both failed")
+        elif isinstance(command, Call):
+            result = answer(command.op)
+            if isinstance(result, BaseException):
+                throw = result
+            else:
+                send = result
+
+
+def engine_for(n: int, clock: Clock, **settings: Any) -> tuple[Engine, ExportReport]:
+    report = ExportReport(
+        destination="d", list_id=1, list_name="l", export_user=None, sync_mode="upsert"
+    )
+    options: dict[str, Any] = {"list_id": 1, "check_unsubscribed": False, "pull_size": 250}
+    options.update(settings)
+    return Engine(EngineSettings(**options), MAPPER, report, clock=clock), report
+
+
+def infos(commands: list[Any]) -> tuple[int, int]:
+    """(status checks sent alongside a submit, status checks sent alone)."""
+    along = sum(isinstance(c, Both) for c in commands)
+    alone = sum(isinstance(c, Call) and c.op.spec.path == "import/info" for c in commands)
+    return along, alone
+
+
+def test_status_checks_ride_along_with_submits() -> None:
+    """Once batches are in flight, most status checks travel with the next submit."""
+    clock = Clock()
+    engine, report = engine_for(250 * 100, clock)
+    commands = drive(engine, [profile(i) for i in range(250 * 100)], clock)
+    along, alone = infos(commands)
+    assert report.exported == 250 * 100
+    # The first ~2 s of batches have nothing due yet, and the last ones drain alone; this
+    # driver submits every 0.2 s (three times ActiveCampaign's bulk rate), so checks pile
+    # up at first and some go alone to catch up.
+    assert along >= 40
+    assert along + alone <= 100 * 1.3
+
+
+def test_the_first_check_learns_how_long_batches_take() -> None:
+    """After a few batches, one status check per batch is enough (no early, wasted checks)."""
+    clock = Clock()
+    engine, report = engine_for(250 * 40, clock, first_poll_delay=0.5, poll_interval=1.0)
+    commands = drive(engine, [profile(i) for i in range(250 * 40)], clock)
+    along, alone = infos(commands)
+    assert report.exported == 250 * 40
+    assert along + alone <= 40 * 1.4  # a fixed 0.5 s first check would need about 3 a batch
+    assert engine._typical_end >= BATCH_TAKES * 0.9
+
+
+def test_a_failed_check_alongside_a_submit_is_retried_later() -> None:
+    """A status check that fails next to a submit does not lose the submit or the batch."""
+    clock = Clock()
+    engine, report = engine_for(250 * 10, clock)
+    drive(engine, [profile(i) for i in range(250 * 10)], clock, failing_info=3)
+    assert report.exported == 250 * 10
+    assert report.batches == 10
+
+
+@pytest.mark.parametrize("count", [2_600, 5_100])
+def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
+    """Against the emulator, an export that overlaps checks and submits accounts for all."""
+    emu = acx.testing.ActiveCampaignEmulator(
+        api_key=API_KEY, limits=acx.testing.EmulatorLimits.unlimited(), time_scale=2000.0
+    )
+    list_id = emu.add_list("VIP")
+    connection = acx.Connection("Acme", HOST, API_KEY).accept_data_privacy_terms(
+        accepted_by="admin@example.com"
+    )
+    destination = acx.ExportDestination(
+        connection, "VIP", list_id, acx.FieldMapping(email="email", first_name="first")
+    )
+    with make_client(emu) as client:
+        report = acx.Exporter(destination, client=client, **FAST).run(
+            profile(i) for i in range(count)
+        )
+    assert report.balanced
+    assert report.exported == count
+    assert len(emu.list_members(list_id)) == count
+
+
+@pytest.mark.anyio
+async def test_async_exports_with_overlapping_checks_balance() -> None:
+    """The async driver sends both requests of a ``Both`` concurrently, and balances."""
+    emu = acx.testing.ActiveCampaignEmulator(
+        api_key=API_KEY, limits=acx.testing.EmulatorLimits.unlimited(), time_scale=2000.0
+    )
+    list_id = emu.add_list("VIP")
+    connection = acx.Connection("Acme", HOST, API_KEY).accept_data_privacy_terms(
+        accepted_by="admin@example.com"
+    )
+    destination = acx.ExportDestination(
+        connection, "VIP", list_id, acx.FieldMapping(email="email", first_name="first")
+    )
+    async with make_async_client(emu) as client:
+        report = await acx.AsyncExporter(destination, client=client, **FAST).run(
+            [profile(i) for i in range(3_000)]
+        )
+    assert report.balanced
+    assert report.exported == 3_000
+    assert len(emu.list_members(list_id)) == 3_000
