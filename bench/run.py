@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import cProfile
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -646,6 +647,106 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# -- the pipeline alone ---------------------------------------------------------------------------
+
+
+def pipeline_once(n: int) -> tuple[float, float, bool]:
+    """CPU seconds of one engine run over *n* profiles with canned API answers (no HTTP).
+
+    Returns (CPU of the whole run, CPU of the source alone, whether the report balanced).
+    """
+    from ac_segment_export import BatchStatus, BulkImportInfo, BulkImportQueued  # noqa: PLC0415
+    from ac_segment_export.export._engine import (  # noqa: PLC0415
+        Both,
+        Call,
+        Engine,
+        EngineSettings,
+        Pull,
+    )
+    from ac_segment_export.export._report import ExportReport  # noqa: PLC0415
+    from ac_segment_export.model import FieldMapping  # noqa: PLC0415
+
+    mapper = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")
+    resolved = mapper.resolve([])
+    report = ExportReport(
+        destination="bench", list_id=1, list_name="Bench", export_user=None, sync_mode="upsert"
+    )
+    settings = EngineSettings(list_id=1, first_poll_delay=0.0, poll_interval=0.0)
+    engine = Engine(settings, resolved, report)
+    done = BulkImportInfo(BatchStatus.COMPLETED)
+
+    def answer(op: Any) -> Any:
+        path = op.spec.path
+        if path == "import/bulk_import":
+            return BulkImportQueued("batch", op.spec.bulk_contacts)
+        if path == "import/info":
+            return done
+        return {"contacts": [], "meta": {"total": "0"}}
+
+    source = profiles(n)
+    started = time.process_time()
+    gen = engine.run()
+    send: Any = None
+    while True:
+        try:
+            command = gen.send(send)
+        except StopIteration:
+            break
+        send = None
+        if isinstance(command, Pull):
+            send = list(itertools.islice(source, command.n))
+        elif isinstance(command, Call):
+            send = answer(command.op)
+        elif isinstance(command, Both):
+            send = (answer(command.first), answer(command.second))
+    run_cpu = time.process_time() - started
+    started = time.process_time()
+    for _ in profiles(n):
+        pass
+    source_cpu = time.process_time() - started
+    report.input_count = engine.read
+    return run_cpu, source_cpu, report.balanced and report.exported == n
+
+
+def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
+    """µs of CPU per profile for the library's own work: no HTTP, best of several runs."""
+    runs = []
+    for _ in range(args.repeat):
+        run_cpu, source_cpu, balanced = pipeline_once(args.profiles)
+        runs.append(
+            {
+                "cpu_seconds": run_cpu,
+                "source_cpu_seconds": source_cpu,
+                "library_us_per_profile": (run_cpu - source_cpu) / args.profiles * 1e6,
+                "balanced": balanced,
+            }
+        )
+    best = min(r["library_us_per_profile"] for r in runs)
+    median = sorted(r["library_us_per_profile"] for r in runs)[len(runs) // 2]
+    met = best <= 10
+    balanced = all(r["balanced"] for r in runs)
+    table(
+        "Library pipeline CPU per profile (mapping, validation, de-dup, batching, encoding, "
+        "accounting; no HTTP)",
+        [
+            (
+                f"{args.profiles:,} profiles x {args.repeat}",
+                f"best {best:.2f} µs/profile, "
+                f"median {median:.2f} ({'balanced' if balanced else 'NOT balanced'})",
+            ),
+            ("target <= 10 µs/profile", "met" if met else "MISSED"),
+        ],
+    )
+    return {
+        "benchmark": "pipeline",
+        "profiles": args.profiles,
+        "runs": runs,
+        "best_us_per_profile": best,
+        "median_us_per_profile": median,
+        "target_met": met,
+    }
+
+
 # -- output ---------------------------------------------------------------------------------------
 
 
@@ -726,6 +827,9 @@ def parser() -> argparse.ArgumentParser:
         default=1000.0,
         help="speeds up the batch lifecycle; poll delays scaled alike",
     )
+    q = sub.add_parser("pipeline", help="µs of CPU per profile without HTTP (canned answers)")
+    q.add_argument("--profiles", type=int, default=200_000)
+    q.add_argument("--repeat", type=int, default=5)
     m = sub.add_parser("memory", help="peak RSS and growth per profile")
     m.add_argument("--sizes", type=sizes, default=[100_000, 1_000_000])
     m.add_argument("--time-scale", type=float, default=1000.0)
@@ -766,7 +870,12 @@ def main(argv: list[str] | None = None) -> int:
         return stages_child(args)
     info = machine()
     print(f"{info['nproc']} cores ({info['cpu']}), {info['implementation']} {info['python']}")
-    benches = {"throughput": bench_throughput, "cpu": bench_cpu, "memory": bench_memory}
+    benches = {
+        "throughput": bench_throughput,
+        "cpu": bench_cpu,
+        "pipeline": bench_pipeline,
+        "memory": bench_memory,
+    }
     names = list(benches) if args.command == "all" else [args.command]
     for name in names:
         sub_args = p.parse_args([name]) if args.command == "all" else args
