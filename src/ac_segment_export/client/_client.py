@@ -34,7 +34,7 @@ from ac_segment_export._core.secrets import Secret
 from ac_segment_export.client import _resources as res
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
     from types import TracebackType
 
     from typing_extensions import Self
@@ -203,12 +203,17 @@ class Client(_BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
-    def _send(self, spec: RequestSpec) -> httpx.Response:
+    def _send(
+        self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
+    ) -> httpx.Response:
         for attempt in tenacity.Retrying(
             **retry_arguments(self.retry, spec, on_retry=self._on_retry)
         ):
             with attempt:
                 paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                if on_paced is not None:
+                    on_paced()
+                    on_paced = None
                 self.stats.add(requests=1, paced_seconds=paced)
                 request = self._build(self._http, spec)
                 started = time.perf_counter()
@@ -222,9 +227,15 @@ class Client(_BaseClient):
                 self._check(response, spec, started)
         return response
 
-    def call(self, operation: Operation[T]) -> T:
-        """Send one operation (with retries and pacing) and return its parsed result."""
-        response = self._send(operation.spec)
+    def call(self, operation: Operation[T], *, on_paced: Callable[[], None] | None = None) -> T:
+        """Send one operation (with retries and pacing) and return its parsed result.
+
+        Args:
+            operation: The request and the reader of its answer.
+            on_paced: Called once, when the rate limiter has let the first attempt go (the
+                exporter uses it to order two concurrent requests' pacing).
+        """
+        response = self._send(operation.spec, on_paced)
         return operation.parse(decode_body(response, operation.spec), response)
 
     def request(
@@ -333,12 +344,17 @@ class AsyncClient(_BaseClient):
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
 
-    async def _send(self, spec: RequestSpec) -> httpx.Response:
+    async def _send(
+        self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
+    ) -> httpx.Response:
         async for attempt in tenacity.AsyncRetrying(
             **retry_arguments(self.retry, spec, on_retry=self._on_retry)
         ):
             with attempt:
                 paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                if on_paced is not None:
+                    on_paced()
+                    on_paced = None
                 self.stats.add(requests=1, paced_seconds=paced)
                 request = self._build(self._http, spec)
                 started = time.perf_counter()
@@ -352,9 +368,16 @@ class AsyncClient(_BaseClient):
                 self._check(response, spec, started)
         return response
 
-    async def call(self, operation: Operation[T]) -> T:
-        """Send one operation (with retries and pacing) and return its parsed result."""
-        response = await self._send(operation.spec)
+    async def call(
+        self, operation: Operation[T], *, on_paced: Callable[[], None] | None = None
+    ) -> T:
+        """Send one operation (with retries and pacing) and return its parsed result.
+
+        Args:
+            operation: The request and the reader of its answer.
+            on_paced: Called once, when the rate limiter has let the first attempt go.
+        """
+        response = await self._send(operation.spec, on_paced)
         return operation.parse(decode_body(response, operation.spec), response)
 
     async def request(

@@ -82,9 +82,11 @@ class Pull:
 class Both:
     """Send two API operations at once; the driver sends back both results, in order.
 
-    Each result is the operation's value or the :class:`APIError` it raised (any other
-    exception propagates). The exporter checks a batch's status while it submits the next
-    one, so a slow network costs one round trip per batch, not two.
+    The second is paced after the first (it waits until the first's rate-limit slots are
+    taken), then both travel concurrently. Each result is the operation's value or the
+    :class:`APIError` it raised (any other exception propagates). The exporter checks a
+    batch's status while it submits the next one, so a slow network costs one round trip
+    per batch, not two.
     """
 
     first: ops.Operation[Any]
@@ -666,9 +668,9 @@ class Engine:
                     result = exc
             else:
                 assert due.batch_id is not None
-                # The status check first: it takes the account's next free slot, and the
-                # submit, which waits for its bulk-import slot anyway, the one after.
-                info, result = yield Both(ops.bulk_import_info(due.batch_id, with_ids=False), op)
+                # The submit is paced first (its bulk-import slot sets the export's speed);
+                # the status check takes the account's next slot after it.
+                result, info = yield Both(op, ops.bulk_import_info(due.batch_id, with_ids=False))
         except Stop:
             self._unknown(
                 batch,
@@ -971,6 +973,12 @@ class Engine:
                     errors = 0
                     if info.is_final:
                         break
+                if self.cancelled():
+                    self.report.stop_reason = (
+                        f"mirror: cancelled while the unsubscribe batch {queued.batch_id} "
+                        "was being imported; check the list before re-running"
+                    )
+                    return
                 yield Sleep(self.s.poll_interval)
             if info.status is BatchStatus.COMPLETED:
                 self.report.unsubscribed += len(chunk) - len(info.failure)
