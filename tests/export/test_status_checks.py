@@ -132,9 +132,8 @@ def test_a_failed_check_alongside_a_submit_is_retried_later() -> None:
     assert report.batches == 10
 
 
-@pytest.mark.parametrize("count", [2_600, 5_100])
-def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
-    """Against the emulator, an export that overlaps checks and submits accounts for all."""
+def fast_setup() -> tuple[acx.testing.ActiveCampaignEmulator, int, acx.ExportDestination]:
+    """A fast emulator with one list, and a consented destination for it."""
     emu = acx.testing.ActiveCampaignEmulator(
         api_key=API_KEY, limits=acx.testing.EmulatorLimits.unlimited(), time_scale=2000.0
     )
@@ -145,6 +144,13 @@ def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
     destination = acx.ExportDestination(
         connection, "VIP", list_id, acx.FieldMapping(email="email", first_name="first")
     )
+    return emu, list_id, destination
+
+
+@pytest.mark.parametrize("count", [2_600, 5_100])
+def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
+    """Against the emulator, an export that overlaps checks and submits accounts for all."""
+    emu, list_id, destination = fast_setup()
     with make_client(emu) as client:
         report = acx.Exporter(destination, client=client, **FAST).run(
             profile(i) for i in range(count)
@@ -157,16 +163,7 @@ def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
 @pytest.mark.anyio
 async def test_async_exports_with_overlapping_checks_balance() -> None:
     """The async driver sends both requests of a ``Both`` concurrently, and balances."""
-    emu = acx.testing.ActiveCampaignEmulator(
-        api_key=API_KEY, limits=acx.testing.EmulatorLimits.unlimited(), time_scale=2000.0
-    )
-    list_id = emu.add_list("VIP")
-    connection = acx.Connection("Acme", HOST, API_KEY).accept_data_privacy_terms(
-        accepted_by="admin@example.com"
-    )
-    destination = acx.ExportDestination(
-        connection, "VIP", list_id, acx.FieldMapping(email="email", first_name="first")
-    )
+    emu, list_id, destination = fast_setup()
     async with make_async_client(emu) as client:
         report = await acx.AsyncExporter(destination, client=client, **FAST).run(
             [profile(i) for i in range(3_000)]
