@@ -288,7 +288,11 @@ class Engine:
         eta = None
         if self.total is not None and rate > 0:
             eta = max(0.0, (min(self.total, self.s.max_profiles) - settled) / rate)
-        self.on_progress(Progress(self.read, settled, self.report.exported, self.total, rate, eta))
+        progress = Progress(self.read, settled, self.report.exported, self.total, rate, eta)
+        try:
+            self.on_progress(progress)
+        except Exception:  # a user's callback must not stop the export
+            logger.exception("on_progress raised; the export goes on without that update")
 
     def low_water_mark(self) -> int:
         """The input position below which every profile is settled and confirmed.

@@ -239,7 +239,7 @@ class _BaseExporter:
         *,
         interrupted: bool,
         baseline: tuple[int, int, int] = (0, 0, 0),
-    ) -> None:
+    ) -> bool:
         report = engine.report
         report.input_count = engine.read
         missing = report.input_count - report.accounted
@@ -257,7 +257,10 @@ class _BaseExporter:
         report.retries = stats.retries - baseline[1]
         report.rate_limited = stats.rate_limited - baseline[2]
         if engine.on_progress is not None:
-            engine._progress(force=True)
+            try:
+                engine._progress(force=True)
+            except KeyboardInterrupt:
+                interrupted = True
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
@@ -271,6 +274,7 @@ class _BaseExporter:
                 self.checkpoint.complete()
         self.last_report = report
         logger.info("Export finished: %s", report.equation)
+        return interrupted
 
 
 class Exporter(_BaseExporter):
@@ -332,7 +336,9 @@ class Exporter(_BaseExporter):
             engine = self._engine(resolved, total)
             started = time.monotonic()
             interrupted = self._drive(engine, client, profiles)
-            self._finish(engine, started, client.stats, interrupted=interrupted, baseline=baseline)
+            interrupted = self._finish(
+                engine, started, client.stats, interrupted=interrupted, baseline=baseline
+            )
         finally:
             if self.client is None:
                 client.close()
