@@ -141,6 +141,7 @@ class _Batch:
         "batch_id",
         "emails",
         "encoded",
+        "first_due",
         "has_tags",
         "next_poll",
         "poll_errors",
@@ -152,6 +153,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.submitted_at = 0.0
+        self.first_due = 0.0
         self.polls = 0
         self.positions: list[int] = []
         self.emails: list[str] = []
@@ -706,6 +708,7 @@ class Engine:
         batch.submitted_at = self.clock()
         batch.polls = 0
         batch.next_poll = batch.submitted_at + max(self.s.first_poll_delay, self._typical_end)
+        batch.first_due = batch.next_poll
         self.in_flight.append(batch)
 
     def _rejected(
@@ -804,14 +807,18 @@ class Engine:
         """Learn how long batches take, so the first status check of the next one is its last.
 
         Each status check costs one of the account's requests, which bulk submission needs
-        too. The time from submit to the check that saw the batch end is an upper bound of
-        its real duration: taken as is when the batch needed several checks, and shrunk
-        when one was enough (it may have ended earlier), so the estimate follows ActiveCampaign
-        both ways.
+        too. When one check was enough, the batch ended before its check was due: the
+        estimate shrinks a little from that due time (measured from the due time, not from
+        the check, which may ride along with a later submit). When it took several, it
+        ended between the last check that missed and the one that saw it: the estimate
+        becomes the middle of that span. So the estimate follows ActiveCampaign both ways.
         """
-        seen = self.clock() - batch.submitted_at
-        estimate = seen if batch.polls > 1 else seen * 0.95
-        self._typical_end = min(estimate, self.s.max_first_poll_delay)
+        if batch.polls > 1:
+            ended = self.clock()  # an upper bound: the next single checks shrink it
+        else:
+            ended = batch.submitted_at + (batch.first_due - batch.submitted_at) * 0.95
+        estimate = ended - batch.submitted_at
+        self._typical_end = min(max(estimate, 0.0), self.s.max_first_poll_delay)
 
     def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
