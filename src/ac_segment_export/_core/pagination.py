@@ -15,7 +15,7 @@ import attrs
 
 from ac_segment_export._core.http import RequestSpec
 
-__all__ = ["PAGE_SIZE", "IdPager", "OffsetPager", "Pager"]
+__all__ = ["PAGE_SIZE", "IdPager", "OffsetPager"]
 
 #: The largest page ActiveCampaign serves.
 PAGE_SIZE = 100
@@ -104,6 +104,3 @@ class IdPager(Generic[T]):
             return items, None
         self.after = last
         return items, None if len(items) < self.page_size else self._spec()
-
-
-Pager = OffsetPager[T] | IdPager[T]

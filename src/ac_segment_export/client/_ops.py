@@ -322,11 +322,13 @@ def encode_bulk_contact(contact: BulkImportContact, *, exclude_automations: bool
 
 _BODY_HEAD = b'{"contacts":['
 _BODY_TAIL = b"]}"
+#: Bytes a bulk-import body spends on its envelope, around the comma-joined contacts.
+BULK_BODY_OVERHEAD = len(_BODY_HEAD) + len(_BODY_TAIL)
 
 
 def bulk_body_size(encoded: Sequence[bytes]) -> int:
     """The size in bytes of a bulk-import body made of these encoded contacts."""
-    return len(_BODY_HEAD) + len(_BODY_TAIL) + sum(map(len, encoded)) + max(0, len(encoded) - 1)
+    return BULK_BODY_OVERHEAD + sum(map(len, encoded)) + max(0, len(encoded) - 1)
 
 
 def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImportQueued]:

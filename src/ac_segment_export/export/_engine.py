@@ -33,7 +33,7 @@ from ac_segment_export._core.wire import (
     MembershipStatus,
 )
 from ac_segment_export.client import _ops as ops
-from ac_segment_export.client._ops import BULK_MAX_BYTES, BULK_MAX_CONTACTS
+from ac_segment_export.client._ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from ac_segment_export.export._index import EmailIndex, email_hash
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export.export._validate import (
@@ -52,7 +52,6 @@ __all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Sleep"]
 
 logger = logging.getLogger("ac_segment_export")
 
-_HEAD_TAIL = len(b'{"contacts":[') + len(b"]}")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
 
@@ -158,7 +157,7 @@ class _Batch:
         self.positions: list[int] = []
         self.emails: list[str] = []
         self.encoded: list[bytes] = []
-        self.size = _HEAD_TAIL
+        self.size = BULK_BODY_OVERHEAD
         self.batch_id: str | None = None
         self.next_poll = 0.0
         self.attempts = 0
@@ -425,7 +424,7 @@ class Engine:
         if isinstance(encoded, tuple):
             self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
             return
-        if len(encoded) + _HEAD_TAIL > self.s.max_bytes:
+        if len(encoded) + BULK_BODY_OVERHEAD > self.s.max_bytes:
             self._out(
                 position,
                 email,
