@@ -141,6 +141,12 @@ class APIError(ACSegmentExportError):
     Attributes:
         method: The HTTP method of the failed request.
         url: The URL of the failed request (it never contains the API key).
+        maybe_applied: Whether ActiveCampaign may have carried the request out although it
+            ended in this error: one of its attempts (the last or an earlier one) failed in a
+            way that does not tell (the answer was lost after the request was sent, a
+            timeout, a 5xx, a 2xx that was not the documented JSON). ``False`` means every
+            attempt was surely refused (a rate limit, a connection that could not be opened,
+            a 4xx), so nothing was written. The client sets it on the error it raises.
     """
 
     def __init__(self, message: str, *, method: str, url: str) -> None:
@@ -148,6 +154,7 @@ class APIError(ACSegmentExportError):
         self.message = message
         self.method = method
         self.url = url
+        self.maybe_applied = False
 
 
 class APIConnectionError(APIError):
