@@ -160,6 +160,7 @@ def test_validate_resolves_the_list_and_fields_from_every_page(
     assert rejection == acx.Rejection(
         "field 'Size' (attribute 'Size'): 'XXL' is not one of the field's options ('S', 'M', 'L')",
         "Size",
+        "a@b.co",
     )
 
 

@@ -307,6 +307,7 @@ def test_a_list_for_a_standard_field_is_rejected() -> None:
         acx.Rejection(
             "first_name (attribute 'First'): ['A', 'B'] is a list, expected a single text value",
             "first_name",
+            "a@b.co",
         )
     )
 
@@ -501,7 +502,9 @@ def _boom(value: object) -> object:
 def test_a_raising_transform_is_a_rejection_not_a_crash(
     kwargs: dict[str, Any], profile: dict[str, Any], reason: str, field: str
 ) -> None:
-    assert rejected(resolved(**kwargs), profile) == acx.Rejection(reason, field)
+    # The email was read before the bad value: the rejection carries it (mirror needs it).
+    email = None if field == "email" else profile["Email"]
+    assert rejected(resolved(**kwargs), profile) == acx.Rejection(reason, field, email)
 
 
 # -- tags ---------------------------------------------------------------------------------------
@@ -531,7 +534,7 @@ def test_flag_tags(value: object, tags: tuple[str, ...]) -> None:
 def test_a_flag_that_is_not_yes_or_no_is_a_rejection() -> None:
     mapper = resolved(tags=[acx.FlagTag("IsVip", "VIP")])
     assert rejected(mapper, {"Email": "a@b.co", "IsVip": "maybe"}) == acx.Rejection(
-        "tag 'VIP' (attribute 'IsVip'): 'maybe' is not a yes/no value", "tag 'VIP'"
+        "tag 'VIP' (attribute 'IsVip'): 'maybe' is not a yes/no value", "tag 'VIP'", "a@b.co"
     )
 
 

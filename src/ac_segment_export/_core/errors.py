@@ -23,6 +23,7 @@
     │       ├── RateLimitError            429, or the bulk "Rate limit exceeded" body; .retry_after
     │       └── ServerError               5xx
     └── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
+        └── MirrorRefusedError            mirror would empty or halve the list; nothing unsubscribed
 
 A bad *profile* is never an exception: the exporter reports it as a rejected record with a
 reason. Messages never contain the API key: it is not part of any URL, and headers are not
@@ -54,6 +55,7 @@ __all__ = [
     "ErrorDetail",
     "ExportAbortedError",
     "FieldMappingError",
+    "MirrorRefusedError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -298,3 +300,21 @@ class ExportAbortedError(ACSegmentExportError):
     def __init__(self, message: str, *, report: Any) -> None:
         super().__init__(message)
         self.report = report
+
+
+class MirrorRefusedError(ExportAbortedError):
+    """Mirror refused to unsubscribe the list's members who are not in the segment.
+
+    Raised before any unsubscribe is sent, when the segment holds no readable email (unless
+    ``allow_empty=True``) or when the leavers are more than ``max_unsubscribe_fraction`` of
+    the list's active members. The upsert part of the run is done; :attr:`report` says so.
+
+    Attributes:
+        leavers: Active members of the list who are not in the segment.
+        active: Active members of the list (0 when the segment was empty: not counted).
+    """
+
+    def __init__(self, message: str, *, report: Any, leavers: int, active: int) -> None:
+        super().__init__(message, report=report)
+        self.leavers = leavers
+        self.active = active

@@ -20,7 +20,6 @@ import attrs
 
 from ac_segment_export._core.errors import (
     APIError,
-    APIStatusError,
     AuthenticationError,
     BulkImportRejectedError,
     UnprocessableEntityError,
@@ -34,6 +33,13 @@ from ac_segment_export._core.wire import (
 )
 from ac_segment_export.client import _ops as ops
 from ac_segment_export.client._ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BULK_MAX_CONTACTS
+from ac_segment_export.export._checkpoint import (
+    CheckpointMismatchError,
+    CheckpointState,
+    Digest,
+    kept_outcomes,
+    ranges,
+)
 from ac_segment_export.export._index import EmailIndex, email_hash
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export.export._validate import (
@@ -45,14 +51,13 @@ from ac_segment_export.export._validate import (
 )
 
 if TYPE_CHECKING:
-    from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState
     from ac_segment_export.model import FieldMapper
 
-__all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Sleep"]
+__all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Save", "Sleep", "SourceError"]
 
 logger = logging.getLogger("ac_segment_export")
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
 
 
@@ -72,9 +77,22 @@ class Sleep:
 
 @attrs.frozen
 class Pull:
-    """Read up to ``n`` more profiles; the driver sends back a list (empty at the end)."""
+    """Read up to ``n`` more profiles; the driver sends back a list (empty at the end).
+
+    When the source raises, the driver sends back the profiles read before the error and
+    throws :class:`SourceError` at the next ``Pull``.
+    """
 
     n: int
+    #: The first of two passes over a re-iterable source (``keep="last"``).
+    first_pass: bool = False
+
+
+@attrs.frozen
+class Save:
+    """Save this checkpoint state now (the driver writes it; the async one off the loop)."""
+
+    state: CheckpointState
 
 
 @attrs.frozen
@@ -92,11 +110,19 @@ class Both:
     second: ops.Operation[Any]
 
 
-Command = Call | Both | Sleep | Pull
+Command = Call | Both | Sleep | Pull | Save
 
 
 class Stop(Exception):  # noqa: N818 - a signal, not an error
     """Thrown into the engine by a driver to stop the run now (Ctrl-C, task cancellation)."""
+
+
+class SourceError(Exception):
+    """Thrown into the engine by a driver when reading the profiles raised ``cause``."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
 
 
 @attrs.frozen(kw_only=True)
@@ -118,6 +144,9 @@ class EngineSettings:
     max_first_poll_delay: float = 60.0
     poll_interval: float = 2.0
     max_batch_resubmits: int = 2
+    max_batch_wait: float = 3600.0
+    max_unsubscribe_fraction: float = 0.5
+    allow_empty: bool = False
     max_consecutive_failures: int = 3
     max_poll_errors: int = 10
     cancel_grace: float = 60.0
@@ -187,6 +216,37 @@ class _Batch:
         return other
 
 
+_UNSUBSCRIBED_REASON = "unsubscribed from the list; it is never re-subscribed"
+_NOT_IMPORTED_REASON = (
+    "ActiveCampaign did not import this contact: it may be on the account's exclusion list, "
+    "have bounced, or have unsubscribed from the list"
+)
+
+
+_MISSING: Any = object()
+
+
+def _raised(who: str, exc: BaseException) -> str:
+    """``"<who> raised <Type>: <message>"``, the message shortened (and dropped if unprintable)."""
+    try:
+        detail = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
+        detail = ""
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    return f"{who} raised {type(exc).__name__}" + (f": {detail}" if detail else "")
+
+
+def _has_surrogate(value: object) -> bool:
+    if not isinstance(value, str) or value.isascii():
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class Engine:
     """One export run's state and logic."""
 
@@ -197,7 +257,7 @@ class Engine:
         report: ExportReport,
         *,
         total: int | None = None,
-        checkpoint: Checkpoint | None = None,
+        fingerprint: str | None = None,
         resume: CheckpointState | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         on_progress: Callable[[Progress], None] | None = None,
@@ -207,7 +267,7 @@ class Engine:
         self.mapper = mapper
         self.report = report
         self.total = total
-        self.checkpoint = checkpoint
+        self.fingerprint = fingerprint
         self.resume = resume
         self.cancelled = cancelled
         self.on_progress = on_progress
@@ -216,22 +276,45 @@ class Engine:
         self.read = 0
         self.seen = EmailIndex()
         self.unsubscribed = EmailIndex()
+        #: Mirror only: the emails of segment members that were not sent (rejected ones).
+        self.members: EmailIndex | None = EmailIndex() if settings.mirror else None
         self.active_members: EmailIndex | None = None
         self.last_position: EmailIndex | None = None
         self.pending = _Batch()
         self.in_flight: deque[_Batch] = deque()
         self._typical_end = 0.0
         self._transit: list[_Batch] = []  # batches between containers (being sent or synced)
-        skip = resume.position if resume is not None else 0
-        self._mark = skip  # every position below this one has its outcome
+        self._mark = 0  # every position below this one has its outcome
         self._ahead: set[int] = set()  # positions at or above the mark that have one
-        self._unconfirmed: int | None = None  # the lowest not-attempted or unknown position
         self.failures_in_a_row = 0
         self.fatal = False
+        #: The exception that ended the run, when one did (a source's, a sink's, an API's).
+        self.cause: BaseException | None = None
+        #: Set when mirror refused to run: ``(reason, leavers, active)``.
+        self.mirror_refusal: tuple[str, int, int] | None = None
         self._last_progress = 0.0
         self._encoded_tail = ""
         self._tags = settings.tags
         self._subscribe = [{"listid": settings.list_id}]
+        self._index_base: int | None = None  # failureReasons[].contact counts from 0 or 1
+        # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
+        # of the emails read, so a resumed run can tell that its input is the same.
+        self.checkpointing = fingerprint is not None
+        self._journal: list[RecordOutcome] = []
+        self._unsure: set[int] = set()  # positions a resumed run sends again
+        self.digest: Digest | None = Digest() if self.checkpointing else None
+        self._restored: dict[int, RecordOutcome] = {}
+        self._verify_at = 0
+        if resume is not None:
+            kept = kept_outcomes(resume)
+            self._journal.extend(kept)
+            self._restored = {o.position: o for o in kept}
+            resent = {o.position for o in resume.outcomes if o.status in _RESENT}
+            self._resent = resent
+            self._verify_at = resume.extent if resume.digest is not None else 0
+            report.resumed_from = resume.position
+
+    _resent: set[int] = set()  # noqa: RUF012 - replaced per instance when resuming
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -243,11 +326,12 @@ class Engine:
         reason: str | None = None,
         field: str | None = None,
     ) -> None:
-        self.report.record(RecordOutcome(position, email, status, reason, field))
-        if (status is OutcomeStatus.NOT_ATTEMPTED or status is OutcomeStatus.UNKNOWN) and (
-            self._unconfirmed is None or position < self._unconfirmed
-        ):
-            self._unconfirmed = position
+        outcome = RecordOutcome(position, email, status, reason, field)
+        self.report.record(outcome)
+        if self.checkpointing and status is not OutcomeStatus.EXPORTED:
+            self._journal.append(outcome)
+            if status in _RESENT:
+                self._unsure.add(position)
         self._settled(position)
 
     def _settled(self, position: int) -> None:
@@ -272,11 +356,24 @@ class Engine:
             report.count_only(OutcomeStatus.EXPORTED, len(positions))
         for position in positions:
             self._settled(position)
+        self._check_sink()
+
+    def _check_sink(self) -> None:
+        """End the run (tracking what is in flight) once the exported sink has raised."""
+        exc = self.report.sink_error
+        if exc is not None and not self._winding_down:
+            self.cause = exc
+            msg = (
+                f"{_raised('exported_sink', exc)}; the exported profiles it did not get are "
+                "listed in the report's outcomes"
+            )
+            raise _Abort(msg, drain=True)
 
     def _has_outcome(self, position: int) -> bool:
         return position < self._mark or position in self._ahead
 
-    def _progress(self, *, force: bool = False) -> None:
+    def progress(self, *, force: bool = False) -> None:
+        """Call ``on_progress`` (at most every ``progress_every`` seconds unless *force*)."""
         if self.on_progress is None:
             return
         now = self.clock()
@@ -295,20 +392,79 @@ class Engine:
         except Exception:  # a user's callback must not stop the export
             logger.exception("on_progress raised; the export goes on without that update")
 
-    def low_water_mark(self) -> int:
-        """The input position below which every profile is settled and confirmed.
+    _progress = progress
 
-        Profiles reported not attempted or unknown are not confirmed: a resumed run sends
-        them again.
+    def low_water_mark(self) -> int:
+        """The input position below which every profile has a confirmed outcome.
+
+        Profiles reported ``unknown`` or ``not_attempted`` are not confirmed: a resumed run
+        sends them again.
         """
-        if self._unconfirmed is not None and self._unconfirmed < self._mark:
-            return self._unconfirmed
-        return self._mark
+        below = [p for p in self._unsure if p < self._mark]
+        return min(below) if below else self._mark
+
+    def checkpoint_state(self) -> CheckpointState:
+        """What a checkpoint should hold now (see :class:`CheckpointState`).
+
+        Only meaningful once a resumed run has checked its input (before that, the earlier
+        run's state is still exact: nothing has been sent).
+        """
+        assert self.fingerprint is not None
+        assert self.digest is not None
+        mark, unsure = self._mark, self._unsure
+        position = self.low_water_mark()
+        settled: list[tuple[int, int]] = []
+        start = position
+        for p in sorted(u for u in unsure if position <= u < mark):
+            if p > start:
+                settled.append((start, p))
+            start = p + 1
+        if start < mark:
+            settled.append((start, mark))
+        settled.extend(ranges(self._ahead - unsure) if unsure else ranges(self._ahead))
+        extent = max(mark, settled[-1][1] if settled else 0, self.digest.folded)
+        return CheckpointState(
+            fingerprint=self.fingerprint,
+            position=position,
+            outcomes=self._journal,
+            settled=tuple(settled),
+            digest=self.digest.at(extent, fold=mark),
+            extent=extent,
+        )
+
+    @property
+    def input_checked(self) -> bool:
+        """Whether a resumed run has checked its input against the checkpoint (or needs not)."""
+        return self.read >= self._verify_at
+
+    def _checkpoint(self) -> Generator[Command, Any, None]:
+        if self.checkpointing and self.read >= self._verify_at:
+            yield Save(self.checkpoint_state())
 
     # -- one profile --------------------------------------------------------------------------
 
-    def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | None:
-        """Map and check one profile's email; ``None`` when it got an outcome already."""
+    def _email_of(self, profile: Any) -> str | None:
+        """The profile's email as the mapper reads it, for a profile it would not map."""
+        reader = getattr(self.mapper, "email_of", None)
+        if reader is None:
+            return None
+        try:
+            email = reader(profile)
+        except Exception:  # noqa: BLE001 - unreadable is an answer here
+            return None
+        return email if isinstance(email, str) else None
+
+    def _member(self, raw: object) -> str:
+        """Note a rejected profile's email as a segment member (mirror); return its key."""
+        if not isinstance(raw, str):
+            return ""
+        key = raw.strip().lower()
+        if key and self.members is not None:
+            self.members.add(key)
+        return key
+
+    def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | str:
+        """Map and check one profile's email; its email key when it got an outcome already."""
         if type(profile) is not dict and not isinstance(profile, Mapping):
             self._out(
                 position,
@@ -316,29 +472,39 @@ class Engine:
                 OutcomeStatus.REJECTED,
                 f"a profile must be a mapping, not {type(profile).__name__}",
             )
-            return None
+            return ""
         mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
         try:
             mapped = self.mapper.map(profile)
+            reason = getattr(mapped, "reason", None)
+            email = getattr(mapped, "email", _MISSING) if reason is None else None
         except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
+            self._out(position, None, OutcomeStatus.REJECTED, _raised("the mapper", exc))
+            return self._member(self._email_of(profile))
+        if email is _MISSING:
             self._out(
                 position,
                 None,
                 OutcomeStatus.REJECTED,
-                f"the mapper raised {type(exc).__name__}: {exc}",
+                f"the mapper returned {type(mapped).__name__}, not a MappedProfile or a Rejection",
             )
-            return None
-        reason = getattr(mapped, "reason", None)
+            return self._member(self._email_of(profile))
         if reason is not None:
+            raw = getattr(mapped, "email", None) or self._email_of(profile)
+            field = getattr(mapped, "field", None)
             self._out(
-                position, None, OutcomeStatus.REJECTED, str(reason), getattr(mapped, "field", None)
+                position,
+                None,
+                OutcomeStatus.REJECTED,
+                str(reason),
+                field if isinstance(field, str) else None,
             )
-            return None
-        checked = check_email(mapped.email)
+            return self._member(raw)
+        checked = check_email(email)
         if isinstance(checked, str):
-            raw = mapped.email if isinstance(mapped.email, str) else None
+            raw = email if isinstance(email, str) else None
             self._out(position, raw, OutcomeStatus.REJECTED, checked, "email")
-            return None
+            return self._member(raw)
         return checked[0], checked[1], mapped
 
     def _encode(self, email: str, mapped: Any) -> bytes | tuple[str, str]:
@@ -389,11 +555,38 @@ class Engine:
         parts.append(tail)
         return "".join(parts).encode()
 
-    def _take(self, position: int, profile: Any) -> None:
-        """Give one profile an outcome, or put it in the pending batch."""
+    @staticmethod
+    def _unencodable(mapped: Any, exc: Exception) -> tuple[str, str | None]:
+        """Why a mapped profile could not be encoded: a reason that holds none of its data."""
+        if isinstance(exc, UnicodeEncodeError):
+            candidates: list[tuple[str, object]] = [
+                ("first_name", getattr(mapped, "first_name", None)),
+                ("last_name", getattr(mapped, "last_name", None)),
+                ("phone", getattr(mapped, "phone", None)),
+            ]
+            candidates += [(f"tag {i}", t) for i, t in enumerate(getattr(mapped, "tags", ()))]
+            for fv in getattr(mapped, "fields", ()):
+                candidates.append((str(getattr(fv, "field", "?")), getattr(fv, "value", None)))
+            field = next((name for name, value in candidates if _has_surrogate(value)), None)
+            where = field or "a value"
+            return (
+                f"{where} holds text that is not valid Unicode (a lone surrogate such as "
+                "\\ud800); it cannot be sent",
+                field,
+            )
+        if isinstance(exc, ValueError) and "out of range float" in str(exc):
+            return "a value is NaN or infinite, which JSON cannot carry", None
+        return (
+            f"the mapped profile cannot be encoded ({type(exc).__name__}): the mapper returned "
+            "a value of the wrong type",
+            None,
+        )
+
+    def _take(self, position: int, profile: Any) -> str:
+        """Give one profile an outcome, or put it in the pending batch; return its email key."""
         prepared = self._prepare(position, profile)
-        if prepared is None:
-            return
+        if isinstance(prepared, str):
+            return prepared
         email, key, mapped = prepared
         h = email_hash(key)  # hashed once for both indexes
         if self.last_position is not None:  # keep the last occurrence
@@ -405,25 +598,24 @@ class Engine:
                     OutcomeStatus.DUPLICATE,
                     f"a later profile (position {last}) has the same email",
                 )
-                return
+                return key
             self.seen.add_hash(h)
         elif not self.seen.add_hash(h):
             self._out(
                 position, email, OutcomeStatus.DUPLICATE, "an earlier profile has the same email"
             )
-            return
+            return key
         if self.unsubscribed and self.unsubscribed.has_hash(h):
-            self._out(
-                position,
-                email,
-                OutcomeStatus.SKIPPED,
-                "unsubscribed from the list; it is never re-subscribed",
-            )
-            return
-        encoded = self._encode(email, mapped)
+            self._out(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
+            return key
+        encoded: bytes | tuple[str, str | None]
+        try:
+            encoded = self._encode(email, mapped)
+        except Exception as exc:  # noqa: BLE001 - a value that cannot be sent rejects its profile
+            encoded = self._unencodable(mapped, exc)
         if isinstance(encoded, tuple):
             self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
-            return
+            return key
         if len(encoded) + BULK_BODY_OVERHEAD > self.s.max_bytes:
             self._out(
                 position,
@@ -432,16 +624,17 @@ class Engine:
                 f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
                 f"may carry ({self.s.max_bytes:,})",
             )
-            return
+            return key
         if self.s.dry_run:
             self._dry_run_outcome(position, email, key)
-            return
+            return key
         if not self.pending.fits(encoded, self.s):
             self._full.append(self.pending)
             self.pending = _Batch()
         self.pending.add(position, email, encoded)
-        if mapped.tags:
+        if getattr(mapped, "tags", None):
             self.pending.has_tags = True
+        return key
 
     _full: list[_Batch]
     _winding_down = False
@@ -469,25 +662,31 @@ class Engine:
             if not self.s.dry_run:
                 yield from self._flush()
                 yield from self._drain()
-                if self.s.mirror:
-                    yield from self._mirror()
-            elif self.s.mirror:
+            if self.s.mirror:
                 yield from self._mirror()
         except Stop:
-            self._halt("stopped by the user (interrupt or cancellation)")
+            self.halt("stopped by the user (interrupt or cancellation)")
         except _Abort as exc:
             self.fatal = exc.fatal
-            if not exc.fatal:  # cancelled: let the batches in flight end, within the grace
+            if exc.drain:  # let the batches in flight end, within the grace
                 with contextlib.suppress(Stop):  # a second stop ends the grace period
                     yield from self._wind_down(str(exc))
-            self._halt(str(exc))
+            self.halt(str(exc))
+        except SourceError as exc:
+            self.fatal = True
+            self.cause = exc.cause
+            reason = f"reading the profiles raised {type(exc.cause).__name__}"
+            with contextlib.suppress(Stop):
+                yield from self._wind_down(reason)
+            self.halt(reason)
         except APIError as exc:  # a request that had to succeed failed after its retries
             self.fatal = True
-            self._halt(f"a request failed: {exc}")
+            self.cause = exc
+            self.halt(f"a request failed: {exc}")
         return self.report
 
     def _wind_down(self, reason: str) -> Generator[Command, Any, None]:
-        """After a cancel: send nothing more, track in-flight batches for ``cancel_grace`` s."""
+        """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
         self.report.stopped_early = True
         self.report.stop_reason = self.report.stop_reason or reason
         self._winding_down = True
@@ -500,7 +699,7 @@ class Engine:
         while self.in_flight and self.clock() < deadline:
             yield from self._poll(block=True, deadline=deadline)
 
-    def _halt(self, reason: str) -> None:
+    def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
 
         Every profile taken from the input and still without an outcome gets one here,
@@ -508,6 +707,7 @@ class Engine:
         """
         self.report.stopped_early = True
         self.report.stop_reason = self.report.stop_reason or reason
+        self._winding_down = True
         for batch in self._full:
             self._not_attempted(batch)
         self._full = []
@@ -527,6 +727,8 @@ class Engine:
             else:
                 self._not_attempted(batch)
 
+    _halt = halt
+
     def _not_attempted(self, batch: _Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
         for position, email in zip(batch.positions, batch.emails, strict=True):
@@ -538,50 +740,77 @@ class Engine:
             if not self._has_outcome(position):
                 self._out(position, email, OutcomeStatus.UNKNOWN, reason)
 
+    def _lost(self, batch: _Batch, exc: APIError, what: str) -> None:
+        """A request for *batch* ended in *exc*: unknown when it may have been carried out."""
+        if exc.maybe_applied:
+            self._unknown(
+                batch,
+                f"{what} may have been carried out before it failed ({exc}); check "
+                "ActiveCampaign before re-running",
+            )
+        else:
+            self._fail(batch, f"{what} failed after retries: {exc}")
+
     def _load_members(
         self, status: MembershipStatus, into: EmailIndex
-    ) -> Generator[Command, Any, None]:
+    ) -> Generator[Command, Any, int]:
         pager = ops.contacts_pager(list_id=self.s.list_id, status=status, by_id=True)
         spec: Any = pager.first()
+        count = 0
         while spec is not None:
             body = yield Call(ops.Operation(spec, lambda body, _: body))
             items, spec = pager.advance(body)
             for contact in items:
                 into.add(contact.email.strip().lower())
+                count += 1
+        return count
+
+    def _read_key(self, profile: Any) -> tuple[str, str | None]:
+        """A profile's email key without giving it an outcome, and its email when valid."""
+        if not isinstance(profile, Mapping):
+            return "", None
+        try:
+            mapped: Any = self.mapper.map(profile)
+            email = mapped.email if getattr(mapped, "reason", None) is None else None
+        except Exception:  # noqa: BLE001 - reported where the profile is taken
+            email = None
+            mapped = None
+        if email is None:
+            raw = getattr(mapped, "email", None) or self._email_of(profile)
+            return (raw.strip().lower() if isinstance(raw, str) else ""), None
+        checked = check_email(email)
+        if isinstance(checked, str):
+            return (email.strip().lower() if isinstance(email, str) else ""), None
+        return checked[1], checked[0]
 
     def _first_pass(self) -> Generator[Command, Any, None]:
         """For keep-last: learn each email's last position (the source is read twice)."""
         self.last_position = EmailIndex(with_values=True)
         position = 0
         while True:
-            chunk = yield Pull(-self.s.pull_size)  # negative: the first of two passes
+            chunk = yield Pull(self.s.pull_size, first_pass=True)
             if not chunk:
                 return
             for profile in chunk:
                 if position >= self.s.max_profiles:
                     return
-                if isinstance(profile, Mapping):
-                    try:
-                        mapped = self.mapper.map(profile)
-                    except Exception:  # noqa: BLE001 - reported in the second pass
-                        mapped = None
-                    email = getattr(mapped, "email", None)
-                    checked = check_email(email) if email is not None else "missing"
-                    if not isinstance(checked, str):
-                        self.last_position.set(checked[1], position)
+                key, email = self._read_key(profile)
+                if email is not None:
+                    self.last_position.set(key, position)
                 position += 1
 
     def _stream(self) -> Generator[Command, Any, None]:
-        skip = self.resume.position if self.resume is not None else 0
         limit = self.s.max_profiles
+        resume = self.resume
+        digest = self.digest
         over = False
         while not over:
             if self.cancelled():
-                raise _Abort("cancelled", fatal=False)
+                raise _Abort("cancelled", fatal=False, drain=True)
             # Read at most one profile past the limit: enough to know the source holds more.
             chunk = yield Pull(min(self.s.pull_size, limit - self.read + 1))
             if not chunk:
-                return
+                break
             for profile in chunk:
                 position = self.read
                 if position >= limit:
@@ -589,10 +818,16 @@ class Engine:
                     over = True
                     continue
                 self.read += 1
-                if position < skip:
-                    self._replay(profile)
-                    continue
-                self._take(position, profile)
+                if resume is not None and position not in self._resent and resume.covers(position):
+                    key = self._replay(position, profile)
+                else:
+                    key = self._take(position, profile)
+                if digest is not None:
+                    digest.push(key)
+                    if self.read == self._verify_at:
+                        self._verify()
+            if self.read < self._verify_at:
+                continue  # nothing is sent before the input is known to be the checkpoint's
             # Status checks ride along with submits (``Both``); a check of its own is made
             # only when nothing was submitted, or when checks are falling behind.
             submitted = bool(self._full)
@@ -600,7 +835,27 @@ class Engine:
                 yield from self._submit(self._full.pop(0))
             if not submitted or self._backlog():
                 yield from self._poll(block=False)
-            self._progress()
+            self.progress()
+        if self.read < self._verify_at:
+            self._verify()
+
+    def _verify(self) -> None:
+        """Refuse a resume whose input differs from the checkpoint's (nothing was sent yet)."""
+        resume = self.resume
+        assert resume is not None
+        assert self.digest is not None
+        if self.read >= resume.extent and self.digest.at(resume.extent) == resume.digest:
+            return
+        if self.read < resume.extent:
+            detail = f"the input ended after {self.read:,} profiles"
+        else:
+            detail = "their emails are not the same, in the same order"
+        msg = (
+            f"The checkpoint was saved for another input: it covers the first "
+            f"{resume.extent:,} profiles, and {detail}. Nothing was sent. Resume with the "
+            "same input, or start afresh with a new checkpoint."
+        )
+        raise CheckpointMismatchError(msg, position=resume.extent, read=self.read)
 
     def _beyond_limit(self, n: int) -> None:
         """Count profiles read past ``max_profiles`` as not attempted; reading stops there."""
@@ -613,18 +868,23 @@ class Engine:
         self.read += n
         self.report.count_only(OutcomeStatus.NOT_ATTEMPTED, n)
 
-    def _replay(self, profile: Any) -> None:
-        """A profile settled by the run being resumed: only rebuild the de-duplication index."""
-        if not isinstance(profile, Mapping):
-            return
-        try:
-            mapped = self.mapper.map(profile)
-        except Exception:  # noqa: BLE001 - it was reported by the earlier run
-            return
-        email = getattr(mapped, "email", None)
-        checked = check_email(email) if email is not None else "missing"
-        if not isinstance(checked, str):
-            self.seen.add(checked[1])
+    def _replay(self, position: int, profile: Any) -> str:
+        """A profile settled by the run being resumed: its earlier outcome, and the indexes."""
+        key, email = self._read_key(profile)
+        restored = self._restored.pop(position, None)
+        if restored is not None:
+            self.report.record(restored)
+            if email is None:
+                self._member(key)
+        elif self.report.has_sink:
+            self.report.record(RecordOutcome(position, email, OutcomeStatus.EXPORTED))
+            self._check_sink()
+        else:
+            self.report.count_only(OutcomeStatus.EXPORTED, 1)
+        if email is not None:
+            self.seen.add(key)
+        self._settled(position)
+        return key
 
     def _flush(self) -> Generator[Command, Any, None]:
         batch, self.pending = self.pending, _Batch()
@@ -689,16 +949,20 @@ class Engine:
             yield from self._rejected(batch, result)
             return
         if isinstance(result, AuthenticationError):
-            self._fail(batch, f"bulk import refused the API key: {result}")
+            self._lost(batch, result, "its bulk-import request")
+            self.cause = result
             raise _Abort(str(result)) from result
         if isinstance(result, APIError):
             self.failures_in_a_row += 1
-            self._fail(batch, f"bulk-import request failed after retries: {result}")
+            self._lost(batch, result, "its bulk-import request")
             if self.failures_in_a_row >= self.s.max_consecutive_failures:
+                self.cause = result
                 msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {result}"
                 raise _Abort(msg) from result
             return
-        queued = result
+        self._queued(batch, result)
+
+    def _queued(self, batch: _Batch, queued: Any) -> None:
         self.failures_in_a_row = 0
         self.report.batches += 1
         self.report.bulk_requests += 1
@@ -713,24 +977,53 @@ class Engine:
     def _rejected(
         self, batch: _Batch, exc: BulkImportRejectedError
     ) -> Generator[Command, Any, None]:
+        """A whole request was refused: reject the contacts it named, resend the others.
+
+        Whether ``failureReasons[].contact`` counts from 0 or from 1 is not documented, so a
+        contact is never rejected on the index alone: the account's base is learnt once, by
+        sending a named contact alone (it fails alone: the index was right; it goes through:
+        the index was off by one), and only then are named contacts rejected.
+        """
         self.report.bulk_requests += 1
-        named: dict[int, str] = {}
+        reasons: dict[int, str] = {}
         for failure in exc.failures:
-            if failure.index is not None and 0 <= failure.index < len(batch):
-                named.setdefault(failure.index, failure.reason)
+            if failure.index is not None:
+                reasons.setdefault(failure.index, failure.reason)
+        handled: set[int] = set()
+        if reasons and self._index_base is None:
+            handled = yield from self._learn_base(batch, reasons)
+        base = self._index_base
+        named: dict[int, str] = {}
+        if base is not None:
+            named = {
+                i - base: reason
+                for i, reason in reasons.items()
+                if 0 <= i - base < len(batch) and i - base not in handled
+            }
+            if len(named) + len(handled) < len(reasons):
+                logger.warning(
+                    "A bulk-import rejection named contacts outside the request (base %d); "
+                    "finding the refused contacts by halving",
+                    base,
+                )
+                named = {}
+        remaining = [i for i in range(len(batch)) if i not in handled]
         if not named:
-            if len(batch) == 1:
+            if not remaining:
+                return
+            if len(remaining) == 1:
                 reason = "; ".join(f.reason for f in exc.failures) or exc.message
+                i = remaining[0]
                 self._out(
-                    batch.positions[0],
-                    batch.emails[0],
+                    batch.positions[i],
+                    batch.emails[i],
                     OutcomeStatus.REJECTED,
                     f"ActiveCampaign rejected it: {reason}",
                 )
                 return
-            half = len(batch) // 2  # no contact named: halve the batch to find the culprit
-            yield from self._submit(batch.subset(range(half)))
-            yield from self._submit(batch.subset(range(half, len(batch))))
+            half = len(remaining) // 2  # no contact named for sure: halve to find the culprit
+            yield from self._submit(batch.subset(remaining[:half]))
+            yield from self._submit(batch.subset(remaining[half:]))
             return
         for index, reason in named.items():
             self._out(
@@ -739,17 +1032,66 @@ class Engine:
                 OutcomeStatus.REJECTED,
                 f"ActiveCampaign rejected it: {reason}",
             )
-        rest = batch.subset([i for i in range(len(batch)) if i not in named])
+        rest = batch.subset([i for i in remaining if i not in named])
         if rest:
             yield from self._submit(rest)
 
+    def _learn_base(
+        self, batch: _Batch, reasons: dict[int, str]
+    ) -> Generator[Command, Any, set[int]]:
+        """Learn whether ``failureReasons[].contact`` counts from 0 or 1; the indices handled.
+
+        A 0 can only be 0-based, and the request's length only 1-based. Otherwise the named
+        contact *k* with no named neighbour *k + 1* is sent alone: read from 0 it is the bad
+        contact, read from 1 it is the good neighbour of the bad one (contact *k + 1* is not
+        named). It fails alone: the base is 0; it is queued: the base is 1.
+        """
+        indices = sorted(reasons)
+        if indices[0] == 0:
+            self._index_base = 0
+            return set()
+        if indices[-1] >= len(batch):
+            self._index_base = 1
+            return set()
+        k = indices[-1]
+        alone = batch.subset([k])
+        try:
+            result = yield Call(ops.bulk_import_submit_encoded(alone.encoded))
+        except Stop:
+            self._unknown(alone, "the export stopped while it was being sent alone")
+            raise
+        except APIError as err:
+            result = err
+        if isinstance(result, BulkImportRejectedError):
+            self._index_base = 0
+            self.report.bulk_requests += 1
+            why = "; ".join(f.reason for f in result.failures) or reasons[k]
+            self._out(
+                alone.positions[0],
+                alone.emails[0],
+                OutcomeStatus.REJECTED,
+                f"ActiveCampaign rejected it: {why}",
+            )
+            logger.info("failureReasons[].contact counts from 0 on this account")
+            return {k}
+        if isinstance(result, APIError):
+            self._lost(alone, result, "a contact sent alone to learn the failure index base")
+            return {k}
+        self._index_base = 1
+        logger.info("failureReasons[].contact counts from 1 on this account")
+        self._queued(alone, result)
+        return {k}
+
     def _fail(self, batch: _Batch, reason: str) -> None:
         for position, email in zip(batch.positions, batch.emails, strict=True):
-            self._out(position, email, OutcomeStatus.FAILED, reason)
+            if not self._has_outcome(position):
+                self._out(position, email, OutcomeStatus.FAILED, reason)
 
     def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
         """Check the batch due first, when it is due; with ``block``, wait until one settles."""
         while self.in_flight:
+            if block and self.cancelled() and not self._winding_down:
+                raise _Abort("cancelled", fatal=False, drain=True)
             batch = self._next()
             assert batch is not None
             now = self.clock()
@@ -760,8 +1102,6 @@ class Engine:
                     return
                 wait = batch.next_poll - now
                 yield Sleep(wait if deadline is None else min(wait, max(0.0, deadline - now)))
-                if self.cancelled() and not self._winding_down:
-                    raise _Abort("cancelled", fatal=False)
                 if self.clock() < batch.next_poll:
                     continue
             assert batch.batch_id is not None
@@ -781,6 +1121,7 @@ class Engine:
             logger.warning("Polling batch %s failed: %s", batch.batch_id, info)
             batch.next_poll = self.clock() + self.s.poll_interval
             if isinstance(info, AuthenticationError):
+                self.cause = info
                 raise _Abort(str(info)) from info
             batch.poll_errors += 1
             if batch.poll_errors >= self.s.max_poll_errors:
@@ -790,12 +1131,26 @@ class Engine:
                     f"its batch {batch.batch_id} could not be tracked "
                     f"({batch.poll_errors} status checks failed: {info})",
                 )
+                yield from self._checkpoint()
                 return True
             return False
         batch.poll_errors = 0
         batch.polls += 1
         if not info.is_final:
-            batch.next_poll = self.clock() + self.s.poll_interval
+            now = self.clock()
+            if now - batch.submitted_at > self.s.max_batch_wait:
+                self.in_flight.remove(batch)
+                status = getattr(info, "raw_status", None) or (
+                    info.status.value if info.status else "not started"
+                )
+                self._unknown(
+                    batch,
+                    f"its batch {batch.batch_id} had not ended after "
+                    f"{self.s.max_batch_wait:g} s (last status: {status})",
+                )
+                yield from self._checkpoint()
+                return True
+            batch.next_poll = now + self.s.poll_interval
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -827,25 +1182,22 @@ class Engine:
             else:
                 done: tuple[list[int], list[str]] = ([], [])
                 for position, email in zip(batch.positions, batch.emails, strict=True):
-                    if email.lower() in failed:
-                        self._out(
-                            position,
-                            email,
-                            OutcomeStatus.FAILED,
-                            "ActiveCampaign did not import this contact (for example: it is "
-                            "on the account's exclusion list)",
-                        )
-                    else:
+                    key = email.lower()
+                    if key not in failed:
                         done[0].append(position)
                         done[1].append(email)
+                    elif key in self.unsubscribed:
+                        self._out(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
+                    else:
+                        self._out(position, email, OutcomeStatus.FAILED, _NOT_IMPORTED_REASON)
                 self._exported(*done)
-            self._save_checkpoint()
-            self._progress()
+            yield from self._checkpoint()
+            self.progress()
             return
         status = info.status.value if info.status else "unknown"
         if self._winding_down:
             self._unknown(
-                batch, f"its batch ended {status}; not resubmitted: the export was cancelled"
+                batch, f"its batch ended {status}; not resubmitted: the export was stopping"
             )
             return
         if batch.attempts <= self.s.max_batch_resubmits:
@@ -858,7 +1210,12 @@ class Engine:
             )
             yield from self._submit(batch)
             return
-        self._fail(batch, f"its batch ended {status} {batch.attempts} times")
+        # An interrupted batch may have imported part of its contacts before it stopped.
+        if info.status is BatchStatus.INTERRUPTED:
+            self._unknown(batch, f"its batch ended {status} {batch.attempts} times")
+        else:
+            self._fail(batch, f"its batch ended {status} {batch.attempts} times")
+        yield from self._checkpoint()
 
     def _drain(self) -> Generator[Command, Any, None]:
         while self.in_flight:
@@ -871,7 +1228,7 @@ class Engine:
             batch.positions, batch.emails, batch.encoded, strict=True
         ):
             if self.cancelled():
-                raise _Abort("cancelled", fatal=False)
+                raise _Abort("cancelled", fatal=False, drain=True)
             item = json.loads(encoded)
             contact = ContactInput(
                 email=email,
@@ -882,9 +1239,11 @@ class Engine:
                     FieldValueInput(int(f["id"]), f["value"]) for f in item.get("fields", ())
                 ),
             )
+            step = "syncing it"
             try:
                 synced = yield Call(ops.contacts_sync(contact))
                 self.report.sync_requests += 1
+                step = "reading its list memberships"
                 memberships = yield Call(ops.contacts_memberships(synced.id))
                 current = {m.list: m.status for m in memberships}.get(self.s.list_id)
                 if current is MembershipStatus.UNSUBSCRIBED:
@@ -897,7 +1256,10 @@ class Engine:
                     )
                     continue
                 if current is not MembershipStatus.ACTIVE:
-                    yield Call(ops.memberships_set(synced.id, self.s.list_id, 1))
+                    step = "subscribing it to the list"
+                    yield Call(
+                        ops.memberships_set(synced.id, self.s.list_id, MembershipStatus.ACTIVE)
+                    )
             except Stop:
                 self._out(
                     position,
@@ -914,21 +1276,45 @@ class Engine:
                     f"ActiveCampaign rejected it: {exc.message}",
                 )
                 continue
-            except APIStatusError as exc:
-                if isinstance(exc, AuthenticationError):
-                    self._out(position, email, OutcomeStatus.FAILED, str(exc))
-                    raise _Abort(str(exc)) from exc
-                self._out(position, email, OutcomeStatus.FAILED, str(exc))
-                continue
             except APIError as exc:
-                self._out(position, email, OutcomeStatus.FAILED, str(exc))
+                done = "" if step == "syncing it" else "its details were updated; "
+                if exc.maybe_applied:
+                    self._out(
+                        position,
+                        email,
+                        OutcomeStatus.UNKNOWN,
+                        f"{done}{step} may have been carried out before it failed: {exc}",
+                    )
+                else:
+                    self._out(position, email, OutcomeStatus.FAILED, f"{done}{step} failed: {exc}")
+                if isinstance(exc, AuthenticationError):
+                    self.cause = exc
+                    raise _Abort(str(exc)) from exc
                 continue
             self._out(position, email, OutcomeStatus.EXPORTED)
+            self._check_sink()
+        yield from self._checkpoint()
 
     # -- mirror ----------------------------------------------------------------------------------
 
+    def _is_member(self, key: str) -> bool:
+        return key in self.seen or (self.members is not None and key in self.members)
+
+    def _segment_size(self) -> int:
+        return len(self.seen) + (len(self.members) if self.members is not None else 0)
+
+    def _refuse(self, reason: str, leavers: int, active: int) -> None:
+        self.mirror_refusal = (reason, leavers, active)
+        self.cause = None
+        raise _Abort(f"mirror refused: {reason}")
+
     def _mirror(self) -> Generator[Command, Any, None]:
-        """Unsubscribe active members who are not in the segment (never re-subscribing anyone)."""
+        """Unsubscribe active members who are not in the segment (never re-subscribing anyone).
+
+        Every profile whose email could be read is a segment member, whatever else was wrong
+        with it. Mirror refuses (before unsubscribing anyone) an empty segment unless
+        ``allow_empty``, and more than ``max_unsubscribe_fraction`` of the list's members.
+        """
         if self.cancelled():
             raise _Abort("cancelled", fatal=False)
         if self.report.stopped_early:
@@ -936,79 +1322,131 @@ class Engine:
                 "; mirror skipped: the segment was not read in full"
             )
             return
+        if self._segment_size() == 0 and not self.s.allow_empty:
+            self._refuse(
+                "the segment holds no profile with a readable email, so mirror would "
+                "unsubscribe every member of the list; pass allow_empty=True to mean it",
+                0,
+                0,
+            )
         pager = ops.contacts_pager(
             list_id=self.s.list_id, status=MembershipStatus.ACTIVE, by_id=True
         )
         leavers: list[bytes] = []
         spec: Any = pager.first()
-        count = 0
+        active = 0
         while spec is not None:
             body = yield Call(ops.Operation(spec, lambda body, _: body))
             items, spec = pager.advance(body)
             for contact in items:
-                if contact.email.strip().lower() in self.seen:
+                active += 1
+                if self._is_member(contact.email.strip().lower()):
                     continue
-                count += 1
-                if not self.s.dry_run:
-                    leavers.append(
-                        _encode(
-                            {"email": contact.email, "unsubscribe": [{"listid": self.s.list_id}]}
-                        ).encode()
-                    )
+                leavers.append(
+                    _encode(
+                        {"email": contact.email, "unsubscribe": [{"listid": self.s.list_id}]}
+                    ).encode()
+                )
+        count = len(leavers)
+        limit = self.s.max_unsubscribe_fraction
+        if active and count > limit * active and self._segment_size():
+            self._refuse(
+                f"it would unsubscribe {count:,} of the list's {active:,} active members "
+                f"({count / active:.0%}), more than max_unsubscribe_fraction ({limit:.0%}); "
+                "raise it to mean it",
+                count,
+                active,
+            )
+        self.report.leavers = count
         if self.s.dry_run:
             self.report.would_unsubscribe = count
             return
-        for start in range(0, len(leavers), self.s.batch_size):
-            chunk = leavers[start : start + self.s.batch_size]
-            try:
-                queued = yield Call(ops.bulk_import_submit_encoded(chunk))
-            except APIError as exc:
-                self.report.stop_reason = f"mirror: unsubscribing leavers failed: {exc}"
-                return
-            self.report.bulk_requests += 1
-            yield Sleep(self.s.first_poll_delay)
-            errors = 0
-            while True:
+        unknown = 0
+        try:
+            for start in range(0, count, self.s.batch_size):
+                chunk = leavers[start : start + self.s.batch_size]
                 try:
-                    info = yield Call(ops.bulk_import_info(queued.batch_id, with_ids=False))
-                except APIError as exc:
-                    errors += 1
-                    if errors >= self.s.max_poll_errors:
-                        self.report.stop_reason = (
-                            f"mirror: the unsubscribe batch "
-                            f"{queued.batch_id} could not be tracked: {exc}"
-                        )
-                        return
-                else:
-                    errors = 0
-                    if info.is_final:
-                        break
-                if self.cancelled():
-                    self.report.stop_reason = (
-                        f"mirror: cancelled while the unsubscribe batch {queued.batch_id} "
-                        "was being imported; check the list before re-running"
+                    done, unsure = yield from self._unsubscribe(chunk)
+                except Stop:
+                    unknown += len(chunk)
+                    raise
+                self.report.unsubscribed += done
+                unknown += unsure
+                if done + unsure < len(chunk):
+                    break
+        finally:
+            self.report.leavers_unknown = unknown
+            remaining = count - self.report.unsubscribed - unknown
+            self.report.leavers_remaining = remaining
+        if remaining or unknown:
+            reason = self.report.mirror_problem or "the unsubscribe batches did not all end"
+            raise _Abort(
+                f"mirror did not complete: {remaining:,} leavers are still subscribed and "
+                f"{unknown:,} may or may not be ({reason})"
+            )
+
+    def _unsubscribe(self, chunk: list[bytes]) -> Generator[Command, Any, tuple[int, int]]:
+        """Unsubscribe one chunk of leavers; ``(unsubscribed, unknown)``."""
+        try:
+            queued = yield Call(ops.bulk_import_submit_encoded(chunk))
+        except APIError as exc:
+            self.report.mirror_problem = f"an unsubscribe request failed: {exc}"
+            return (0, len(chunk)) if exc.maybe_applied else (0, 0)
+        self.report.bulk_requests += 1
+        yield Sleep(self.s.first_poll_delay)
+        errors = 0
+        started = self.clock()
+        while True:
+            try:
+                info = yield Call(ops.bulk_import_info(queued.batch_id, with_ids=False))
+            except APIError as exc:
+                errors += 1
+                if errors >= self.s.max_poll_errors:
+                    self.report.mirror_problem = (
+                        f"the unsubscribe batch {queued.batch_id} could not be tracked: {exc}"
                     )
-                    return
-                yield Sleep(self.s.poll_interval)
-            if info.status is BatchStatus.COMPLETED:
-                self.report.unsubscribed += len(chunk) - len(info.failure)
+                    return 0, len(chunk)
             else:
-                self.report.stop_reason = (
-                    f"mirror: the unsubscribe batch {queued.batch_id} "
-                    f"ended {info.status.value if info.status else '?'}"
+                errors = 0
+                if info.is_final:
+                    break
+                if self.clock() - started > self.s.max_batch_wait:
+                    self.report.mirror_problem = (
+                        f"the unsubscribe batch {queued.batch_id} had not ended after "
+                        f"{self.s.max_batch_wait:g} s"
+                    )
+                    return 0, len(chunk)
+            if self.cancelled():
+                self.report.mirror_problem = (
+                    f"cancelled while the unsubscribe batch {queued.batch_id} was being "
+                    "imported; check the list before re-running"
                 )
+                return 0, len(chunk)
+            yield Sleep(self.s.poll_interval)
+        if info.status is BatchStatus.COMPLETED:
+            if info.failure:
+                self.report.mirror_problem = (
+                    f"ActiveCampaign did not unsubscribe {len(info.failure)} leavers"
+                )
+            return len(chunk) - len(info.failure), 0
+        self.report.mirror_problem = (
+            f"the unsubscribe batch {queued.batch_id} ended "
+            f"{info.status.value if info.status else '?'}"
+        )
+        return 0, (len(chunk) if info.status is BatchStatus.INTERRUPTED else 0)
 
-    # -- checkpoint ------------------------------------------------------------------------------
 
-    def _save_checkpoint(self) -> None:
-        if self.checkpoint is None:
-            return
-        self.checkpoint.save_progress(self.low_water_mark(), self.report.outcomes)
+_RESENT = frozenset({OutcomeStatus.UNKNOWN, OutcomeStatus.NOT_ATTEMPTED})
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow
-    """Stop the run with a reason (a fatal API error, too many failures, cancellation)."""
+    """Stop the run with a reason (a fatal API error, too many failures, cancellation).
 
-    def __init__(self, reason: str, *, fatal: bool = True) -> None:
+    With ``drain``, the batches in flight are tracked to their end (within ``cancel_grace``)
+    before the run ends; ``fatal`` makes the run raise :class:`ExportAbortedError`.
+    """
+
+    def __init__(self, reason: str, *, fatal: bool = True, drain: bool = False) -> None:
         super().__init__(reason)
         self.fatal = fatal
+        self.drain = drain

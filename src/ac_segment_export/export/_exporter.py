@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import math
+import signal
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
@@ -16,6 +19,7 @@ from ac_segment_export._core.errors import (
     APIError,
     ConfigurationError,
     ExportAbortedError,
+    MirrorRefusedError,
 )
 from ac_segment_export.export._engine import (
     Both,
@@ -23,13 +27,17 @@ from ac_segment_export.export._engine import (
     Engine,
     EngineSettings,
     Pull,
+    Save,
     Sleep,
+    SourceError,
     Stop,
 )
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export.model._destination import SyncMode
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator
+    from types import FrameType
 
     from ac_segment_export.client import AsyncClient, Client
     from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState
@@ -82,6 +90,9 @@ class _BaseExporter:
         first_poll_delay: float = 1.0,
         poll_interval: float = 2.0,
         max_batch_resubmits: int = 2,
+        max_batch_wait: float = 3600.0,
+        max_unsubscribe_fraction: float = 0.5,
+        allow_empty: bool = False,
         cancel_grace: float = 60.0,
         cancel: CancelToken | None = None,
         checkpoint: Checkpoint | None = None,
@@ -89,16 +100,30 @@ class _BaseExporter:
         progress: bool = False,
         exported_sink: Callable[[RecordOutcome], None] | None = None,
     ) -> None:
-        if keep not in {"first", "last"}:
-            msg = f"keep must be 'first' or 'last', not {keep!r}."
-            raise ConfigurationError(msg)
-        limit: object = max_profiles  # checked at run time: callers may pass anything
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            msg = f"max_profiles must be a positive integer, not {max_profiles!r}."
-            raise ConfigurationError(msg)
-        if not 2 <= batch_size <= 250:
-            msg = f"batch_size must be between 2 and 250, not {batch_size!r}."
-            raise ConfigurationError(msg)
+        _check_options(
+            {
+                "keep": keep,
+                "max_profiles": max_profiles,
+                "batch_size": batch_size,
+                "max_in_flight": max_in_flight,
+                "max_batch_resubmits": max_batch_resubmits,
+                "first_poll_delay": first_poll_delay,
+                "poll_interval": poll_interval,
+                "cancel_grace": cancel_grace,
+                "max_batch_wait": max_batch_wait,
+                "max_unsubscribe_fraction": max_unsubscribe_fraction,
+                "dry_run": dry_run,
+                "check_unsubscribed": check_unsubscribed,
+                "phone_e164": phone_e164,
+                "allow_empty": allow_empty,
+                "progress": progress,
+                "on_progress": on_progress,
+                "exported_sink": exported_sink,
+                "mapper": mapper,
+                "cancel": cancel,
+                "default_country_code": default_country_code,
+            }
+        )
         self.destination = destination
         self.actor = actor
         self.mapper = mapper
@@ -113,6 +138,9 @@ class _BaseExporter:
         self.first_poll_delay = first_poll_delay
         self.poll_interval = poll_interval
         self.max_batch_resubmits = max_batch_resubmits
+        self.max_batch_wait = max_batch_wait
+        self.max_unsubscribe_fraction = max_unsubscribe_fraction
+        self.allow_empty = allow_empty
         self.cancel_grace = cancel_grace
         self.cancel = cancel or CancelToken()
         self.checkpoint = checkpoint
@@ -123,7 +151,13 @@ class _BaseExporter:
         self.last_report: ExportReport | None = None
 
     def _preflight(self, profiles: object) -> int | None:
-        """Everything checked before any request: consent, permission, limits."""
+        """Everything checked before any request: the source, consent, permission, limits."""
+        if isinstance(profiles, str | bytes) or not isinstance(profiles, Iterable | AsyncIterable):
+            msg = (
+                "profiles must be an iterable of mappings (a list, a generator, a cursor, "
+                f"an async iterable), not {type(profiles).__name__}."
+            )
+            raise ConfigurationError(msg)
         self.destination.preflight(self.actor)
         total = len(profiles) if isinstance(profiles, Sized) else None
         if total is not None and total > self.max_profiles:
@@ -162,19 +196,14 @@ class _BaseExporter:
             sink=sink,
         )
         resume: CheckpointState | None = None
-        if self.checkpoint is not None and not self.dry_run:
+        checkpointing = self.checkpoint is not None and not self.dry_run
+        if self.checkpoint is not None and checkpointing:
             resume = self.checkpoint.bind(self._fingerprint())
-            if resume is not None:
-                report.resumed_from = resume.position
-                exported_before = resume.position - len(resume.outcomes)
-                report.tally[OutcomeStatus.EXPORTED] += exported_before
-                for outcome in resume.outcomes:
-                    report.record(outcome)
         settings = EngineSettings(
             list_id=d.list_id,
             tags=tuple(d.tags),
             exclude_automations=not d.run_automations,
-            mirror=d.sync_mode.value == "mirror",
+            mirror=d.sync_mode is SyncMode.MIRROR,
             dry_run=self.dry_run,
             keep=self.keep,
             max_profiles=self.max_profiles,
@@ -183,6 +212,9 @@ class _BaseExporter:
             first_poll_delay=self.first_poll_delay,
             poll_interval=self.poll_interval,
             max_batch_resubmits=self.max_batch_resubmits,
+            max_batch_wait=self.max_batch_wait,
+            max_unsubscribe_fraction=self.max_unsubscribe_fraction,
+            allow_empty=self.allow_empty,
             cancel_grace=self.cancel_grace,
             check_unsubscribed=self.check_unsubscribed,
             phone_e164=self.phone_e164,
@@ -193,7 +225,7 @@ class _BaseExporter:
             self.mapper or resolved.mapper,
             report,
             total=total,
-            checkpoint=None if self.dry_run else self.checkpoint,
+            fingerprint=self._fingerprint() if checkpointing else None,
             resume=resume,
             cancelled=lambda: self.cancel.cancelled,
             on_progress=self._progress_callback(total),
@@ -258,18 +290,19 @@ class _BaseExporter:
         report.rate_limited = stats.rate_limited - baseline[2]
         if engine.on_progress is not None:
             try:
-                engine._progress(force=True)
+                engine.progress(force=True)
             except KeyboardInterrupt:
                 interrupted = True
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
-        if self.checkpoint is not None and not self.dry_run:
+        if self.checkpoint is not None and engine.checkpointing:
             if report.stopped_early or interrupted:
-                self.checkpoint.save_progress(engine.low_water_mark(), report.outcomes)
-                flush = getattr(self.checkpoint, "flush", None)
-                if flush is not None:
-                    flush()
+                if engine.input_checked:
+                    self.checkpoint.save(engine.checkpoint_state())
+                    flush = getattr(self.checkpoint, "flush", None)
+                    if flush is not None:
+                        flush()
             else:
                 self.checkpoint.complete()
         self.last_report = report
@@ -349,20 +382,21 @@ class Exporter(_BaseExporter):
         if interrupted:
             msg = f"The export was interrupted: {report.equation}"
             raise ExportAbortedError(msg, report=report) from KeyboardInterrupt()
-        if engine.fatal:
-            msg = f"The export stopped: {report.stop_reason}. {report.equation}"
-            raise ExportAbortedError(msg, report=report)
+        _raise_if_fatal(engine)
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool,
+            _sigterm_as_interrupt(),
+        ):
             return self._drive_with(engine, client, profiles, pool)
 
     def _drive_with(
         self, engine: Engine, client: Client, profiles: Profiles, pool: ThreadPoolExecutor
     ) -> bool:
-        source: Iterator[Mapping[str, Any]] = iter(profiles)
-        first_pass: Iterator[Mapping[str, Any]] | None = None
+        source = _Reader(iter(profiles))
+        first_pass: _Reader | None = None
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -373,7 +407,7 @@ class Exporter(_BaseExporter):
             except StopIteration:
                 return interrupted
             except KeyboardInterrupt:
-                engine._halt("interrupted (Ctrl-C)")
+                engine.halt("interrupted (Ctrl-C or SIGTERM)")
                 return True
             send = throw = None
             try:
@@ -384,11 +418,14 @@ class Exporter(_BaseExporter):
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
-                    if command.n < 0:
-                        first_pass = first_pass or iter(profiles)
-                        send = list(islice(first_pass, -command.n))
+                    if command.first_pass:
+                        first_pass = first_pass or _Reader(iter(profiles))
+                        send, throw = first_pass.take(command.n)
                     else:
-                        send = list(islice(source, command.n))
+                        send, throw = source.take(command.n)
+                elif isinstance(command, Save):
+                    assert self.checkpoint is not None
+                    self.checkpoint.save(command.state)
             except APIError as exc:
                 throw = exc
             except KeyboardInterrupt:
@@ -438,9 +475,7 @@ class AsyncExporter(_BaseExporter):
                 await client.aclose()
         if cancelled is not None:
             raise cancelled
-        if engine.fatal:
-            msg = f"The export stopped: {engine.report.stop_reason}. {engine.report.equation}"
-            raise ExportAbortedError(msg, report=engine.report)
+        _raise_if_fatal(engine)
         return engine.report
 
     async def _drive(
@@ -449,8 +484,17 @@ class AsyncExporter(_BaseExporter):
         client: AsyncClient,
         profiles: Profiles | AsyncIterable[Mapping[str, Any]],
     ) -> asyncio.CancelledError | None:
-        pull = _puller(profiles)
-        first_pass: Iterator[Mapping[str, Any]] | None = None
+        with _sigterm_cancels(asyncio.current_task()):
+            return await self._drive_with(engine, client, profiles)
+
+    async def _drive_with(
+        self,
+        engine: Engine,
+        client: AsyncClient,
+        profiles: Profiles | AsyncIterable[Mapping[str, Any]],
+    ) -> asyncio.CancelledError | None:
+        source = _AsyncReader(profiles)
+        first_pass: _Reader | None = None
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -469,17 +513,193 @@ class AsyncExporter(_BaseExporter):
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
-                    if command.n < 0:
+                    if command.first_pass:
                         assert isinstance(profiles, Iterable)
-                        first_pass = first_pass or iter(profiles)
-                        send = list(islice(first_pass, -command.n))
+                        first_pass = first_pass or _Reader(iter(profiles))
+                        send, throw = first_pass.take(command.n)
                     else:
-                        send = await pull(command.n)
+                        send, throw = await source.take(command.n)
+                elif isinstance(command, Save):
+                    assert self.checkpoint is not None
+                    await asyncio.to_thread(self.checkpoint.save, command.state)
             except APIError as exc:
                 throw = exc
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 throw = Stop()
+
+
+def _raise_if_fatal(engine: Engine) -> None:
+    """Raise the run-level error of a run that stopped as a whole."""
+    report = engine.report
+    if engine.mirror_refusal is not None:
+        reason, leavers, active = engine.mirror_refusal
+        msg = f"Mirror refused: {reason}. {report.equation}"
+        raise MirrorRefusedError(msg, report=report, leavers=leavers, active=active)
+    if engine.fatal:
+        msg = f"The export stopped: {report.stop_reason}. {report.equation}"
+        raise ExportAbortedError(msg, report=report) from engine.cause
+
+
+def _check_options(o: dict[str, object]) -> None:
+    """Refuse every invalid run option up front, with a :class:`ConfigurationError`."""
+    if o["keep"] not in {"first", "last"}:
+        msg = f"keep must be 'first' or 'last', not {o['keep']!r}."
+        raise ConfigurationError(msg)
+    _check_int("max_profiles", o["max_profiles"], 1)
+    _check_int("batch_size", o["batch_size"], 2, 250)
+    _check_int("max_in_flight", o["max_in_flight"], 1)
+    _check_int("max_batch_resubmits", o["max_batch_resubmits"], 0)
+    for name in ("first_poll_delay", "poll_interval", "cancel_grace"):
+        _check_seconds(name, o[name])
+    _check_seconds("max_batch_wait", o["max_batch_wait"], positive=True)
+    fraction = o["max_unsubscribe_fraction"]
+    if (
+        not isinstance(fraction, int | float)
+        or isinstance(fraction, bool)
+        or not 0 <= fraction <= 1
+    ):
+        msg = f"max_unsubscribe_fraction must be a number from 0 to 1, not {fraction!r}."
+        raise ConfigurationError(msg)
+    for name in ("dry_run", "check_unsubscribed", "phone_e164", "allow_empty", "progress"):
+        if not isinstance(o[name], bool):
+            msg = f"{name} must be True or False, not {o[name]!r}."
+            raise ConfigurationError(msg)
+    for name in ("on_progress", "exported_sink"):
+        if o[name] is not None and not callable(o[name]):
+            msg = f"{name} must be callable (or None), not {type(o[name]).__name__}."
+            raise ConfigurationError(msg)
+    mapper = o["mapper"]
+    if mapper is not None and not callable(getattr(mapper, "map", None)):
+        msg = f"mapper must have a map(profile) method, not {type(mapper).__name__}."
+        raise ConfigurationError(msg)
+    if o["cancel"] is not None and not isinstance(o["cancel"], CancelToken):
+        msg = f"cancel must be a CancelToken, not {type(o['cancel']).__name__}."
+        raise ConfigurationError(msg)
+    code = o["default_country_code"]
+    if code is not None and not (isinstance(code, str) and code.lstrip("+").isdigit()):
+        msg = f"default_country_code must be digits such as '44' (or None), not {code!r}."
+        raise ConfigurationError(msg)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        msg = f"{name} must be an integer {bounds}, not {value!r}."
+        raise ConfigurationError(msg)
+
+
+def _check_seconds(name: str, value: object, *, positive: bool = False) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        what = "a positive" if positive else "a non-negative"
+        msg = f"{name} must be {what} number of seconds, not {value!r}."
+        raise ConfigurationError(msg)
+
+
+class _Reader:
+    """Reads profiles from an iterator; an error comes after the profiles read before it."""
+
+    def __init__(self, iterator: Iterator[Any]) -> None:
+        self._it = iterator
+        self._error: BaseException | None = None
+
+    def take(self, n: int) -> tuple[list[Any], BaseException | None]:
+        """Up to *n* profiles, or the source's error (as a :class:`SourceError`)."""
+        if self._error is not None:
+            return [], SourceError(self._error)
+        out: list[Any] = []
+        append = out.append
+        try:
+            for item in islice(self._it, n):
+                append(item)
+        except Exception as exc:  # noqa: BLE001 - the engine ends the run on it
+            if not out:
+                return [], SourceError(exc)
+            self._error = exc
+        return out, None
+
+
+class _AsyncReader:
+    """:class:`_Reader` for iterables and async iterables."""
+
+    def __init__(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> None:
+        self._sync = None if isinstance(profiles, AsyncIterable) else _Reader(iter(profiles))
+        self._ait: AsyncIterator[Any] | None = (
+            aiter(profiles) if isinstance(profiles, AsyncIterable) else None
+        )
+        self._error: BaseException | None = None
+
+    async def take(self, n: int) -> tuple[list[Any], BaseException | None]:
+        """Up to *n* profiles, or the source's error."""
+        if self._sync is not None:
+            return self._sync.take(n)
+        if self._error is not None:
+            return [], SourceError(self._error)
+        assert self._ait is not None
+        out: list[Any] = []
+        try:
+            async for item in self._ait:
+                out.append(item)
+                if len(out) >= n:
+                    break
+        except Exception as exc:  # noqa: BLE001 - the engine ends the run on it
+            if not out:
+                return [], SourceError(exc)
+            self._error = exc
+        return out, None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While an export runs in the main thread, SIGTERM stops it like Ctrl-C (cleanly)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:  # someone else handles it: leave it to them
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
+    """While an async export runs, SIGTERM cancels its task (a clean stop, as for Ctrl-C)."""
+    if task is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not on this platform or loop
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
@@ -533,26 +753,3 @@ async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
 
     one, two = await asyncio.gather(first(), second())
     return one, two
-
-
-def _puller(
-    profiles: Profiles | AsyncIterable[Mapping[str, Any]],
-) -> Callable[[int], Any]:
-    if isinstance(profiles, AsyncIterable):
-        aiter_: AsyncIterator[Mapping[str, Any]] = aiter(profiles)
-
-        async def pull_async(n: int) -> list[Mapping[str, Any]]:
-            out: list[Mapping[str, Any]] = []
-            async for item in aiter_:
-                out.append(item)
-                if len(out) >= n:
-                    break
-            return out
-
-        return pull_async
-    it = iter(profiles)
-
-    async def pull_sync(n: int) -> list[Mapping[str, Any]]:
-        return list(islice(it, n))
-
-    return pull_sync

@@ -119,19 +119,33 @@ class ExportReport:
     rate_limited: int = 0
     resubmitted_batches: int = 0
     unsubscribed: int = 0
+    leavers: int | None = None
+    leavers_unknown: int = 0
+    leavers_remaining: int = 0
+    mirror_problem: str | None = None
     would_subscribe: int | None = None
     would_unsubscribe: int | None = None
     stopped_early: bool = False
     stop_reason: str | None = None
     resumed_from: int = 0
     _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
+    #: The exception the exported sink raised; from then on exported outcomes are kept in
+    #: :attr:`outcomes` instead (so the report says which profiles the sink did not get).
+    sink_error: BaseException | None = attrs.field(default=None, repr=False)
 
     def record(self, outcome: RecordOutcome) -> None:
         """Count one outcome (and keep it, unless it is an export and a sink takes those)."""
         self.tally[outcome.status] += 1
         if outcome.status is OutcomeStatus.EXPORTED:
             if self._sink is not None:
-                self._sink(outcome)
+                if self.sink_error is None:
+                    try:
+                        self._sink(outcome)
+                    except Exception as exc:  # noqa: BLE001 - kept, and the run ends on it
+                        self.sink_error = exc
+                        self.outcomes.append(outcome)
+                else:
+                    self.outcomes.append(outcome)
         else:
             self.outcomes.append(outcome)
 
@@ -198,6 +212,10 @@ class ExportReport:
             "rate_limited": self.rate_limited,
             "resubmitted_batches": self.resubmitted_batches,
             "unsubscribed": self.unsubscribed,
+            "leavers": self.leavers,
+            "leavers_unknown": self.leavers_unknown,
+            "leavers_remaining": self.leavers_remaining,
+            "mirror_problem": self.mirror_problem,
             "would_subscribe": self.would_subscribe,
             "would_unsubscribe": self.would_unsubscribe,
             "stopped_early": self.stopped_early,
@@ -222,7 +240,16 @@ class ExportReport:
             f"{self.rate_limited} rate-limited, {self.elapsed_seconds:.1f} s "
             f"({rate:,.0f} exported/s)",
         ]
-        if self.unsubscribed:
+        if self.leavers is not None and not self.dry_run:
+            line = f"mirror: {self.leavers} leavers, {self.unsubscribed} unsubscribed"
+            if self.leavers_remaining:
+                line += f", {self.leavers_remaining} still subscribed"
+            if self.leavers_unknown:
+                line += f", {self.leavers_unknown} unknown"
+            if self.mirror_problem:
+                line += f" ({self.mirror_problem})"
+            lines.append(line)
+        elif self.unsubscribed:
             lines.append(f"mirror: {self.unsubscribed} leavers unsubscribed")
         if self.would_subscribe is not None:
             lines.append(

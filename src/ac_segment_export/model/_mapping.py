@@ -83,10 +83,14 @@ class Rejection:
             ``"field 'Birthday' (attribute 'DOB'): 'not-a-date' is not a date ..."``.
         field: The destination the bad value was meant for: ``"email"``, ``"first_name"``,
             ``"last_name"``, ``"phone"``, a custom field's title, or ``"tag '<tag>'"``.
+        email: The profile's email as read, when it could be read (the profile was rejected
+            for another value). Mirror mode counts such a profile as a segment member, so a
+            bad value never gets its owner unsubscribed.
     """
 
     reason: str
     field: str | None = None
+    email: str | None = None
 
 
 @runtime_checkable
@@ -707,6 +711,17 @@ class ResolvedMapper:
     def __repr__(self) -> str:
         return f"ResolvedMapper(email={self._email[0]!r}, fields={len(self._fields)})"
 
+    def email_of(self, profile: Mapping[str, Any]) -> str | None:
+        """The profile's email as the mapping reads it, or ``None`` when it cannot be read."""
+        name, transform = self._email
+        try:
+            value = profile.get(name)
+            if transform is not None and value is not None:
+                value = transform(value)
+            return None if value is None else str(value)
+        except Exception:  # noqa: BLE001 - unreadable is an answer here
+            return None
+
     def map(self, profile: Mapping[str, Any]) -> MappedProfile | Rejection:  # noqa: PLR0915 - the hot path, kept inline
         """Map one profile; never raises for a bad value (a :class:`Rejection` says why)."""
         get = profile.get
@@ -729,7 +744,7 @@ class ResolvedMapper:
                 try:
                     value = transform(value)
                 except Exception as exc:  # noqa: BLE001
-                    return _transform_failed(slot, name, exc)
+                    return _transform_failed(slot, name, exc, email=email)
                 if value is None:
                     continue
             if type(value) is str:
@@ -740,7 +755,7 @@ class ResolvedMapper:
             try:
                 text = _text(value)
             except _InvalidValueError as exc:
-                return Rejection(f"{slot} (attribute {name!r}): {exc}", slot)
+                return Rejection(f"{slot} (attribute {name!r}): {exc}", slot, email)
             if text is not None:
                 standard[slot] = text.strip()
 
@@ -753,13 +768,13 @@ class ResolvedMapper:
                 try:
                     value = transform(value)
                 except Exception as exc:  # noqa: BLE001
-                    return _transform_failed(f"field {title!r}", name, exc, title)
+                    return _transform_failed(f"field {title!r}", name, exc, title, email=email)
                 if value is None:
                     continue
             try:
                 text = fmt(value)
             except _InvalidValueError as exc:
-                return Rejection(f"field {title!r} (attribute {name!r}): {exc}", title)
+                return Rejection(f"field {title!r} (attribute {name!r}): {exc}", title, email)
             if text is not None:
                 fields.append(FieldValueInput(field_id, text))
 
@@ -771,7 +786,7 @@ class ResolvedMapper:
                     value = transform(value)
                 except Exception as exc:  # noqa: BLE001
                     where = f"tag {flag_tag!r}" if flag_tag else f"tags from {name!r}"
-                    return _transform_failed(where, name, exc, where)
+                    return _transform_failed(where, name, exc, where, email=email)
             try:
                 if flag_tag is not None:
                     if _flag(value):
@@ -780,7 +795,7 @@ class ResolvedMapper:
                     tags.extend(_value_tags(value, prefix))
             except _InvalidValueError as exc:
                 where = f"tag {flag_tag!r}" if flag_tag else f"tags from {name!r}"
-                return Rejection(f"{where} (attribute {name!r}): {exc}", where)
+                return Rejection(f"{where} (attribute {name!r}): {exc}", where, email)
         if len(tags) > 1:
             tags = list(dict.fromkeys(tags))
 
@@ -797,11 +812,16 @@ class ResolvedMapper:
         )
 
 
-def _transform_failed(where: str, name: str, exc: Exception, field: str | None = None) -> Rejection:
-    detail = str(exc)
+def _transform_failed(
+    where: str, name: str, exc: Exception, field: str | None = None, *, email: str | None = None
+) -> Rejection:
+    try:
+        detail = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
+        detail = ""
     if len(detail) > 200:
         detail = detail[:197] + "..."
     reason = f"{where} (attribute {name!r}): the transform raised {type(exc).__name__}" + (
         f": {detail}" if detail else ""
     )
-    return Rejection(reason, field if field is not None else where)
+    return Rejection(reason, field if field is not None else where, email)
