@@ -818,7 +818,12 @@ class Engine:
                     over = True
                     continue
                 self.read += 1
-                if resume is not None and position not in self._resent and resume.covers(position):
+                if (
+                    resume is not None
+                    and position < resume.extent
+                    and position not in self._resent
+                    and resume.covers(position)
+                ):
                     key = self._replay(position, profile)
                 else:
                     key = self._take(position, profile)
