@@ -4,7 +4,7 @@ The emulator reproduces the parts of the API an export pipeline touches: contact
 custom fields and values, list memberships and bulk import with its asynchronous batches.
 It keeps ActiveCampaign's shapes (string IDs, string totals, envelopes, varied error
 bodies), its validation, its limits (5 requests a second per account; 100 multi-contact
-and 20 single-contact bulk imports a minute; 250 contacts and 400,000 bytes per bulk
+and 20 single-contact bulk imports a minute; 250 contacts and 399,999 bytes per bulk
 request) and its quirks (``status: false`` right after a submit, bulk import never
 re-subscribing an unsubscribed contact, HTML login pages on a 200), and injects faults on
 demand. It shares no code with the package's client.

@@ -52,7 +52,8 @@ class EmulatorLimits:
         bulk_single_per_minute: Bulk import requests holding exactly one contact allowed per
             sliding 60-second window.
         bulk_max_contacts: Most contacts one bulk import request may hold.
-        bulk_max_bytes: Largest accepted bulk import request body, in bytes.
+        bulk_max_bytes: Largest accepted bulk import request body, in bytes ("less than
+            400K bytes (399,999 bytes or less)", says ``bulk-import-contacts``).
         enforce_rate_limits: When false, no request is ever rate limited (the
             ``RateLimit-*`` headers are still sent); size limits stay in force.
         bulk_rate_limit_status: HTTP status of the bulk "Rate limit exceeded." answer. The
@@ -66,7 +67,7 @@ class EmulatorLimits:
     bulk_multi_per_minute: int = attrs.field(default=100, validator=_positive)
     bulk_single_per_minute: int = attrs.field(default=20, validator=_positive)
     bulk_max_contacts: int = attrs.field(default=250, validator=_positive)
-    bulk_max_bytes: int = attrs.field(default=400_000, validator=_positive)
+    bulk_max_bytes: int = attrs.field(default=399_999, validator=_positive)
     enforce_rate_limits: bool = True
     bulk_rate_limit_status: int = attrs.field(default=400, validator=_rate_limit_status)
     page_max: int = attrs.field(default=100, validator=_positive)
