@@ -291,6 +291,27 @@ def test_bulk_submit_encoded(client: acx.Client, emu: ActiveCampaignEmulator) ->
     assert emu.requests[-1].body_bytes == acx.client.bulk_body_size(encoded)
 
 
+def _sized(total: int) -> list[bytes]:
+    """One encoded contact that makes a bulk body of exactly *total* bytes."""
+    head = b'{"email":"big@example.com","first_name":"'
+    tail = b'"}'
+    pad = total - acx.client.bulk_body_size([head + tail])
+    return [head + b"x" * pad + tail]
+
+
+def test_bulk_body_limit_is_399_999_bytes(client: acx.Client, emu: ActiveCampaignEmulator) -> None:
+    """ActiveCampaign documents "399,999 bytes or less": that body goes, one byte more does not."""
+    assert acx.client.BULK_MAX_BYTES == 399_999
+    at_limit = _sized(399_999)
+    assert acx.client.bulk_body_size(at_limit) == 399_999
+    assert client.bulk_import.submit_encoded(at_limit).queued_contacts == 1
+    assert emu.requests[-1].body_bytes == 399_999
+    sent = len(emu.requests)
+    with pytest.raises(acx.ConfigurationError, match="at most 399,999 bytes; this one is 400,000"):
+        client.bulk_import.submit_encoded(_sized(400_000))
+    assert len(emu.requests) == sent
+
+
 def _many(n: int, *, pad: int = 0) -> list[acx.BulkImportContact]:
     return [
         acx.BulkImportContact(email=f"p{i}@example.com", first_name="x" * pad) for i in range(n)
@@ -301,7 +322,7 @@ def _many(n: int, *, pad: int = 0) -> list[acx.BulkImportContact]:
     ("contacts", "message"),
     [
         (_many(251), "at most 250 contacts, not 251"),
-        (_many(200, pad=2000), "at most 400,000 bytes"),
+        (_many(200, pad=2000), "at most 399,999 bytes"),
         ([], "at least one contact"),
     ],
 )

@@ -135,7 +135,7 @@ async def test_bulk_limits_refused_before_sending(
     ]
     for contacts, message in (
         (too_many, "not 251"),
-        (too_big, "400,000 bytes"),
+        (too_big, "399,999 bytes"),
         ([], "at least one"),
     ):
         with pytest.raises(acx.ConfigurationError, match=message):

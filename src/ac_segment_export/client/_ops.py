@@ -39,8 +39,9 @@ T = TypeVar("T")
 
 #: The most contacts one bulk-import request may carry.
 BULK_MAX_CONTACTS = 250
-#: The largest bulk-import body ActiveCampaign accepts, in bytes.
-BULK_MAX_BYTES = 400_000
+#: The largest bulk-import body ActiveCampaign accepts, in bytes: its documentation says
+#: "less than 400K bytes (399,999 bytes or less)".
+BULK_MAX_BYTES = 399_999
 
 Body = Mapping[str, Any]
 
@@ -336,7 +337,8 @@ def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImport
 
     Raises:
         ConfigurationError: Before sending, when there are no contacts, more than 250, or
-            the body would exceed 400,000 bytes (split the batch; never trim it).
+            the body would exceed :data:`BULK_MAX_BYTES` (399,999 bytes; split the batch, never
+            trim it).
     """
     if not encoded:
         msg = "A bulk import needs at least one contact."
