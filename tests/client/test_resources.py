@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -393,3 +394,69 @@ def test_bulk_info_unknown_batch_is_not_found(client: acx.Client) -> None:
     """Asking about a batch that does not exist is a NotFoundError."""
     with pytest.raises(acx.NotFoundError):
         client.bulk_import.info("00000000-0000-4000-8000-000000000000")
+
+
+def _field_json(id_: int, title: str, perstag: str) -> dict[str, object]:
+    return {"id": str(id_), "title": title, "type": "dropdown", "perstag": perstag}
+
+
+FIELD_ANSWERS = {
+    "documented list": {
+        "fields": [_field_json(7, "Loyalty Tier", "LOYALTY_TIER")],
+        "fieldOptions": [{"field": "7", "value": "gold"}, {"field": "7", "value": "silver"}],
+    },
+    "emulator object": {"field": _field_json(7, "Loyalty Tier", "LOYALTY_TIER")},
+    "list of several": {
+        "fields": [
+            _field_json(3, "Other", "OTHER"),
+            _field_json(7, "Loyalty Tier", "LOYALTY_TIER"),
+            _field_json(9, "loyalty tier", "LOYALTY_TIER_2"),
+        ],
+        "fieldOptions": [],
+    },
+}
+
+
+def _answering(body: object, seen: list[httpx.Request]) -> acx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=body)
+
+    return acx.Client("acme.api-us1.com", "key", transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("shape", list(FIELD_ANSWERS))
+def test_fields_create_reads_both_answer_shapes(shape: str) -> None:
+    """POST /fields answers `{"fields": [...]}` (documented) or `{"field": {...}}`: both work."""
+    seen: list[httpx.Request] = []
+    with _answering(FIELD_ANSWERS[shape], seen) as mocked:
+        field = mocked.fields.create("Loyalty Tier", type="dropdown", perstag="LOYALTY_TIER")
+    assert (field.id, field.title, field.perstag) == (7, "Loyalty Tier", "LOYALTY_TIER")
+    if shape == "documented list":
+        assert field.options == ("gold", "silver")
+    [request] = seen
+    assert (request.method, request.url.path) == ("POST", "/api/3/fields")
+
+
+def test_fields_create_without_perstag_matches_the_title_or_takes_the_only_one() -> None:
+    """Without a perstag the title decides; a single listed field is taken whatever its title."""
+    with _answering(FIELD_ANSWERS["list of several"], []) as mocked:
+        assert mocked.fields.create("Loyalty Tier").id == 7
+    only = {"fields": [_field_json(4, "Tier (2)", "TIER_2")]}
+    with _answering(only, []) as mocked:
+        assert mocked.fields.create("Tier").id == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"fields": [_field_json(3, "Other", "OTHER"), _field_json(4, "Else", "ELSE")]},
+        {"fields": []},
+        {"fields": "nope"},
+        {"message": "created"},
+    ],
+)
+def test_fields_create_without_the_created_field_is_a_validation_error(body: object) -> None:
+    """An answer that does not name the created field is never taken for it."""
+    with _answering(body, []) as mocked, pytest.raises(acx.APIResponseValidationError):
+        mocked.fields.create("Loyalty Tier")
