@@ -33,6 +33,7 @@ from ac_segment_export._core.errors import (
     PolicyError,
     RateLimitError,
     ServerError,
+    ServiceUnavailableError,
     UnprocessableEntityError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
@@ -153,6 +154,7 @@ __all__ = [
     "Role",
     "Secret",
     "ServerError",
+    "ServiceUnavailableError",
     "SyncMode",
     "UnprocessableEntityError",
     "User",

@@ -35,6 +35,7 @@ from ac_segment_export._core.errors import (
     PaymentRequiredError,
     RateLimitError,
     ServerError,
+    ServiceUnavailableError,
     UnprocessableEntityError,
 )
 from ac_segment_export._core.wire import converter
@@ -208,10 +209,16 @@ def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
     where = f"{method} {url} returned {status}"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
-    if status == 429 or (status in {400, 403} and _is_bulk_rate_limit(body)):
+    if status in {429, 503} or (status in {400, 403} and _is_bulk_rate_limit(body)):
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimitError(
-            f"{where}: rate limit exceeded{wait}. {text}".strip(),
+        what = (
+            "service unavailable (ActiveCampaign's answer to throttling, too)"
+            if status == 503
+            else "rate limit exceeded"
+        )
+        limit = ServiceUnavailableError if status == 503 else RateLimitError
+        return limit(
+            f"{where}: {what}{wait}. {text}".strip(),
             method=method,
             url=url,
             status_code=status,
