@@ -26,8 +26,10 @@
     └── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
 
 A bad *profile* is never an exception: the exporter reports it as a rejected record with a
-reason. Messages never contain the API key: it is not part of any URL, and headers are not
-copied into errors.
+reason. Messages never contain the API key: it is not part of any URL, headers are not
+copied into errors, and an answer that echoes the key (in its body, as is or encoded) has it
+replaced by ``[redacted]`` before any message, ``body``, ``errors``, ``failures`` or
+``problems`` is built from it.
 """
 
 from __future__ import annotations

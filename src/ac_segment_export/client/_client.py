@@ -32,6 +32,7 @@ from ac_segment_export._core.http import (
     translate_transport_error,
 )
 from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.redaction import Redactor
 from ac_segment_export._core.retry import Attempts, may_have_applied
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export.client import _resources as res
@@ -110,6 +111,7 @@ class _BaseClient:
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
+        self._redact = Redactor(self._api_key)
 
     @property
     def base_url(self) -> str:
@@ -151,7 +153,7 @@ class _BaseClient:
             (time.perf_counter() - started) * 1000,
         )
         if response.status_code >= 300:
-            error = status_error(response, spec)
+            error = status_error(response, spec, self._redact)
             if isinstance(error, RateLimitError):
                 self.stats.add(rate_limited=1)
             raise error
@@ -162,7 +164,7 @@ class _BaseClient:
     def _read(self, response: httpx.Response, spec: RequestSpec, read: Callable[[Any], T]) -> T:
         """Decode a 2xx answer and read it; a body that fails is an unclear outcome."""
         try:
-            return read(decode_body(response, spec))
+            return read(decode_body(response, spec, self._redact))
         except APIResponseValidationError as exc:
             exc.maybe_applied = exc.maybe_applied or may_have_applied(exc)
             raise
@@ -174,7 +176,9 @@ class _BaseClient:
             try:
                 return pager.advance(body)
             except _SHAPE_ERRORS as exc:
-                raise invalid_body(exc, spec=spec, response=response, where=pager.key) from exc
+                raise invalid_body(
+                    exc, spec=spec, response=response, where=pager.key, redact=self._redact
+                ) from exc
 
         return self._read(response, spec, read)
 
@@ -234,7 +238,9 @@ class Client(_BaseClient):
                     response = self._http.send(request, auth=self._auth)
                     response.read()
                 except httpx.HTTPError as exc:
-                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                    raise translate_transport_error(
+                        exc, spec, str(request.url), self._redact
+                    ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
@@ -373,7 +379,9 @@ class AsyncClient(_BaseClient):
                     response = await self._http.send(request, auth=self._auth)
                     await response.aread()
                 except httpx.HTTPError as exc:
-                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                    raise translate_transport_error(
+                        exc, spec, str(request.url), self._redact
+                    ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
