@@ -34,6 +34,7 @@ from ac_segment_export._core.errors import (
     PolicyError,
     RateLimitError,
     ServerError,
+    ServiceUnavailableError,
     UnprocessableEntityError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
@@ -159,6 +160,7 @@ __all__ = [
     "Role",
     "Secret",
     "ServerError",
+    "ServiceUnavailableError",
     "SyncMode",
     "UnprocessableEntityError",
     "User",
