@@ -148,6 +148,7 @@ class EngineSettings:
     max_unsubscribe_fraction: float = 0.5
     allow_empty: bool = False
     max_consecutive_failures: int = 3
+    max_failure_lookups: int = 100
     max_poll_errors: int = 10
     cancel_grace: float = 60.0
     check_unsubscribed: bool = True
@@ -297,6 +298,7 @@ class Engine:
         self._tags = settings.tags
         self._subscribe = [{"listid": settings.list_id}]
         self._index_base: int | None = None  # failureReasons[].contact counts from 0 or 1
+        self._lookups = settings.max_failure_lookups  # why a contact was not imported
         # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
         # of the emails read, so a resumed run can tell that its input is the same.
         self.checkpointing = fingerprint is not None
@@ -346,7 +348,7 @@ class Engine:
         else:
             self._ahead.add(position)
 
-    def _exported(self, positions: list[int], emails: list[str]) -> None:
+    def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:
         """Record exported profiles: counted (and streamed to a sink), not kept one by one."""
         report = self.report
         if report.has_sink:
@@ -356,7 +358,8 @@ class Engine:
             report.count_only(OutcomeStatus.EXPORTED, len(positions))
         for position in positions:
             self._settled(position)
-        self._check_sink()
+        if check:
+            self._check_sink()
 
     def _check_sink(self) -> None:
         """End the run (tracking what is in flight) once the exported sink has raised."""
@@ -1194,16 +1197,16 @@ class Engine:
                 self._exported(batch.positions, batch.emails)
             else:
                 done: tuple[list[int], list[str]] = ([], [])
+                missing: list[tuple[int, str]] = []
                 for position, email in zip(batch.positions, batch.emails, strict=True):
-                    key = email.lower()
-                    if key not in failed:
+                    if email.lower() in failed:
+                        missing.append((position, email))
+                    else:
                         done[0].append(position)
                         done[1].append(email)
-                    elif key in self.unsubscribed:
-                        self._out(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
-                    else:
-                        self._out(position, email, OutcomeStatus.FAILED, _NOT_IMPORTED_REASON)
-                self._exported(*done)
+                self._exported(*done, check=False)
+                yield from self._not_imported(missing)
+                self._check_sink()
             yield from self._checkpoint()
             self.progress()
             return
@@ -1229,6 +1232,53 @@ class Engine:
         else:
             self._fail(batch, f"its batch ended {status} {batch.attempts} times")
         yield from self._checkpoint()
+
+    def _not_imported(self, missing: list[tuple[int, str]]) -> Generator[Command, Any, None]:
+        """Give the contacts a completed batch listed in ``failure`` their outcome and reason.
+
+        ``import/info`` says only that a contact was not imported. While the run's budget of
+        look-ups lasts, the contact's list status tells why: unsubscribed contacts (bulk
+        import never re-subscribes them) are ``skipped``, bounced ones ``failed`` as bounced;
+        the rest are ``failed`` with the causes ActiveCampaign documents.
+        """
+        pending = list(missing)
+        try:
+            while pending:
+                position, email = pending[0]
+                reason: str | None = _NOT_IMPORTED_REASON
+                status = OutcomeStatus.FAILED
+                key = email.lower()
+                if key in self.unsubscribed:
+                    status, reason = OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON
+                elif self._lookups > 0:
+                    self._lookups -= 1
+                    status, reason = yield from self._why_not_imported(email)
+                self._out(position, email, status, reason)
+                pending.pop(0)
+        finally:
+            for position, email in pending:  # stopped while looking: the generic reason
+                self._out(position, email, OutcomeStatus.FAILED, _NOT_IMPORTED_REASON)
+
+    def _why_not_imported(self, email: str) -> Generator[Command, Any, tuple[OutcomeStatus, str]]:
+        try:
+            contact = yield Call(ops.contacts_find(email))
+            if contact is None:
+                return OutcomeStatus.FAILED, (
+                    "ActiveCampaign did not import this contact, and has no contact with this "
+                    "email: it may be on the account's exclusion list"
+                )
+            memberships = yield Call(ops.contacts_memberships(contact.id))
+        except APIError:
+            return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
+        current = {m.list: m.status for m in memberships}.get(self.s.list_id)
+        if current is MembershipStatus.UNSUBSCRIBED:
+            return OutcomeStatus.SKIPPED, (
+                "unsubscribed from the list; ActiveCampaign's import left it unsubscribed (it "
+                "is never re-subscribed)"
+            )
+        if current is MembershipStatus.BOUNCED:
+            return OutcomeStatus.FAILED, "ActiveCampaign did not import this contact: it bounced"
+        return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
     def _drain(self) -> Generator[Command, Any, None]:
         while self.in_flight:
