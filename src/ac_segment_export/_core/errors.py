@@ -4,7 +4,8 @@
 
     ACSegmentExportError                  root of everything we raise
     ├── ConfigurationError (ValueError)   bad input, raised before any I/O
-    │   └── FieldMappingError             no Email mapping, unknown or ambiguous field
+    │   ├── FieldMappingError             no Email mapping, unknown or ambiguous field
+│   └── CheckpointMismatchError       a checkpoint reused with another input (nothing sent)
     ├── PolicyError                       the library's own rules refused the action
     │   ├── ConsentRequiredError          no recorded data-privacy consent on the connection
     │   └── PermissionDeniedError         the acting user's role does not allow the action
