@@ -160,8 +160,12 @@ def emulator_process(
 def export_child(args: argparse.Namespace) -> int:
     """``_export``: run one export against ``--url``; print its measurements as JSON."""
     import ac_segment_export as acx  # noqa: PLC0415
-    from ac_segment_export.export import Exporter  # noqa: PLC0415
-    from ac_segment_export.model import Connection, ExportDestination, FieldMapping  # noqa: PLC0415
+    from ac_segment_export import (  # noqa: PLC0415
+        Connection,
+        ExportDestination,
+        Exporter,
+        FieldMapping,
+    )
 
     n, scale = args.profiles, args.time_scale
     source_cpu = None
@@ -245,10 +249,14 @@ def stages_child(args: argparse.Namespace) -> int:
     de-duplicate, encode, batch) without any request.
     """
     import ac_segment_export as acx  # noqa: PLC0415
-    from ac_segment_export.export import Exporter  # noqa: PLC0415
-    from ac_segment_export.export._index import EmailIndex, email_hash  # noqa: PLC0415
-    from ac_segment_export.export._validate import check_email  # noqa: PLC0415
-    from ac_segment_export.model import Connection, ExportDestination, FieldMapping  # noqa: PLC0415
+    from ac_segment_export import (  # noqa: PLC0415
+        Connection,
+        ExportDestination,
+        Exporter,
+        FieldMapping,
+    )
+    from ac_segment_export._export._index import EmailIndex, email_hash  # noqa: PLC0415
+    from ac_segment_export._export._validate import check_email  # noqa: PLC0415
 
     n = args.profiles
     connection = Connection("bench", args.url, API_KEY).accept_data_privacy_terms(
@@ -298,7 +306,7 @@ def stages_child(args: argparse.Namespace) -> int:
                 engine._full.clear()
 
     seconds["whole per-profile path (Engine._take)"] = timed(take_all)
-    from ac_segment_export.export._report import OutcomeStatus  # noqa: PLC0415
+    from ac_segment_export._export._report import OutcomeStatus  # noqa: PLC0415
 
     fresh = Exporter(destination)._engine(resolved, None)
     out, exported = fresh._out, OutcomeStatus.EXPORTED
@@ -318,7 +326,7 @@ def instrument(totals: dict[str, float]) -> None:
     """Add the CPU time spent in ``Client.call`` to *totals* (a few thousand calls, so the
     timer's cost, about 1 µs a reading, stays negligible; per-profile functions are timed
     alone by ``_stages`` instead)."""
-    from ac_segment_export.client import Client  # noqa: PLC0415
+    from ac_segment_export import Client  # noqa: PLC0415
 
     def wrap(owner: Any, name: str, label: str, clock: Any) -> None:
         original = getattr(owner, name)
@@ -655,16 +663,20 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
 
     Returns (CPU of the whole run, CPU of the source alone, whether the report balanced).
     """
-    from ac_segment_export import BatchStatus, BulkImportInfo, BulkImportQueued  # noqa: PLC0415
-    from ac_segment_export.export._engine import (  # noqa: PLC0415
+    from ac_segment_export import (  # noqa: PLC0415
+        BatchStatus,
+        BulkImportInfo,
+        BulkImportQueued,
+        FieldMapping,
+    )
+    from ac_segment_export._export._engine import (  # noqa: PLC0415
         Both,
         Call,
         Engine,
         EngineSettings,
         Pull,
     )
-    from ac_segment_export.export._report import ExportReport  # noqa: PLC0415
-    from ac_segment_export.model import FieldMapping  # noqa: PLC0415
+    from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
     mapper = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")
     resolved = mapper.resolve([])

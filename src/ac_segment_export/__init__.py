@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from ac_segment_export._client import AsyncClient, Client, ClientStats
 from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
 from ac_segment_export._core.errors import (
     ACSegmentExportError,
@@ -38,6 +39,7 @@ from ac_segment_export._core.errors import (
     UnprocessableEntityError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.ops import Operation
 from ac_segment_export._core.pacing import RateLimiter
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export._core.wire import (
@@ -57,8 +59,7 @@ from ac_segment_export._core.wire import (
     MembershipStatus,
     User,
 )
-from ac_segment_export.client import AsyncClient, Client, ClientStats
-from ac_segment_export.export import (
+from ac_segment_export._export import (
     AsyncExporter,
     CancelToken,
     Checkpoint,
@@ -71,7 +72,9 @@ from ac_segment_export.export import (
     Progress,
     RecordOutcome,
 )
-from ac_segment_export.model import (
+from ac_segment_export._model import (
+    DATA_PRIVACY_NOTICE,
+    DATA_PRIVACY_TERMS_VERSION,
     Actor,
     Attribute,
     Audience,
@@ -86,10 +89,13 @@ from ac_segment_export.model import (
     ResolvedDestination,
     Role,
     SyncMode,
+    TagRule,
     ValueTag,
 )
 
 __all__ = [
+    "DATA_PRIVACY_NOTICE",
+    "DATA_PRIVACY_TERMS_VERSION",
     "DEFAULT_TIMEOUT",
     "ACSegmentExportError",
     "APIConnectError",
@@ -145,6 +151,7 @@ __all__ = [
     "MembershipStatus",
     "MirrorRefusedError",
     "NotFoundError",
+    "Operation",
     "OutcomeStatus",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -162,6 +169,7 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "SyncMode",
+    "TagRule",
     "UnprocessableEntityError",
     "User",
     "ValueTag",

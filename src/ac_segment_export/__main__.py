@@ -11,10 +11,8 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ac_segment_export import Client, Connection, ExportDestination, Exporter, FieldMapping
 from ac_segment_export._core.config import RateLimit, RetryPolicy
-from ac_segment_export.client import Client
-from ac_segment_export.export import Exporter
-from ac_segment_export.model import Connection, ExportDestination, FieldMapping
 from ac_segment_export.testing import ActiveCampaignEmulator
 
 if TYPE_CHECKING:

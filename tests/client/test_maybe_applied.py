@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import ac_segment_export as acx
-from ac_segment_export.client import _ops as ops
+from ac_segment_export._core import ops
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 import ac_segment_export as acx
+from ac_segment_export._core import ops
 
 if TYPE_CHECKING:
     from ac_segment_export.testing import ActiveCampaignEmulator
@@ -282,29 +283,29 @@ def test_bulk_import_reports_excluded_emails(
 def test_bulk_submit_encoded(client: acx.Client, emu: ActiveCampaignEmulator) -> None:
     """submit_encoded sends contacts encoded beforehand, byte for byte."""
     encoded = [
-        acx.client.encode_bulk_contact(
+        ops.encode_bulk_contact(
             acx.BulkImportContact(email=f"x{i}@example.com"), exclude_automations=False
         )
         for i in range(2)
     ]
     queued = client.bulk_import.submit_encoded(encoded)
     assert queued.queued_contacts == 2
-    assert emu.requests[-1].body_bytes == acx.client.bulk_body_size(encoded)
+    assert emu.requests[-1].body_bytes == ops.bulk_body_size(encoded)
 
 
 def _sized(total: int) -> list[bytes]:
     """One encoded contact that makes a bulk body of exactly *total* bytes."""
     head = b'{"email":"big@example.com","first_name":"'
     tail = b'"}'
-    pad = total - acx.client.bulk_body_size([head + tail])
+    pad = total - ops.bulk_body_size([head + tail])
     return [head + b"x" * pad + tail]
 
 
 def test_bulk_body_limit_is_399_999_bytes(client: acx.Client, emu: ActiveCampaignEmulator) -> None:
     """ActiveCampaign documents "399,999 bytes or less": that body goes, one byte more does not."""
-    assert acx.client.BULK_MAX_BYTES == 399_999
+    assert ops.BULK_MAX_BYTES == 399_999
     at_limit = _sized(399_999)
-    assert acx.client.bulk_body_size(at_limit) == 399_999
+    assert ops.bulk_body_size(at_limit) == 399_999
     assert client.bulk_import.submit_encoded(at_limit).queued_contacts == 1
     assert emu.requests[-1].body_bytes == 399_999
     sent = len(emu.requests)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 import ac_segment_export as acx
+from ac_segment_export._core import ops
 
 if TYPE_CHECKING:
     from ac_segment_export.testing import ActiveCampaignEmulator
@@ -119,7 +120,7 @@ async def test_bulk_import(aclient: acx.AsyncClient, emu: ActiveCampaignEmulator
     overview = await aclient.bulk_import.overview()
     assert sum(d.contacts for d in overview.recently_completed) == 4
     encoded = [
-        acx.client.encode_bulk_contact(
+        ops.encode_bulk_contact(
             acx.BulkImportContact(email="e@example.com"), exclude_automations=True
         )
     ]

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 import ac_segment_export as acx
+from ac_segment_export._core import ops
 from ac_segment_export._core.wire import bulk_contact_to_wire, converter
-from ac_segment_export.client import _ops as ops
 
 CONTACT = {
     "cdate": "2024-03-05T10:11:12-05:00",
@@ -246,13 +246,13 @@ def test_bulk_submit_parse_accepts_either_success_spelling() -> None:
 def test_bulk_body_size_matches_the_encoded_body() -> None:
     """bulk_body_size predicts the exact length of the body the submit would send."""
     encoded = [
-        acx.client.encode_bulk_contact(
+        ops.encode_bulk_contact(
             acx.BulkImportContact(email=f"u{i}@ex.com"), exclude_automations=i % 2 == 0
         )
         for i in range(5)
     ]
     op = ops.bulk_import_submit_encoded(encoded)
     assert op.spec.content is not None
-    assert acx.client.bulk_body_size(encoded) == len(op.spec.content)
+    assert ops.bulk_body_size(encoded) == len(op.spec.content)
     body = json.loads(op.spec.content)
     assert body["contacts"][0] == {"email": "u0@ex.com", "exclude_automations": True}

@@ -6,8 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ac_segment_export import AsyncClient, Client, RateLimit, RetryPolicy
-from ac_segment_export.model import Connection, ExportDestination, FieldMapping
+from ac_segment_export import (
+    AsyncClient,
+    Client,
+    Connection,
+    ExportDestination,
+    FieldMapping,
+    RateLimit,
+    RetryPolicy,
+)
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
 
 if TYPE_CHECKING:

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ac_segment_export import (
+    AsyncExporter,
     CancelToken,
     ConfigurationError,
     ExportAbortedError,
+    Exporter,
     FileCheckpoint,
     OutcomeStatus,
     RecordOutcome,
 )
-from ac_segment_export.export import AsyncExporter, Exporter
 
 from .conftest import FAST, profile
 
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from ac_segment_export import AsyncClient, Client
-    from ac_segment_export.model import ExportDestination
+    from ac_segment_export import AsyncClient, Client, ExportDestination
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 

@@ -16,19 +16,18 @@ from ac_segment_export import (
     CheckpointMismatchError,
     CheckpointState,
     ExportAbortedError,
+    Exporter,
     FileCheckpoint,
     OutcomeStatus,
     RecordOutcome,
 )
-from ac_segment_export.export import Exporter
 
 from .conftest import FAST, profile, writes
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ac_segment_export import Client
-    from ac_segment_export.model import ExportDestination
+    from ac_segment_export import Client, ExportDestination
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 

@@ -12,16 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ac_segment_export import Client, ConfigurationError, RateLimit, RetryPolicy
-from ac_segment_export.export import (
+from ac_segment_export import (
     AsyncExporter,
     CancelToken,
+    Client,
+    ConfigurationError,
+    Connection,
+    ExportDestination,
     Exporter,
     FileCheckpoint,
     OutcomeStatus,
     Progress,
+    RateLimit,
+    RetryPolicy,
 )
-from ac_segment_export.model import Connection, ExportDestination
 
 from .conftest import API_KEY, FAST, MAPPING, consented, profile
 

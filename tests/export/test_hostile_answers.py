@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ac_segment_export import Client, RateLimit, RetryPolicy
-from ac_segment_export.export import Exporter, ExportReport, OutcomeStatus
+from ac_segment_export import Client, Exporter, ExportReport, OutcomeStatus, RateLimit, RetryPolicy
 
 from .conftest import API_KEY, FAST, HOST, profile
 
 if TYPE_CHECKING:
     import pytest
 
-    from ac_segment_export.model import ExportDestination
+    from ac_segment_export import ExportDestination
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 FORMS = [

@@ -6,14 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ac_segment_export import ExportAbortedError
-from ac_segment_export.export import Exporter, OutcomeStatus
+from ac_segment_export import ExportAbortedError, Exporter, OutcomeStatus
 
 from .conftest import FAST, profile
 
 if TYPE_CHECKING:
-    from ac_segment_export import Client
-    from ac_segment_export.model import ExportDestination
+    from ac_segment_export import Client, ExportDestination
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 
@@ -24,18 +22,18 @@ def test_ctrl_c_during_a_request_raises_with_the_partial_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Ctrl-C while a bulk request is out: ExportAbortedError carries a balanced report."""
-    real_call = client.call
+    real_call = client._call  # what the exporter sends through (with its pacing hook)
     submits = 0
 
-    def call(op: Any, **kwargs: Any) -> Any:
+    def call(op: Any, *args: Any) -> Any:
         nonlocal submits
         if op.spec.path == "import/bulk_import":
             submits += 1
             if submits == 3:
                 raise KeyboardInterrupt
-        return real_call(op, **kwargs)
+        return real_call(op, *args)
 
-    monkeypatch.setattr(client, "call", call)
+    monkeypatch.setattr(client, "_call", call)
     with pytest.raises(ExportAbortedError) as caught:
         Exporter(destination, client=client, **FAST).run([profile(i) for i in range(2000)])
     report = caught.value.report

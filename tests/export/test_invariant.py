@@ -8,9 +8,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ac_segment_export import RetryPolicy
-from ac_segment_export.export import Exporter, OutcomeStatus, RecordOutcome
-from ac_segment_export.model import Connection, ExportDestination
+from ac_segment_export import (
+    Connection,
+    ExportDestination,
+    Exporter,
+    OutcomeStatus,
+    RecordOutcome,
+    RetryPolicy,
+)
 from ac_segment_export.testing import Faults
 
 from .conftest import API_KEY, FAST, HOST, MAPPING, consented, make_client, make_emulator

@@ -12,17 +12,18 @@ import pytest
 from ac_segment_export import (
     Attribute,
     ExportAbortedError,
+    ExportDestination,
+    Exporter,
     FieldMapping,
     MirrorRefusedError,
     OutcomeStatus,
+    SyncMode,
 )
-from ac_segment_export.export import Exporter
-from ac_segment_export.model import ExportDestination, SyncMode
 
 from .conftest import FAST, MAPPING, make_client, make_emulator
 
 if TYPE_CHECKING:
-    from ac_segment_export.model import Connection
+    from ac_segment_export import Connection
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 

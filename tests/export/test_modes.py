@@ -7,15 +7,22 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from ac_segment_export import ConsentRequiredError, PermissionDeniedError
-from ac_segment_export.export import AsyncExporter, Exporter, OutcomeStatus
-from ac_segment_export.model import Actor, Audience, ExportDestination, SyncMode
+from ac_segment_export import (
+    Actor,
+    AsyncExporter,
+    Audience,
+    ConsentRequiredError,
+    ExportDestination,
+    Exporter,
+    OutcomeStatus,
+    PermissionDeniedError,
+    SyncMode,
+)
 
 from .conftest import FAST, MAPPING, profile, writes
 
 if TYPE_CHECKING:
-    from ac_segment_export import AsyncClient, Client
-    from ac_segment_export.model import Connection
+    from ac_segment_export import AsyncClient, Client, Connection
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 

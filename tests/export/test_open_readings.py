@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from ac_segment_export import FieldValueInput, OutcomeStatus
-from ac_segment_export.export import AsyncExporter, Exporter
+from ac_segment_export import AsyncExporter, Exporter, FieldValueInput, OutcomeStatus
 from ac_segment_export.testing import Readings
 
 from .conftest import FAST, make_async_client, make_client, make_emulator, profile
 
 if TYPE_CHECKING:
-    from ac_segment_export.model import ExportDestination, FieldMapper
+    from ac_segment_export import ExportDestination, FieldMapper
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 #: A custom field the account does not have: the importer refuses a contact that sets it,

@@ -6,9 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ac_segment_export import Client, FieldValueInput, RateLimit, RetryPolicy
-from ac_segment_export.export import Exporter, OutcomeStatus
-from ac_segment_export.model import ExportDestination, MappedProfile, Rejection
+from ac_segment_export import (
+    Client,
+    ExportDestination,
+    Exporter,
+    FieldValueInput,
+    MappedProfile,
+    OutcomeStatus,
+    RateLimit,
+    Rejection,
+    RetryPolicy,
+)
 
 from .conftest import FAST, HOST, profile
 

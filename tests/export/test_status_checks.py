@@ -10,8 +10,8 @@ import pytest
 
 import ac_segment_export as acx
 from ac_segment_export._core.wire import BatchStatus, BulkImportInfo, BulkImportQueued
-from ac_segment_export.export._engine import Both, Call, Engine, EngineSettings, Pull, Sleep
-from ac_segment_export.export._report import ExportReport
+from ac_segment_export._export._engine import Both, Call, Engine, EngineSettings, Pull, Sleep
+from ac_segment_export._export._report import ExportReport
 
 from .conftest import API_KEY, FAST, HOST, make_async_client, make_client, profile
 

@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from ac_segment_export import ExportAbortedError, OutcomeStatus, RetryPolicy
-from ac_segment_export.export import Exporter
-from ac_segment_export.model import SyncMode
+from ac_segment_export import ExportAbortedError, Exporter, OutcomeStatus, RetryPolicy, SyncMode
 
 from .conftest import FAST, make_client, profile
 
 if TYPE_CHECKING:
-    from ac_segment_export import Client
-    from ac_segment_export.model import ExportDestination
+    from ac_segment_export import Client, ExportDestination
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 BULK = "/import/bulk_import"

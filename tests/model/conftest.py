@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import ac_segment_export as acx
-from ac_segment_export.model import _connection
+from ac_segment_export._model import _connection
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 import ac_segment_export as acx
-from ac_segment_export.model import DATA_PRIVACY_TERMS_VERSION
+from ac_segment_export._model import DATA_PRIVACY_TERMS_VERSION
 
 from .conftest import ACCEPTED_AT, ADMIN, CONTRIBUTOR, HOST, KEY
 

@@ -14,7 +14,7 @@ import ac_segment_export as acx
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ac_segment_export.model import ResolvedMapper
+    from ac_segment_export._model import ResolvedMapper
 
 FV = acx.FieldValueInput
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ac_segment_export as acx
-from ac_segment_export.model import _serde
+from ac_segment_export._model import _serde
 
 from .conftest import ACCEPTED_AT, HOST, KEY
 

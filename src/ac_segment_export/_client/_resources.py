@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ac_segment_export.client import _ops as ops
+from ac_segment_export._core import ops
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Sequence
 
+    from ac_segment_export._client._client import AsyncClient, Client
     from ac_segment_export._core.wire import (
         BulkImportContact,
         BulkImportInfo,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         MembershipStatus,
         User,
     )
-    from ac_segment_export.client._client import AsyncClient, Client
 
 __all__ = [
     "AsyncBulkImport",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from ac_segment_export._core.errors import ConfigurationError
-from ac_segment_export.export._report import OutcomeStatus, RecordOutcome
+from ac_segment_export._export._report import OutcomeStatus, RecordOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

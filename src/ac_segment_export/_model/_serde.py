@@ -37,16 +37,16 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
 from ac_segment_export._core.secrets import Secret
-from ac_segment_export.model._connection import Connection
-from ac_segment_export.model._destination import ExportDestination, SyncMode
-from ac_segment_export.model._mapping import (
+from ac_segment_export._model._connection import Connection
+from ac_segment_export._model._destination import ExportDestination, SyncMode
+from ac_segment_export._model._mapping import (
     Attribute,
     FieldMapping,
     FlagTag,
     TagRule,
     ValueTag,
 )
-from ac_segment_export.model._roles import Audience, Role
+from ac_segment_export._model._roles import Audience, Role
 
 if TYPE_CHECKING:
     import enum

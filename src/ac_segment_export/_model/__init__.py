@@ -12,14 +12,14 @@ Frozen, validated values that do no I/O except in the explicit ``verify``/``vali
 
 import attrs
 
-from ac_segment_export.model._connection import (
+from ac_segment_export._model._connection import (
     DATA_PRIVACY_NOTICE,
     DATA_PRIVACY_TERMS_VERSION,
     Connection,
     Consent,
 )
-from ac_segment_export.model._destination import ExportDestination, ResolvedDestination, SyncMode
-from ac_segment_export.model._mapping import (
+from ac_segment_export._model._destination import ExportDestination, ResolvedDestination, SyncMode
+from ac_segment_export._model._mapping import (
     Attribute,
     FieldMapper,
     FieldMapping,
@@ -30,7 +30,7 @@ from ac_segment_export.model._mapping import (
     TagRule,
     ValueTag,
 )
-from ac_segment_export.model._roles import Actor, Audience, Role
+from ac_segment_export._model._roles import Actor, Audience, Role
 
 __all__ = [
     "DATA_PRIVACY_NOTICE",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import httpx
 
+from ac_segment_export._client import _resources as res
 from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
 from ac_segment_export._core.errors import (
     APIResponseValidationError,
@@ -35,7 +36,6 @@ from ac_segment_export._core.pacing import RateLimiter
 from ac_segment_export._core.redaction import Redactor
 from ac_segment_export._core.retry import Attempts, may_have_applied
 from ac_segment_export._core.secrets import Secret
-from ac_segment_export.client import _resources as res
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from ac_segment_export._core.ops import Operation
     from ac_segment_export._core.pagination import IdPager, OffsetPager
-    from ac_segment_export.client._ops import Operation
 
 __all__ = ["AsyncClient", "Client", "ClientStats"]
 
@@ -246,13 +246,19 @@ class Client(_BaseClient):
                 self._check(response, spec, started)
         return response
 
-    def call(self, operation: Operation[T], *, on_paced: Callable[[], None] | None = None) -> T:
+    def call(self, operation: Operation[T]) -> T:
         """Send one operation (with retries and pacing) and return its parsed result.
 
         Args:
-            operation: The request and the reader of its answer.
-            on_paced: Called once, when the rate limiter has let the first attempt go (the
-                exporter uses it to order two concurrent requests' pacing).
+            operation: The request and the reader of its answer (the resources build them).
+        """
+        return self._call(operation)
+
+    def _call(self, operation: Operation[T], on_paced: Callable[[], None] | None = None) -> T:
+        """:meth:`call`, with a hook for the exporter.
+
+        *on_paced* runs once the rate limiter lets the first attempt go: the exporter orders
+        two concurrent requests' pacing with it.
         """
         response = self._send(operation.spec, on_paced)
         return self._read(response, operation.spec, lambda body: operation.parse(body, response))
@@ -387,15 +393,16 @@ class AsyncClient(_BaseClient):
                 self._check(response, spec, started)
         return response
 
-    async def call(
-        self, operation: Operation[T], *, on_paced: Callable[[], None] | None = None
-    ) -> T:
+    async def call(self, operation: Operation[T]) -> T:
         """Send one operation (with retries and pacing) and return its parsed result.
 
         Args:
-            operation: The request and the reader of its answer.
-            on_paced: Called once, when the rate limiter has let the first attempt go.
+            operation: The request and the reader of its answer (the resources build them).
         """
+        return await self._call(operation)
+
+    async def _call(self, operation: Operation[T], on_paced: Callable[[], None] | None = None) -> T:
+        """:meth:`call`, with the exporter's pacing hook (see :meth:`Client._call`)."""
         response = await self._send(operation.spec, on_paced)
         return self._read(response, operation.spec, lambda body: operation.parse(body, response))
 

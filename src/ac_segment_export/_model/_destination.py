@@ -12,16 +12,16 @@ import attrs
 from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError, NotFoundError
 from ac_segment_export._core.wire import CustomField, MailingList  # noqa: TC001 - resolved at runtime
-from ac_segment_export.model._connection import Connection
-from ac_segment_export.model._mapping import FieldMapper, FieldMapping
+from ac_segment_export._model._connection import Connection
+from ac_segment_export._model._mapping import FieldMapper, FieldMapping
 
 if TYPE_CHECKING:
     import httpx
 
+    from ac_segment_export._client import AsyncClient, Client
     from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.secrets import Secret
-    from ac_segment_export.client import AsyncClient, Client
-    from ac_segment_export.model._roles import Actor
+    from ac_segment_export._model._roles import Actor
 
 __all__ = ["ExportDestination", "ResolvedDestination", "SyncMode"]
 
@@ -348,7 +348,7 @@ class ExportDestination:
             FieldMappingError: A transform has no name in *transforms*, or the mapping is a
                 custom :class:`FieldMapper` (code, which cannot be stored).
         """
-        from ac_segment_export.model._serde import destination_to_dict  # noqa: PLC0415
+        from ac_segment_export._model._serde import destination_to_dict  # noqa: PLC0415
 
         return destination_to_dict(
             self,
@@ -384,7 +384,7 @@ class ExportDestination:
         Raises:
             ConfigurationError: The data is malformed or something it references is missing.
         """
-        from ac_segment_export.model._serde import destination_from_dict  # noqa: PLC0415
+        from ac_segment_export._model._serde import destination_from_dict  # noqa: PLC0415
 
         return destination_from_dict(
             data,
@@ -404,7 +404,7 @@ class ExportDestination:
     @classmethod
     def from_json(cls, text: str | bytes, **options: Any) -> ExportDestination:
         """:meth:`from_dict` from a JSON string (same options)."""
-        from ac_segment_export.model._serde import load_json  # noqa: PLC0415
+        from ac_segment_export._model._serde import load_json  # noqa: PLC0415
 
         return cls.from_dict(load_json(text, "destination"), **options)
 

@@ -21,7 +21,7 @@ from ac_segment_export._core.errors import (
     ExportAbortedError,
     MirrorRefusedError,
 )
-from ac_segment_export.export._engine import (
+from ac_segment_export._export._engine import (
     Both,
     Call,
     Engine,
@@ -32,16 +32,16 @@ from ac_segment_export.export._engine import (
     SourceError,
     Stop,
 )
-from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
-from ac_segment_export.model._destination import SyncMode
+from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export._model._destination import SyncMode
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator
     from types import FrameType
 
-    from ac_segment_export.client import AsyncClient, Client
-    from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState
-    from ac_segment_export.model import Actor, ExportDestination, FieldMapper
+    from ac_segment_export._client import AsyncClient, Client
+    from ac_segment_export._export._checkpoint import Checkpoint, CheckpointState
+    from ac_segment_export._model import Actor, ExportDestination, FieldMapper
 
 __all__ = ["AsyncExporter", "CancelToken", "Exporter"]
 
@@ -321,7 +321,7 @@ class Exporter(_BaseExporter):
         client: The client to use; by default one is made from the connection and closed
             after the run.
         actor: The user running the export, checked against the connection's audience.
-        mapper: Your own :class:`~ac_segment_export.model.FieldMapper` instead of the
+        mapper: Your own :class:`~ac_segment_export._model.FieldMapper` instead of the
             destination's mapping.
         dry_run: Map, validate, de-duplicate and diff against the list without writing.
         keep: Which of several profiles with one email wins: ``"first"`` or ``"last"``
@@ -415,7 +415,7 @@ class Exporter(_BaseExporter):
             send = throw = None
             try:
                 if isinstance(command, Call):
-                    send = client.call(command.op)
+                    send = client._call(command.op)
                 elif isinstance(command, Both):
                     send = _both(client, pool, command)
                 elif isinstance(command, Sleep):
@@ -505,7 +505,7 @@ class AsyncExporter(_BaseExporter):
             send = throw = None
             try:
                 if isinstance(command, Call):
-                    send = await client.call(command.op)
+                    send = await client._call(command.op)
                 elif isinstance(command, Both):
                     send = await _aboth(client, command)
                 elif isinstance(command, Sleep):
@@ -723,13 +723,13 @@ def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any,
     def second() -> Any:
         paced.wait()
         try:
-            return client.call(command.second)
+            return client._call(command.second)
         except APIError as exc:
             return exc
 
     later = pool.submit(second)
     try:
-        first: Any = client.call(command.first, on_paced=paced.set)
+        first: Any = client._call(command.first, paced.set)
     except APIError as exc:
         first = exc
     finally:
@@ -743,7 +743,7 @@ async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
 
     async def first() -> Any:
         try:
-            return await client.call(command.first, on_paced=paced.set)
+            return await client._call(command.first, paced.set)
         except APIError as exc:
             return exc
         finally:
@@ -752,7 +752,7 @@ async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
     async def second() -> Any:
         await paced.wait()
         try:
-            return await client.call(command.second)
+            return await client._call(command.second)
         except APIError as exc:
             return exc
 

@@ -23,16 +23,16 @@ from ac_segment_export._core.errors import (
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.secrets import Secret
-from ac_segment_export.model._roles import Actor, Audience
+from ac_segment_export._model._roles import Actor, Audience
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     import httpx
 
+    from ac_segment_export._client import AsyncClient, Client
     from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.wire import User
-    from ac_segment_export.client import AsyncClient, Client
 
 __all__ = ["DATA_PRIVACY_NOTICE", "DATA_PRIVACY_TERMS_VERSION", "Connection", "Consent"]
 
@@ -402,7 +402,7 @@ class Connection:
         http_client: httpx.Client | None = None,
     ) -> Client:
         """A :class:`Client` for this connection's account (the options are the client's)."""
-        from ac_segment_export.client import Client  # noqa: PLC0415
+        from ac_segment_export._client import Client  # noqa: PLC0415
 
         return Client(
             self.endpoint,
@@ -424,7 +424,7 @@ class Connection:
         http_client: httpx.AsyncClient | None = None,
     ) -> AsyncClient:
         """An :class:`AsyncClient` for this connection's account."""
-        from ac_segment_export.client import AsyncClient  # noqa: PLC0415
+        from ac_segment_export._client import AsyncClient  # noqa: PLC0415
 
         return AsyncClient(
             self.endpoint,
@@ -543,7 +543,7 @@ class Connection:
             api_key_env: The environment variable that will hold the key.
             api_key_ref: An opaque reference for your secret provider (a vault path...).
         """
-        from ac_segment_export.model._serde import connection_to_dict  # noqa: PLC0415
+        from ac_segment_export._model._serde import connection_to_dict  # noqa: PLC0415
 
         return connection_to_dict(
             self,
@@ -573,7 +573,7 @@ class Connection:
             ConfigurationError: The data is malformed, or the key cannot be found; the message
                 says which entry and what was expected.
         """
-        from ac_segment_export.model._serde import connection_from_dict  # noqa: PLC0415
+        from ac_segment_export._model._serde import connection_from_dict  # noqa: PLC0415
 
         return connection_from_dict(
             data, api_key=api_key, secret_provider=secret_provider, environ=environ
@@ -588,6 +588,6 @@ class Connection:
     @classmethod
     def from_json(cls, text: str | bytes, **options: Any) -> Connection:
         """:meth:`from_dict` from a JSON string (same options)."""
-        from ac_segment_export.model._serde import load_json  # noqa: PLC0415
+        from ac_segment_export._model._serde import load_json  # noqa: PLC0415
 
         return cls.from_dict(load_json(text, "connection"), **options)

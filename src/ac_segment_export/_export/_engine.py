@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ac_segment_export._core import ops
 from ac_segment_export._core.errors import (
     APIError,
     AuthenticationError,
     BulkImportRejectedError,
     UnprocessableEntityError,
 )
+from ac_segment_export._core.ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from ac_segment_export._core.wire import (
     BatchStatus,
     BulkImportInfo,
@@ -31,18 +33,16 @@ from ac_segment_export._core.wire import (
     FieldValueInput,
     MembershipStatus,
 )
-from ac_segment_export.client import _ops as ops
-from ac_segment_export.client._ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BULK_MAX_CONTACTS
-from ac_segment_export.export._checkpoint import (
+from ac_segment_export._export._checkpoint import (
     CheckpointMismatchError,
     CheckpointState,
     Digest,
     kept_outcomes,
     ranges,
 )
-from ac_segment_export.export._index import EmailIndex, email_hash
-from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
-from ac_segment_export.export._validate import (
+from ac_segment_export._export._index import EmailIndex, email_hash
+from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export._export._validate import (
     MAX_NAME_LENGTH,
     MAX_PHONE_LENGTH,
     MAX_VALUE_LENGTH,
@@ -51,7 +51,7 @@ from ac_segment_export.export._validate import (
 )
 
 if TYPE_CHECKING:
-    from ac_segment_export.model import FieldMapper
+    from ac_segment_export._model import FieldMapper
 
 __all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Save", "Sleep", "SourceError"]
 

@@ -1,15 +1,15 @@
 """The exporter: stream profiles into an ActiveCampaign list and account for every one."""
 
-from ac_segment_export.export._checkpoint import (
+from ac_segment_export._export._checkpoint import (
     Checkpoint,
     CheckpointMismatchError,
     CheckpointState,
     FileCheckpoint,
 )
-from ac_segment_export.export._exporter import AsyncExporter, CancelToken, Exporter
-from ac_segment_export.export._index import EmailIndex
-from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
-from ac_segment_export.export._validate import check_email, to_e164
+from ac_segment_export._export._exporter import AsyncExporter, CancelToken, Exporter
+from ac_segment_export._export._index import EmailIndex
+from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export._export._validate import check_email, to_e164
 
 __all__ = [
     "AsyncExporter",
