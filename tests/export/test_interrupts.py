@@ -22,7 +22,7 @@ def test_ctrl_c_during_a_request_raises_with_the_partial_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Ctrl-C while a bulk request is out: ExportAbortedError carries a balanced report."""
-    real_call = client._call  # what the exporter sends through (with its pacing hook)
+    real_call = client._call_doubt  # what the exporter sends bulk imports through
     submits = 0
 
     def call(op: Any, *args: Any) -> Any:
@@ -33,7 +33,7 @@ def test_ctrl_c_during_a_request_raises_with_the_partial_report(
                 raise KeyboardInterrupt
         return real_call(op, *args)
 
-    monkeypatch.setattr(client, "_call", call)
+    monkeypatch.setattr(client, "_call_doubt", call)
     with pytest.raises(ExportAbortedError) as caught:
         Exporter(destination, client=client, **FAST).run([profile(i) for i in range(2000)])
     report = caught.value.report

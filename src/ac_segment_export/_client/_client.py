@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Client", "ClientStats"]
 
 T = TypeVar("T")
+
+#: ``Response.extensions`` key: whether an attempt before the one answered may have been
+#: carried out (a retried bulk import may then have queued a batch nobody tracks).
+DOUBT = "ac_segment_export.earlier_attempt_maybe_applied"
 logger = logging.getLogger("ac_segment_export")
 
 _VERSION = "0.1.0"
@@ -225,7 +229,8 @@ class Client(_BaseClient):
     def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
     ) -> httpx.Response:
-        for attempt in self._attempts(spec):
+        attempts = self._attempts(spec)
+        for attempt in attempts:
             with attempt:
                 paced = self.rate_limiter.acquire(spec.bulk_contacts)
                 if on_paced is not None:
@@ -244,6 +249,7 @@ class Client(_BaseClient):
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
+        response.extensions[DOUBT] = attempts.maybe_applied
         return response
 
     def call(self, operation: Operation[T]) -> T:
@@ -260,8 +266,15 @@ class Client(_BaseClient):
         *on_paced* runs once the rate limiter lets the first attempt go: the exporter orders
         two concurrent requests' pacing with it.
         """
+        return self._call_doubt(operation, on_paced)[0]
+
+    def _call_doubt(
+        self, operation: Operation[T], on_paced: Callable[[], None] | None = None
+    ) -> tuple[T, bool]:
+        """:meth:`_call`, and whether an earlier attempt may have been carried out too."""
         response = self._send(operation.spec, on_paced)
-        return self._read(response, operation.spec, lambda body: operation.parse(body, response))
+        value = self._read(response, operation.spec, lambda body: operation.parse(body, response))
+        return value, bool(response.extensions.get(DOUBT))
 
     def request(
         self,
@@ -372,7 +385,8 @@ class AsyncClient(_BaseClient):
     async def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
     ) -> httpx.Response:
-        async for attempt in self._attempts(spec):
+        attempts = self._attempts(spec)
+        async for attempt in attempts:
             with attempt:
                 paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
                 if on_paced is not None:
@@ -391,6 +405,7 @@ class AsyncClient(_BaseClient):
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
+        response.extensions[DOUBT] = attempts.maybe_applied
         return response
 
     async def call(self, operation: Operation[T]) -> T:
@@ -403,8 +418,15 @@ class AsyncClient(_BaseClient):
 
     async def _call(self, operation: Operation[T], on_paced: Callable[[], None] | None = None) -> T:
         """:meth:`call`, with the exporter's pacing hook (see :meth:`Client._call`)."""
+        return (await self._call_doubt(operation, on_paced))[0]
+
+    async def _call_doubt(
+        self, operation: Operation[T], on_paced: Callable[[], None] | None = None
+    ) -> tuple[T, bool]:
+        """:meth:`_call`, and whether an earlier attempt may have been carried out too."""
         response = await self._send(operation.spec, on_paced)
-        return self._read(response, operation.spec, lambda body: operation.parse(body, response))
+        value = self._read(response, operation.spec, lambda body: operation.parse(body, response))
+        return value, bool(response.extensions.get(DOUBT))
 
     async def request(
         self,

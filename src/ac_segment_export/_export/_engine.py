@@ -53,7 +53,17 @@ from ac_segment_export._export._validate import (
 if TYPE_CHECKING:
     from ac_segment_export._model import FieldMapper
 
-__all__ = ["Call", "Command", "Engine", "EngineSettings", "Pull", "Save", "Sleep", "SourceError"]
+__all__ = [
+    "Call",
+    "Command",
+    "Engine",
+    "EngineSettings",
+    "Pull",
+    "Save",
+    "Sent",
+    "Sleep",
+    "SourceError",
+]
 
 logger = logging.getLogger("ac_segment_export")
 
@@ -63,9 +73,25 @@ _string = json.encoder.encode_basestring  # what _encode writes for a str (ensur
 
 @attrs.frozen
 class Call:
-    """Send one API operation; the driver sends back its result or throws its error."""
+    """Send one API operation; the driver sends back its result or throws its error.
+
+    With ``doubt``, the result comes back as a :class:`Sent`.
+    """
 
     op: ops.Operation[Any]
+    doubt: bool = False
+
+
+@attrs.frozen
+class Sent:
+    """A result, and whether an earlier attempt of the same request may have been carried out.
+
+    A bulk import retried after an answer lost on the wire may have queued a batch that no one
+    tracks: the contacts of a tracked batch that then fails may still have been imported.
+    """
+
+    value: Any
+    doubt: bool
 
 
 @attrs.frozen
@@ -98,6 +124,8 @@ class Save:
 @attrs.frozen
 class Both:
     """Send two API operations at once; the driver sends back both results, in order.
+
+    The first comes back as a :class:`Sent` (or the error it raised).
 
     The second is paced after the first (it waits until the first's rate-limit slots are
     taken), then both travel concurrently. Each result is the operation's value or the
@@ -173,6 +201,7 @@ class _Batch:
         "first_due",
         "has_tags",
         "next_poll",
+        "partial",
         "poll_errors",
         "polls",
         "positions",
@@ -193,6 +222,9 @@ class _Batch:
         self.attempts = 0
         self.poll_errors = 0
         self.has_tags = False
+        #: An earlier attempt may have imported some or all of it (an interrupted batch, a
+        #: retried submit whose first answer was lost): it can never be called failed.
+        self.partial = False
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -214,6 +246,7 @@ class _Batch:
         for i in keep:
             other.add(self.positions[i], self.emails[i], self.encoded[i])
         other.has_tags = self.has_tags
+        other.partial = self.partial
         return other
 
 
@@ -236,6 +269,25 @@ def _raised(who: str, exc: BaseException) -> str:
     if len(detail) > 200:
         detail = detail[:197] + "..."
     return f"{who} raised {type(exc).__name__}" + (f": {detail}" if detail else "")
+
+
+def _printable(text: str | None) -> str | None:
+    """*text* safe to print and encode: lone surrogates become backslash escapes."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
+def _text_of(value: object) -> str:
+    """``str(value)``, or a placeholder when its ``__str__`` raises."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a user's object may raise anything
+        return f"(a reason of type {type(value).__name__} that cannot be shown)"
 
 
 def _has_surrogate(value: object) -> bool:
@@ -328,6 +380,8 @@ class Engine:
         reason: str | None = None,
         field: str | None = None,
     ) -> None:
+        if status is not OutcomeStatus.EXPORTED:
+            reason, email, field = _printable(reason), _printable(email), _printable(field)
         outcome = RecordOutcome(position, email, status, reason, field)
         self.report.record(outcome)
         if self.checkpointing and status is not OutcomeStatus.EXPORTED:
@@ -499,7 +553,7 @@ class Engine:
                 position,
                 None,
                 OutcomeStatus.REJECTED,
-                str(reason),
+                _text_of(reason),
                 field if isinstance(field, str) else None,
             )
             return self._member(raw)
@@ -745,7 +799,7 @@ class Engine:
 
     def _lost(self, batch: _Batch, exc: APIError, what: str) -> None:
         """A request for *batch* ended in *exc*: unknown when it may have been carried out."""
-        if exc.maybe_applied:
+        if exc.maybe_applied or batch.partial:
             self._unknown(
                 batch,
                 f"{what} may have been carried out before it failed ({exc}); check "
@@ -936,7 +990,7 @@ class Engine:
         try:
             if due is None:
                 try:
-                    result = yield Call(op)
+                    result = yield Call(op, doubt=True)
                 except APIError as exc:
                     result = exc
             else:
@@ -956,11 +1010,15 @@ class Engine:
                 yield from self._polled(due, info)
             except BaseException:
                 # The run is ending; the submit's own answer still decides its batch's fate.
-                if not isinstance(result, APIError):
-                    self._queued(batch, result)
+                if isinstance(result, Sent):
+                    batch.partial = batch.partial or result.doubt
+                    self._queued(batch, result.value)
                 elif not isinstance(result, BulkImportRejectedError):
                     self._lost(batch, result, "its bulk-import request")
                 raise
+        if isinstance(result, Sent):
+            batch.partial = batch.partial or result.doubt
+            result = result.value
         if isinstance(result, BulkImportRejectedError):
             yield from self._rejected(batch, result)
             return
@@ -1072,7 +1130,9 @@ class Engine:
         k = indices[-1]
         alone = batch.subset([k])
         try:
-            result = yield Call(ops.bulk_import_submit_encoded(alone.encoded))
+            result = yield Call(ops.bulk_import_submit_encoded(alone.encoded), doubt=True)
+            if isinstance(result, Sent):
+                alone.partial, result = result.doubt, result.value
         except Stop:
             self._unknown(alone, "the export stopped while it was being sent alone")
             raise
@@ -1216,6 +1276,8 @@ class Engine:
                 batch, f"its batch ended {status}; not resubmitted: the export was stopping"
             )
             return
+        if info.status is BatchStatus.INTERRUPTED:
+            batch.partial = True
         if batch.attempts <= self.s.max_batch_resubmits:
             self.report.resubmitted_batches += 1
             logger.info(
@@ -1227,8 +1289,12 @@ class Engine:
             yield from self._submit(batch)
             return
         # An interrupted batch may have imported part of its contacts before it stopped.
-        if info.status is BatchStatus.INTERRUPTED:
-            self._unknown(batch, f"its batch ended {status} {batch.attempts} times")
+        if info.status is BatchStatus.INTERRUPTED or batch.partial:
+            self._unknown(
+                batch,
+                f"its batch ended {status} {batch.attempts} times, and an earlier attempt may "
+                "have imported some of it",
+            )
         else:
             self._fail(batch, f"its batch ended {status} {batch.attempts} times")
         yield from self._checkpoint()
@@ -1451,10 +1517,11 @@ class Engine:
     def _unsubscribe(self, chunk: list[bytes]) -> Generator[Command, Any, tuple[int, int]]:
         """Unsubscribe one chunk of leavers; ``(unsubscribed, unknown)``."""
         try:
-            queued = yield Call(ops.bulk_import_submit_encoded(chunk))
+            sent = yield Call(ops.bulk_import_submit_encoded(chunk), doubt=True)
         except APIError as exc:
             self.report.mirror_problem = f"an unsubscribe request failed: {exc}"
             return (0, len(chunk)) if exc.maybe_applied else (0, 0)
+        queued, ghost = (sent.value, sent.doubt) if isinstance(sent, Sent) else (sent, False)
         self.report.bulk_requests += 1
         yield Sleep(self.s.first_poll_delay)
         errors = 0
@@ -1496,7 +1563,7 @@ class Engine:
             f"the unsubscribe batch {queued.batch_id} ended "
             f"{info.status.value if info.status else '?'}"
         )
-        return 0, (len(chunk) if info.status is BatchStatus.INTERRUPTED else 0)
+        return 0, (len(chunk) if info.status is BatchStatus.INTERRUPTED or ghost else 0)
 
 
 _RESENT = frozenset({OutcomeStatus.UNKNOWN, OutcomeStatus.NOT_ATTEMPTED})

@@ -28,6 +28,7 @@ from ac_segment_export._export._engine import (
     EngineSettings,
     Pull,
     Save,
+    Sent,
     Sleep,
     SourceError,
     Stop,
@@ -415,7 +416,10 @@ class Exporter(_BaseExporter):
             send = throw = None
             try:
                 if isinstance(command, Call):
-                    send = client._call(command.op)
+                    if command.doubt:
+                        send = Sent(*client._call_doubt(command.op))
+                    else:
+                        send = client._call(command.op)
                 elif isinstance(command, Both):
                     send = _both(client, pool, command)
                 elif isinstance(command, Sleep):
@@ -505,7 +509,10 @@ class AsyncExporter(_BaseExporter):
             send = throw = None
             try:
                 if isinstance(command, Call):
-                    send = await client._call(command.op)
+                    if command.doubt:
+                        send = Sent(*await client._call_doubt(command.op))
+                    else:
+                        send = await client._call(command.op)
                 elif isinstance(command, Both):
                     send = await _aboth(client, command)
                 elif isinstance(command, Sleep):
@@ -729,7 +736,7 @@ def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any,
 
     later = pool.submit(second)
     try:
-        first: Any = client._call(command.first, paced.set)
+        first: Any = Sent(*client._call_doubt(command.first, paced.set))
     except APIError as exc:
         first = exc
     finally:
@@ -743,7 +750,7 @@ async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
 
     async def first() -> Any:
         try:
-            return await client._call(command.first, paced.set)
+            return Sent(*await client._call_doubt(command.first, paced.set))
         except APIError as exc:
             return exc
         finally:

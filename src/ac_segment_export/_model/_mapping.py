@@ -816,7 +816,7 @@ def _transform_failed(
     where: str, name: str, exc: Exception, field: str | None = None, *, email: str | None = None
 ) -> Rejection:
     try:
-        detail = str(exc)
+        detail = str(exc).encode("utf-8", "backslashreplace").decode()
     except Exception:  # noqa: BLE001 - an exception whose __str__ raises
         detail = ""
     if len(detail) > 200:
