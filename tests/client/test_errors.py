@@ -160,13 +160,13 @@ def test_dropped_connection_is_a_connection_error(
 
 def test_status_errors_carry_the_response(client: acx.Client, emu: ActiveCampaignEmulator) -> None:
     """Status errors keep method, URL, status and the decoded body."""
-    emu.queue_fault("503", count=6)
+    emu.queue_fault("502", count=6)
     with pytest.raises(acx.ServerError) as caught:
         client.lists.get(1)
     error = caught.value
-    assert (error.method, error.status_code) == ("GET", 503)
+    assert (error.method, error.status_code) == ("GET", 502)
     assert isinstance(error.body, str)
-    assert "503" in error.body
+    assert "502" in error.body
 
 
 # -- async ------------------------------------------------------------------------------------

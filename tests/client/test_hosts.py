@@ -100,7 +100,12 @@ def test_configuration_error_is_a_value_error() -> None:
     ("host", "loopback"),
     [
         ("localhost", True),
-        ("emu.localhost", True),
+        ("LocalHost", True),
+        ("localhost.", True),
+        ("emu.localhost", False),
+        ("evil.localhost", False),
+        ("::ffff:127.0.0.1", False),
+        ("::2", False),
         ("127.0.0.1", True),
         ("127.255.0.9", True),
         ("::1", True),
@@ -112,6 +117,16 @@ def test_configuration_error_is_a_value_error() -> None:
 def test_is_loopback(host: str, loopback: bool) -> None:
     """Only this machine's addresses count as loopback."""
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    "host", ["http://evil.localhost", "http://evil.localhost:8080/api/3", "http://a.b.localhost"]
+)
+def test_plain_http_is_refused_for_localhost_subdomains(host: str) -> None:
+    """Defect 10: only ``localhost`` itself and loopback literals may use plain http."""
+    with pytest.raises(acx.ConfigurationError, match="plain http"):
+        parse_endpoint(host)
+    assert parse_endpoint(host.replace("http://", "https://")).scheme == "https"
 
 
 def test_client_refuses_bad_host_before_io() -> None:

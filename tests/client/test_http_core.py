@@ -104,14 +104,32 @@ def test_429_without_header() -> None:
     assert error.retry_after is None
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 599])
+@pytest.mark.parametrize("status", [500, 502, 504, 599])
 def test_5xx_is_server_error(status: int) -> None:
-    """Every 5xx is a ServerError, whether the body is JSON or an HTML gateway page."""
+    """Every 5xx but 503 is a ServerError, whether the body is JSON or an HTML gateway page."""
     page = f"<html><body><h1>{status} Bad Gateway</h1></body></html>".encode()
     error = status_error(response(status, content=page, content_type="text/html"), SPEC)
     assert type(error) is acx.ServerError
     assert error.status_code == status
     assert error.body == page.decode()
+
+
+@pytest.mark.parametrize(("headers", "retry_after"), [({}, None), ({"Retry-After": "7"}, 7.0)])
+def test_503_is_a_rate_limit(headers: dict[str, str], retry_after: float | None) -> None:
+    """ActiveCampaign also throttles with 503: a ServiceUnavailableError, a RateLimitError."""
+    page = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+    raw = httpx.Response(
+        503,
+        content=page,
+        headers={"Content-Type": "text/html", **headers},
+        request=httpx.Request("GET", "https://acme.api-us1.com/api/3/contacts"),
+    )
+    error = status_error(raw, SPEC)
+    assert type(error) is acx.ServiceUnavailableError
+    assert isinstance(error, acx.RateLimitError)
+    assert not isinstance(error, acx.ServerError)
+    assert (error.status_code, error.retry_after) == (503, retry_after)
+    assert "service unavailable" in str(error)
 
 
 def test_other_statuses() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -291,6 +292,27 @@ def test_bulk_submit_encoded(client: acx.Client, emu: ActiveCampaignEmulator) ->
     assert emu.requests[-1].body_bytes == acx.client.bulk_body_size(encoded)
 
 
+def _sized(total: int) -> list[bytes]:
+    """One encoded contact that makes a bulk body of exactly *total* bytes."""
+    head = b'{"email":"big@example.com","first_name":"'
+    tail = b'"}'
+    pad = total - acx.client.bulk_body_size([head + tail])
+    return [head + b"x" * pad + tail]
+
+
+def test_bulk_body_limit_is_399_999_bytes(client: acx.Client, emu: ActiveCampaignEmulator) -> None:
+    """ActiveCampaign documents "399,999 bytes or less": that body goes, one byte more does not."""
+    assert acx.client.BULK_MAX_BYTES == 399_999
+    at_limit = _sized(399_999)
+    assert acx.client.bulk_body_size(at_limit) == 399_999
+    assert client.bulk_import.submit_encoded(at_limit).queued_contacts == 1
+    assert emu.requests[-1].body_bytes == 399_999
+    sent = len(emu.requests)
+    with pytest.raises(acx.ConfigurationError, match="at most 399,999 bytes; this one is 400,000"):
+        client.bulk_import.submit_encoded(_sized(400_000))
+    assert len(emu.requests) == sent
+
+
 def _many(n: int, *, pad: int = 0) -> list[acx.BulkImportContact]:
     return [
         acx.BulkImportContact(email=f"p{i}@example.com", first_name="x" * pad) for i in range(n)
@@ -301,7 +323,7 @@ def _many(n: int, *, pad: int = 0) -> list[acx.BulkImportContact]:
     ("contacts", "message"),
     [
         (_many(251), "at most 250 contacts, not 251"),
-        (_many(200, pad=2000), "at most 400,000 bytes"),
+        (_many(200, pad=2000), "at most 399,999 bytes"),
         ([], "at least one contact"),
     ],
 )
@@ -372,3 +394,69 @@ def test_bulk_info_unknown_batch_is_not_found(client: acx.Client) -> None:
     """Asking about a batch that does not exist is a NotFoundError."""
     with pytest.raises(acx.NotFoundError):
         client.bulk_import.info("00000000-0000-4000-8000-000000000000")
+
+
+def _field_json(id_: int, title: str, perstag: str) -> dict[str, object]:
+    return {"id": str(id_), "title": title, "type": "dropdown", "perstag": perstag}
+
+
+FIELD_ANSWERS = {
+    "documented list": {
+        "fields": [_field_json(7, "Loyalty Tier", "LOYALTY_TIER")],
+        "fieldOptions": [{"field": "7", "value": "gold"}, {"field": "7", "value": "silver"}],
+    },
+    "emulator object": {"field": _field_json(7, "Loyalty Tier", "LOYALTY_TIER")},
+    "list of several": {
+        "fields": [
+            _field_json(3, "Other", "OTHER"),
+            _field_json(7, "Loyalty Tier", "LOYALTY_TIER"),
+            _field_json(9, "loyalty tier", "LOYALTY_TIER_2"),
+        ],
+        "fieldOptions": [],
+    },
+}
+
+
+def _answering(body: object, seen: list[httpx.Request]) -> acx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=body)
+
+    return acx.Client("acme.api-us1.com", "key", transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("shape", list(FIELD_ANSWERS))
+def test_fields_create_reads_both_answer_shapes(shape: str) -> None:
+    """POST /fields answers `{"fields": [...]}` (documented) or `{"field": {...}}`: both work."""
+    seen: list[httpx.Request] = []
+    with _answering(FIELD_ANSWERS[shape], seen) as mocked:
+        field = mocked.fields.create("Loyalty Tier", type="dropdown", perstag="LOYALTY_TIER")
+    assert (field.id, field.title, field.perstag) == (7, "Loyalty Tier", "LOYALTY_TIER")
+    if shape == "documented list":
+        assert field.options == ("gold", "silver")
+    [request] = seen
+    assert (request.method, request.url.path) == ("POST", "/api/3/fields")
+
+
+def test_fields_create_without_perstag_matches_the_title_or_takes_the_only_one() -> None:
+    """Without a perstag the title decides; a single listed field is taken whatever its title."""
+    with _answering(FIELD_ANSWERS["list of several"], []) as mocked:
+        assert mocked.fields.create("Loyalty Tier").id == 7
+    only = {"fields": [_field_json(4, "Tier (2)", "TIER_2")]}
+    with _answering(only, []) as mocked:
+        assert mocked.fields.create("Tier").id == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"fields": [_field_json(3, "Other", "OTHER"), _field_json(4, "Else", "ELSE")]},
+        {"fields": []},
+        {"fields": "nope"},
+        {"message": "created"},
+    ],
+)
+def test_fields_create_without_the_created_field_is_a_validation_error(body: object) -> None:
+    """An answer that does not name the created field is never taken for it."""
+    with _answering(body, []) as mocked, pytest.raises(acx.APIResponseValidationError):
+        mocked.fields.create("Loyalty Tier")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -135,7 +136,7 @@ async def test_bulk_limits_refused_before_sending(
     ]
     for contacts, message in (
         (too_many, "not 251"),
-        (too_big, "400,000 bytes"),
+        (too_big, "399,999 bytes"),
         ([], "at least one"),
     ):
         with pytest.raises(acx.ConfigurationError, match=message):
@@ -148,3 +149,16 @@ async def test_request_escape_hatch(aclient: acx.AsyncClient, emu: ActiveCampaig
     emu.add_contact("r@example.com")
     body = await aclient.request("GET", "contacts", params={"email": "r@example.com"})
     assert body["contacts"][0]["email"] == "r@example.com"
+
+
+async def test_async_fields_create_reads_the_documented_list() -> None:
+    """Async: the documented `{"fields": [...]}` answer to POST /fields is read too."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        field = {"id": "5", "title": "Tier", "perstag": "TIER", "type": "text"}
+        return httpx.Response(200, json={"fields": [field], "fieldOptions": []})
+
+    transport = httpx.MockTransport(handler)
+    async with acx.AsyncClient("acme.api-us1.com", "key", transport=transport) as mocked:
+        field = await mocked.fields.create("Tier")
+    assert (field.id, field.perstag) == (5, "TIER")

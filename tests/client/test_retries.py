@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -96,11 +97,11 @@ def test_gives_up_after_max_attempts(
 ) -> None:
     """After max_attempts failures the last error is raised, and no more requests go out."""
     client = make_client(retry=acx.RetryPolicy.for_tests(max_attempts=3))
-    emu.queue_fault("503", count=10)
+    emu.queue_fault("502", count=10)
     with pytest.raises(acx.ServerError) as caught:
         client.lists.get(1)
-    assert caught.value.status_code == 503
-    assert statuses(emu) == [503, 503, 503]
+    assert caught.value.status_code == 502
+    assert statuses(emu) == [502, 502, 502]
     assert (client.stats.requests, client.stats.retries) == (3, 2)
 
 
@@ -132,7 +133,8 @@ def test_retry_after_is_honoured(
     [record] = [r for r in caplog.records if r.getMessage().startswith("Retrying")]
     assert record.levelno == logging.INFO
     assert record.getMessage() == (
-        "Retrying GET users/me in 0.20 s after RateLimitError (attempt 2 of 6)"
+        "Retrying GET users/me in 0.20 s after RateLimitError "
+        "(rate limited; 1 of 900 s of rate-limit waiting used)"
     )
 
 
@@ -305,3 +307,174 @@ def test_random_faults_are_retried_to_success(make_client: Callable[..., acx.Cli
     assert failed > 0
     assert client.stats.retries == failed
     assert client.stats.requests == len(emu.requests) == 30 + failed
+
+
+# -- rate limits have a budget of their own (defect 6) ---------------------------------------
+
+
+def test_many_429s_do_not_use_up_the_attempts(
+    client: acx.Client, emu: ActiveCampaignEmulator
+) -> None:
+    """Twenty 429s in a row (more than max_attempts) are waited out and the read succeeds."""
+    emu.queue_fault("429", count=20)
+    assert client.users.me().id == 1
+    assert statuses(emu) == [429] * 20 + [200]
+    assert (client.stats.rate_limited, client.stats.retries) == (20, 20)
+
+
+def test_rate_limits_and_failures_are_counted_apart(
+    make_client: Callable[..., acx.Client], emu: ActiveCampaignEmulator
+) -> None:
+    """max_attempts counts failures only: 429s between them do not bring the end nearer."""
+    client = make_client(retry=acx.RetryPolicy.for_tests(max_attempts=3))
+    for _ in range(2):
+        emu.queue_fault("429", count=4, path="/users")
+        emu.queue_fault("500", path="/users")
+    assert client.users.me().id == 1
+    assert statuses(emu) == ([429] * 4 + [500]) * 2 + [200]
+    emu.reset_requests()
+    emu.queue_fault("500", count=1)
+    emu.queue_fault("429", count=3)
+    emu.queue_fault("500", count=5)
+    with pytest.raises(acx.ServerError):
+        client.users.me()
+    assert statuses(emu) == [500, 429, 429, 429, 500, 500]
+
+
+def test_rate_limit_budget_is_enforced(
+    make_client: Callable[..., acx.Client], emu: ActiveCampaignEmulator
+) -> None:
+    """Once the Retry-After waits would exceed max_rate_limit_wait, the 429 is raised.
+
+    With backoff off nothing is slept, but each 429 still costs its Retry-After (1 s here).
+    """
+    client = make_client(retry=acx.RetryPolicy(backoff=False, max_rate_limit_wait=5.0))
+    emu.queue_fault("429", count=50)
+    started = time.perf_counter()
+    with pytest.raises(acx.RateLimitError) as caught:
+        client.users.me()
+    assert time.perf_counter() - started < 0.5
+    assert caught.value.status_code == 429
+    assert caught.value.maybe_applied is False
+    assert statuses(emu) == [429] * 6  # 5 waits of 1 s fit in the budget, the sixth does not
+    assert client.stats.rate_limited == 6
+
+
+def test_rate_limit_budget_charges_at_least_a_second(
+    make_client: Callable[..., acx.Client],
+) -> None:
+    """A server answering Retry-After: 0 forever is not retried forever."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow"})
+
+    client = make_client(
+        retry=acx.RetryPolicy(backoff=False, max_rate_limit_wait=3.0),
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(acx.RateLimitError):
+        client.users.me()
+    assert client.stats.requests == 4
+
+
+def test_max_elapsed_does_not_cut_rate_limit_waits_short(
+    make_client: Callable[..., acx.Client],
+) -> None:
+    """max_elapsed bounds failures; five waits of 0.02 s past a 0.05 s max_elapsed still go."""
+    emu = ActiveCampaignEmulator(
+        api_key="test-key", limits=EmulatorLimits.unlimited(), time_scale=50.0
+    )
+    client = make_client(
+        emulator=emu, retry=acx.RetryPolicy(max_elapsed=0.05, initial_backoff=0, jitter=0)
+    )
+    emu.queue_fault("429", count=5)  # Retry-After 0.02 s each
+    started = time.perf_counter()
+    assert client.users.me().id == 1
+    assert time.perf_counter() - started >= 0.1
+    assert statuses(emu) == [429] * 5 + [200]
+
+
+def test_never_raises_the_first_rate_limit(
+    make_client: Callable[..., acx.Client], emu: ActiveCampaignEmulator
+) -> None:
+    """RetryPolicy.never() makes one attempt, whatever the answer."""
+    client = make_client(retry=acx.RetryPolicy.never())
+    emu.queue_fault("429")
+    with pytest.raises(acx.RateLimitError):
+        client.users.me()
+    assert statuses(emu) == [429]
+
+
+# -- 503 is throttling too ---------------------------------------------------------------------
+
+
+def test_503_is_retried_as_a_rate_limit_even_for_creates(
+    client: acx.Client, emu: ActiveCampaignEmulator
+) -> None:
+    """A 503 refused the request: POST /contacts is retried, and it counts as rate limited."""
+    emu.queue_fault("503", count=8, path="/contacts")
+    contact = client.contacts.create(NEW)
+    assert contact.email == "new@example.com"
+    assert statuses(emu) == [503] * 8 + [201]
+    assert emu.contact_count == 1
+    assert (client.stats.rate_limited, client.stats.retries) == (8, 8)
+
+
+def test_503_retry_after_is_honoured(make_client: Callable[..., acx.Client]) -> None:
+    """A 503 with Retry-After waits that long (capped like a 429's)."""
+    answers = [
+        httpx.Response(503, headers={"Retry-After": "0.15"}, text="<html>busy</html>"),
+        httpx.Response(200, json={"user": {"id": "1", "username": "admin"}}),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    client = make_client(
+        retry=acx.RetryPolicy(initial_backoff=0, jitter=0),
+        transport=httpx.MockTransport(handler),
+    )
+    started = time.perf_counter()
+    assert client.users.me().id == 1
+    assert time.perf_counter() - started >= 0.15
+    assert client.stats.rate_limited == 1
+
+
+def test_503_budget_spent_raises_service_unavailable(
+    make_client: Callable[..., acx.Client], emu: ActiveCampaignEmulator
+) -> None:
+    """A 503 that outlasts the rate-limit budget is raised as ServiceUnavailableError."""
+    client = make_client(
+        retry=acx.RetryPolicy(backoff=False, max_rate_limit_wait=2.0, initial_backoff=0, jitter=0)
+    )
+    emu.queue_fault("503", count=10)  # no Retry-After: each costs the least charge, 1 s
+    with pytest.raises(acx.ServiceUnavailableError) as caught:
+        client.lists.create("Throttled")
+    assert isinstance(caught.value, acx.RateLimitError)
+    assert caught.value.maybe_applied is False
+    assert statuses(emu) == [503] * 3
+
+
+@pytest_anyio
+async def test_async_many_429s_and_503s_are_waited_out(
+    aclient: acx.AsyncClient, emu: ActiveCampaignEmulator
+) -> None:
+    """Async: twenty 429s, then 503s on a create, do not use up max_attempts."""
+    emu.queue_fault("429", count=20)
+    assert (await aclient.users.me()).id == 1
+    emu.queue_fault("503", count=7, path="/contacts")
+    await aclient.contacts.create(NEW)
+    assert statuses(emu) == [429] * 20 + [200] + [503] * 7 + [201]
+    assert aclient.stats.rate_limited == 27
+
+
+@pytest_anyio
+async def test_async_rate_limit_budget_is_enforced(
+    make_aclient: Callable[..., acx.AsyncClient], emu: ActiveCampaignEmulator
+) -> None:
+    """Async: the budget ends rate-limit retries too."""
+    client = make_aclient(retry=acx.RetryPolicy(backoff=False, max_rate_limit_wait=3.0))
+    emu.queue_fault("429", count=10)
+    with pytest.raises(acx.RateLimitError):
+        await client.users.me()
+    assert statuses(emu) == [429] * 4

@@ -6,7 +6,12 @@ import pytest
 
 import ac_segment_export as acx
 from ac_segment_export._core.http import RequestSpec, parse_retry_after
-from ac_segment_export._core.retry import is_retryable, retry_wait
+from ac_segment_export._core.retry import (
+    is_retryable,
+    may_have_applied,
+    rate_limit_wait,
+    retry_wait,
+)
 
 READ = RequestSpec("GET", "contacts")
 CREATE = RequestSpec("POST", "contacts", json={}, idempotent=False)
@@ -26,6 +31,7 @@ CASES = [
     (acx.RateLimitError("x", status_code=400, **KW), True, True),
     (_status(acx.ServerError, 500), True, False),
     (_status(acx.ServerError, 503), True, False),
+    (acx.ServiceUnavailableError("x", status_code=503, **KW), True, True),
     (_status(acx.AuthenticationError, 403), False, False),
     (_status(acx.NotFoundError, 404), False, False),
     (_status(acx.UnprocessableEntityError, 422), False, False),
@@ -127,3 +133,47 @@ def test_policy_validation(kwargs: dict[str, float], message: str) -> None:
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     """Delta-seconds (fractions too) and HTTP-dates parse; anything else is no hint at all."""
     assert parse_retry_after(header, now=1445412470.0) == seconds
+
+
+def test_rate_limit_wait_sleeps_and_charges() -> None:
+    """rate_limit_wait: the sleep, and the charge to the budget (the wait, at least 1 s)."""
+    policy = acx.RetryPolicy(max_retry_after=10.0, initial_backoff=2.0, jitter=0.0)
+    limited = acx.RateLimitError("x", status_code=429, retry_after=3.5, **KW)
+    assert rate_limit_wait(policy, 1, limited) == (3.5, 3.5)
+    instant = acx.RateLimitError("x", status_code=429, retry_after=0.0, **KW)
+    assert rate_limit_wait(policy, 1, instant) == (0.0, 1.0)
+    unavailable = acx.ServiceUnavailableError("x", status_code=503, **KW)
+    assert rate_limit_wait(policy, 2, unavailable) == (4.0, 4.0)  # backoff, not the bulk wait
+    quiet = acx.RetryPolicy.for_tests()
+    assert rate_limit_wait(quiet, 1, limited) == (0.0, 3.5)
+
+
+def test_policy_rate_limit_budget_defaults() -> None:
+    """Fifteen minutes of rate-limit waiting per request by default; never() allows none."""
+    assert acx.RetryPolicy().max_rate_limit_wait == 900.0
+    assert acx.RetryPolicy.for_tests().max_rate_limit_wait == 900.0
+    assert acx.RetryPolicy.never().max_rate_limit_wait == 0.0
+    with pytest.raises(acx.ConfigurationError, match="max_rate_limit_wait must not be negative"):
+        acx.RetryPolicy(max_rate_limit_wait=-1)
+
+
+@pytest.mark.parametrize(
+    ("exc", "unclear"),
+    [
+        (acx.APIConnectError("x", **KW), False),
+        (acx.APITimeoutError("x", **KW), True),
+        (acx.APIConnectionError("x", **KW), True),
+        (acx.RateLimitError("x", status_code=429, **KW), False),
+        (acx.RateLimitError("x", status_code=400, **KW), False),
+        (acx.ServiceUnavailableError("x", status_code=503, **KW), False),
+        (_status(acx.ServerError, 500), True),
+        (_status(acx.ServerError, 504), True),
+        (_status(acx.NotFoundError, 404), False),
+        (_status(acx.UnprocessableEntityError, 422), False),
+        (acx.APIResponseValidationError("x", status_code=200, **KW), True),
+        (ValueError("not ours"), False),
+    ],
+)
+def test_may_have_applied(exc: BaseException, unclear: bool) -> None:
+    """Unclear endings (timeouts, drops, 5xx, odd 2xx) may have been applied; refusals not."""
+    assert may_have_applied(exc) is unclear

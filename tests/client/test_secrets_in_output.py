@@ -146,9 +146,9 @@ async def test_async_run_is_clean(
     assert repr(client) == "AsyncClient(host='acme.api-us1.com')"
     with caplog.at_level(logging.DEBUG):
         await client.users.me()
-        keyed.queue_fault("503")
+        keyed.queue_fault("500")
         with pytest.raises(acx.ServerError) as caught:
-            await client.lists.create("x")  # a create is not retried after a 503
+            await client.lists.create("x")  # a create is not retried after a 500
         keyed.queue_fault("drop", count=10)
         with pytest.raises(acx.APIConnectionError) as dropped:
             await client.users.me()

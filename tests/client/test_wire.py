@@ -101,10 +101,43 @@ def test_batch_status(status: object, expected: acx.BatchStatus | None) -> None:
     assert info.is_final is (expected is not None and expected.is_final)
 
 
-def test_unknown_batch_status_is_refused() -> None:
-    """A status ActiveCampaign does not document is a validation error."""
+@pytest.mark.parametrize(
+    ("status", "raw"),
+    [("exploded", "exploded"), ("Processing ", "Processing "), (3, "3"), (True, "true")],
+)
+def test_undocumented_batch_status_is_not_finished(status: object, raw: str) -> None:
+    """A status outside the documented six is "not finished yet", its text kept as raw_status."""
+    info = converter.structure({"status": status, "failure": []}, acx.BulkImportInfo)
+    assert info.status is None
+    assert not info.is_final
+    assert info.raw_status == raw
+
+
+def test_documented_batch_status_keeps_its_raw_text() -> None:
+    """raw_status is the text as sent; None for `status: false`."""
+    info = converter.structure({"status": "Completed"}, acx.BulkImportInfo)
+    assert (info.status, info.raw_status) == (acx.BatchStatus.COMPLETED, "Completed")
+    assert converter.structure({"status": False}, acx.BulkImportInfo).raw_status is None
+
+
+@pytest.mark.parametrize("status", [{"state": "active"}, ["active"]])
+def test_batch_status_of_the_wrong_shape_is_refused(status: object) -> None:
+    """An object or a list where the status belongs is still a validation error."""
     with pytest.raises(cattrs.BaseValidationError):
-        converter.structure({"status": "exploded"}, acx.BulkImportInfo)
+        converter.structure({"status": status}, acx.BulkImportInfo)
+
+
+def test_client_reads_an_undocumented_batch_status() -> None:
+    """Through the client, GET import/info with an unknown status parses as not final."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "paused", "success": [], "failure": []})
+
+    with acx.Client("acme.api-us1.com", "key", transport=httpx.MockTransport(handler)) as mocked:
+        info = mocked.bulk_import.info("b-1")
+    assert info.status is None
+    assert info.raw_status == "paused"
+    assert not info.is_final
 
 
 def test_custom_field_flags_and_options() -> None:

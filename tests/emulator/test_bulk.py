@@ -126,18 +126,18 @@ def test_byte_limit(emu: ActiveCampaignEmulator, client: httpx.Client) -> None:
             {"contacts": [{"email": "a@example.org", "first_name": "x" * padding}]}
         ).encode()
 
-    at_limit = body_of(400_000)
-    assert len(at_limit) == 400_000
+    at_limit = body_of(399_999)  # "less than 400K bytes (399,999 bytes or less)"
+    assert len(at_limit) == 399_999
     ok = client.post(
         "/import/bulk_import", content=at_limit, headers={"Content-Type": "application/json"}
     )
     assert ok.status_code == 200
-    over = body_of(400_001)
+    over = body_of(400_000)
     rejected = client.post(
         "/import/bulk_import", content=over, headers={"Content-Type": "application/json"}
     )
     assert rejected.status_code == 400
-    assert "400000" in rejected.json()["failureReasons"][0]
+    assert "399999" in rejected.json()["failureReasons"][0]
     assert len(emu.batches) == 1
 
 

@@ -66,7 +66,8 @@ def destination(connection: Connection) -> ExportDestination:
 def make_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> Client:
     kwargs.setdefault("retry", RetryPolicy.for_tests())
     kwargs.setdefault("rate_limit", RateLimit.unlimited())
-    return Client(HOST, API_KEY, transport=emulator.transport(), **kwargs)
+    kwargs.setdefault("transport", emulator.transport())
+    return Client(HOST, API_KEY, **kwargs)
 
 
 def make_async_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> AsyncClient:

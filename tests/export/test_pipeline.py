@@ -89,14 +89,14 @@ def test_a_rejection_naming_no_contact_is_bisected_to_the_culprit(
 def test_batches_are_split_by_bytes_and_nothing_is_trimmed(
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
-    """Big field values: several requests under 400,000 bytes for < 250 contacts, values whole."""
+    """Big field values: requests of at most 399,999 bytes for < 250 contacts, values whole."""
     big = "x" * 30_000
     rows = [profile(i, tier=f"{i}:{big}") for i in range(40)]
     report = Exporter(destination, client=client, **FAST).run(rows)
     assert report.exported == 40
     sent = bulk_requests(emu)
     assert len(sent) >= 3
-    assert all(r.body_bytes <= 400_000 for r in sent)
+    assert all(r.body_bytes <= 399_999 for r in sent)
     assert sum(len(r.json["contacts"]) for r in sent) + report.sync_requests == 40
     for i in (0, 17, 39):
         contact = emu.contact_by_email(f"user{i}@example.com")
@@ -196,7 +196,7 @@ class BigMapper:
 def test_a_contact_too_big_for_any_request_is_rejected(
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
-    """A single contact over 400,000 bytes is rejected (naming the size), the rest exported."""
+    """A single contact over 399,999 bytes is rejected (naming the size), the rest exported."""
     rows = [profile(i, big=i == 5) for i in range(20)]
     report = Exporter(destination, client=client, mapper=BigMapper(), **FAST).run(rows)
     rejected = report.by_status(OutcomeStatus.REJECTED)

@@ -54,12 +54,23 @@ async def async_client_use() -> None:
         del user
 
 
+def options() -> None:
+    policy = acx.RetryPolicy(max_rate_limit_wait=60.0)
+    budget: float = policy.max_rate_limit_wait
+    info = acx.BulkImportInfo(status=None, raw_status="paused")
+    raw: str | None = info.raw_status
+    del budget, raw
+
+
 def errors() -> None:
     try:
         acx.Client("acme.api-us1.com", "k").users.me()
     except acx.AuthenticationError as exc:
         code: int = exc.status_code
         del code
+    except acx.ServiceUnavailableError as exc:
+        throttled: acx.RateLimitError = exc
+        del throttled
     except acx.RateLimitError as exc:
         wait: float | None = exc.retry_after
         del wait
@@ -68,7 +79,8 @@ def errors() -> None:
         del reasons
     except acx.APIConnectionError as exc:
         url: str = exc.url
-        del url
+        unclear: bool = exc.maybe_applied
+        del url, unclear
     except acx.ACSegmentExportError:
         pass
 

@@ -32,26 +32,44 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
 class RetryPolicy:
     """When and how long the client retries a failed request.
 
-    Retried: connection errors, timeouts, HTTP 429 (waiting what ``Retry-After`` says, at most
-    ``max_retry_after``), 5xx, and the bulk-import "Rate limit exceeded" answer — but only for
-    requests that are safe to repeat (reads, ``contact/sync``, ``contactLists``, field values,
-    bulk import, updates and deletes). A request that creates something (``POST /contacts``,
-    ``/lists``, ``/fields``) is retried only when it surely was not processed: the connection
-    could not be opened, or the server answered 429.
+    Two kinds of answer are retried, under separate budgets:
+
+    * **Rate limits** — HTTP 429, HTTP 503 (ActiveCampaign also throttles with it) and the
+      bulk-import "Rate limit exceeded" answer. The request was refused, not failed, so it is
+      retried for every request, creating ones included, and does **not** count against
+      ``max_attempts`` or ``max_elapsed``. It waits what ``Retry-After`` says (at most
+      ``max_retry_after``); without one, ``bulk_rate_limit_wait`` after the bulk answer and
+      the exponential backoff after a 429 or 503. One request may spend ``max_rate_limit_wait``
+      seconds in such waits: a rate limit whose wait would take it past that budget is
+      raised. Each wait is charged at least one second (a server answering ``Retry-After: 0``
+      forever is not retried forever), and is charged even with ``backoff=False``.
+    * **Failures** — connection errors, timeouts and 5xx other than 503 — but only for
+      requests that are safe to repeat (reads, ``contact/sync``, ``contactLists``, field
+      values, bulk import, updates and deletes). A request that creates something
+      (``POST /contacts``, ``/lists``, ``/fields``) is retried only when it surely was not
+      processed: the connection could not be opened, or a rate limit refused it.
+      ``max_attempts`` counts the tries that did not end in a rate limit, the first included;
+      ``max_elapsed`` bounds the time since the first try, less the time spent waiting out
+      rate limits.
 
     Backoff is exponential (``initial_backoff`` doubled per attempt, at most ``max_backoff``)
-    plus a random jitter of up to ``jitter`` seconds. ``max_attempts`` counts the first try.
+    plus a random jitter of up to ``jitter`` seconds.
 
     Attributes:
-        max_attempts: Tries per request, the first included; 1 turns retries off.
-        max_elapsed: Seconds after the first try past which no retry starts.
+        max_attempts: Tries per request that may end in a failure, the first included; 1
+            turns retries after failures off.
+        max_elapsed: Seconds after the first try (not counting rate-limit waits) past which no
+            retry after a failure starts.
         initial_backoff: Seconds before the first retry.
         max_backoff: The longest computed backoff.
         jitter: The most random seconds added to each backoff.
         max_retry_after: The longest ``Retry-After`` honoured; longer requests wait this long.
         bulk_rate_limit_wait: Seconds to wait after a bulk "Rate limit exceeded" answer that
             carries no ``Retry-After`` (ActiveCampaign's text says to retry in a minute).
-        backoff: ``False`` skips every wait (for test suites); attempts are still counted.
+        max_rate_limit_wait: Total seconds one request may spend waiting out rate limits
+            (15 minutes by default); 0 raises the first rate limit.
+        backoff: ``False`` skips every wait (for test suites); attempts and the rate-limit
+            budget are still counted.
     """
 
     max_attempts: int = attrs.field(default=6)
@@ -61,6 +79,7 @@ class RetryPolicy:
     jitter: float = attrs.field(default=0.5, validator=_non_negative)
     max_retry_after: float = attrs.field(default=120.0, validator=_non_negative)
     bulk_rate_limit_wait: float = attrs.field(default=60.0, validator=_non_negative)
+    max_rate_limit_wait: float = attrs.field(default=900.0, validator=_non_negative)
     backoff: bool = True
 
     @max_attempts.validator
@@ -76,8 +95,8 @@ class RetryPolicy:
 
     @classmethod
     def never(cls) -> RetryPolicy:
-        """A policy that makes one attempt per request."""
-        return cls(max_attempts=1)
+        """A policy that makes one attempt per request (a rate limit is raised too)."""
+        return cls(max_attempts=1, max_rate_limit_wait=0.0)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,13 +21,16 @@
     │       ├── NotFoundError             404
     │       ├── UnprocessableEntityError  422, with ActiveCampaign's ``errors`` list parsed
     │       ├── RateLimitError            429, or the bulk "Rate limit exceeded" body; .retry_after
-    │       └── ServerError               5xx
+    │       │   └── ServiceUnavailableError   503 (ActiveCampaign also throttles with it)
+    │       └── ServerError               5xx other than 503
     └── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
         └── MirrorRefusedError            mirror would empty or halve the list; nothing unsubscribed
 
 A bad *profile* is never an exception: the exporter reports it as a rejected record with a
-reason. Messages never contain the API key: it is not part of any URL, and headers are not
-copied into errors.
+reason. Messages never contain the API key: it is not part of any URL, headers are not
+copied into errors, and an answer that echoes the key (in its body, as is or encoded) has it
+replaced by ``[redacted]`` before any message, ``body``, ``errors``, ``failures`` or
+``problems`` is built from it.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ __all__ = [
     "PolicyError",
     "RateLimitError",
     "ServerError",
+    "ServiceUnavailableError",
     "UnprocessableEntityError",
 ]
 
@@ -263,7 +267,11 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """The account's rate limit was exceeded (429, or the bulk-import rate-limit body).
+    """The account's rate limit was exceeded (429, 503, or the bulk-import rate-limit body).
+
+    The request was refused, not processed: the client waits and retries it (see
+    :class:`~ac_segment_export.RetryPolicy`) and raises this only when the rate-limit budget
+    is spent.
 
     Attributes:
         retry_after: Seconds the server asked us to wait, when it said.
@@ -286,8 +294,21 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailableError(RateLimitError):
+    """HTTP 503, which ActiveCampaign also answers when an account exceeds its rate limit.
+
+    It is handled as a rate limit, not as a server failure: retried (creating requests too,
+    as the request was refused), honouring ``Retry-After`` when the answer has one, counted in
+    ``ClientStats.rate_limited``, and never taken as "may have been applied". It is therefore
+    not a :class:`ServerError`.
+    """
+
+
 class ServerError(APIStatusError):
-    """HTTP 5xx: ActiveCampaign failed to handle the request."""
+    """HTTP 5xx other than 503: ActiveCampaign failed to handle the request.
+
+    The request may or may not have been carried out.
+    """
 
 
 class ExportAbortedError(ACSegmentExportError):

@@ -15,6 +15,8 @@ __all__ = ["ApiEndpoint", "is_loopback", "parse_endpoint", "redact"]
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _MAX_LABEL = 63
 _MAX_HOST = 253
+_LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+_LOOPBACK_V6 = ipaddress.IPv6Address("::1")
 _EXPECTED = (
     "Expected the REST endpoint hostname, like 'acme.api-us1.com', or the API URL from "
     "ActiveCampaign's Settings > Developer page, like 'https://acme.api-us1.com'."
@@ -22,13 +24,23 @@ _EXPECTED = (
 
 
 def is_loopback(host: str) -> bool:
-    """Tell whether *host* (a hostname or IP literal, without brackets) is this machine."""
-    if host == "localhost" or host.endswith(".localhost"):
+    """Tell whether *host* (a hostname or IP literal, without brackets) is this machine.
+
+    Only ``localhost`` itself and literal loopback addresses (``127.0.0.0/8``, ``::1``)
+    count. Subdomains such as ``emu.localhost`` do not: whether they resolve to this machine
+    is up to the resolver, and ``evil.localhost`` must not open a plain-http path.
+    """
+    name = host.lower()
+    name = name.removesuffix(".")
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return address in _LOOPBACK_V4
+    return address == _LOOPBACK_V6
 
 
 @attrs.frozen

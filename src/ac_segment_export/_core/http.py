@@ -3,6 +3,9 @@
 Everything here works on values (a :class:`RequestSpec` in, an :class:`httpx.Response` that
 has already been read out); nothing here sends or sleeps. The sync and async clients differ
 only in how they move bytes.
+
+The functions that read an answer take the client's :class:`Redactor`: the API key, should
+the server echo it, is masked in the body before any exception or detail is built from it.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from ac_segment_export._core.errors import (
     PaymentRequiredError,
     RateLimitError,
     ServerError,
+    ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ac_segment_export._core.redaction import NO_REDACTION, Redactor
 from ac_segment_export._core.wire import converter
 
 __all__ = [
@@ -127,11 +132,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return seconds
 
 
-def _json_or_text(response: httpx.Response) -> Any:
+def _json_or_text(response: httpx.Response, redact: Redactor) -> Any:
     try:
-        return response.json()
+        body = response.json()
     except ValueError:
-        return response.text
+        return redact(response.text)
+    return redact.json(body)
 
 
 def _parse_error_details(body: Any) -> list[ErrorDetail]:
@@ -198,20 +204,32 @@ def _bulk_failures(body: Any) -> list[BulkFailure]:
     return failures
 
 
-def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
-    """The exception an error response stands for: the one place that knows the table."""
+def status_error(
+    response: httpx.Response, spec: RequestSpec, redact: Redactor = NO_REDACTION
+) -> APIStatusError:
+    """The exception an error response stands for: the one place that knows the table.
+
+    *redact* masks the API key in the body (and so in the message, ``body``, ``errors`` and
+    ``failures``) before anything is built from it.
+    """
     status = response.status_code
-    method, url = spec.method, str(response.request.url)
-    body = _json_or_text(response)
+    method, url = spec.method, redact(str(response.request.url))
+    body = _json_or_text(response, redact)
     details = _parse_error_details(body)
     text = _message_of(body, details)
     where = f"{method} {url} returned {status}"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
-    if status == 429 or (status in {400, 403} and _is_bulk_rate_limit(body)):
+    if status in {429, 503} or (status in {400, 403} and _is_bulk_rate_limit(body)):
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimitError(
-            f"{where}: rate limit exceeded{wait}. {text}".strip(),
+        what = (
+            "service unavailable (ActiveCampaign's answer to throttling, too)"
+            if status == 503
+            else "rate limit exceeded"
+        )
+        limit = ServiceUnavailableError if status == 503 else RateLimitError
+        return limit(
+            f"{where}: {what}{wait}. {text}".strip(),
             method=method,
             url=url,
             status_code=status,
@@ -261,11 +279,17 @@ def status_error(response: httpx.Response, spec: RequestSpec) -> APIStatusError:
     )
 
 
-def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
-    """The JSON object of a 2xx answer, or raise; never take a non-JSON 2xx for success."""
+def decode_body(
+    response: httpx.Response, spec: RequestSpec, redact: Redactor = NO_REDACTION
+) -> Any:
+    """The JSON object of a 2xx answer, or raise; never take a non-JSON 2xx for success.
+
+    A body that holds the API key in any form comes back with it masked by *redact*, so
+    that no model, validation problem or report built from it can carry the key.
+    """
     if response.status_code >= 300:
-        raise status_error(response, spec)
-    url = str(response.request.url)
+        raise status_error(response, spec, redact)
+    url = redact(str(response.request.url))
     content_type = response.headers.get("Content-Type", "")
     html = (
         "the body is an HTML page, not JSON (an expired or wrong API key, or a host that "
@@ -285,7 +309,7 @@ def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
             problem = html if "html" in content_type.lower() else "the body is not valid JSON"
         else:
             if isinstance(body, dict):
-                return body
+                return redact.json(body) if redact.found_in(response.content) else body
             problem = f"the body is a JSON {type(body).__name__}, not an object"
     raise APIResponseValidationError(
         f"{spec.method} {url} returned {response.status_code} but {problem}.",
@@ -296,15 +320,25 @@ def decode_body(response: httpx.Response, spec: RequestSpec) -> Any:
 
 
 def invalid_body(
-    exc: Exception, *, spec: RequestSpec, response: httpx.Response, where: str
+    exc: Exception,
+    *,
+    spec: RequestSpec,
+    response: httpx.Response,
+    where: str,
+    redact: Redactor = NO_REDACTION,
 ) -> APIResponseValidationError:
-    """The error for a 2xx body that did not match the documented shape."""
+    """The error for a 2xx body that did not match the documented shape.
+
+    The problems quote values of the body: give it a body from :func:`decode_body` (already
+    masked), or a *redact* to mask them here.
+    """
     path = f"$.{where}" if where else "$"
     if isinstance(exc, cattrs.BaseValidationError):
         problems = cattrs.transform_error(exc, path=path)
     else:
         problems = [f"{exc} @ {path}"]
-    url = str(response.request.url)
+    problems = [redact(problem) for problem in problems]
+    url = redact(str(response.request.url))
     return APIResponseValidationError(
         f"{spec.method} {url} returned a body that does not match the documented shape: "
         + "; ".join(problems),
@@ -328,8 +362,26 @@ def structure(
         raise invalid_body(exc, spec=spec, response=response, where=where) from exc
 
 
-def translate_transport_error(exc: httpx.HTTPError, spec: RequestSpec, url: str) -> APIError:
-    """Turn an httpx exception into ours (the caller chains it with ``from``)."""
+def _scrub_chain(exc: BaseException, redact: Redactor) -> None:
+    # The httpx exception is chained to ours: mask a key a broken answer put in its text.
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if redact.found_in(str(current)):
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__
+
+
+def translate_transport_error(
+    exc: httpx.HTTPError, spec: RequestSpec, url: str, redact: Redactor = NO_REDACTION
+) -> APIError:
+    """Turn an httpx exception into ours (the caller chains it with ``from``).
+
+    A key that *redact* finds in the text of *exc* (or of what it chains) is masked there too.
+    """
+    _scrub_chain(exc, redact)
+    url = redact(url)
     host = httpx.URL(url).host
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return APIConnectError(

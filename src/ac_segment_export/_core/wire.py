@@ -51,7 +51,11 @@ class MembershipStatus(enum.IntEnum):
 
 
 class BatchStatus(str, enum.Enum):
-    """The lifecycle of one bulk-import batch (``import/info``)."""
+    """The lifecycle of one bulk-import batch (``import/info``), as ActiveCampaign documents it.
+
+    A status outside these six is not an error: :class:`BulkImportInfo` reads it as "not
+    finished yet" and keeps the text in :attr:`BulkImportInfo.raw_status`.
+    """
 
     WAITING = "waiting"
     CLAIMED = "claimed"
@@ -193,14 +197,18 @@ class BulkImportInfo:
 
     Attributes:
         status: The batch status, or ``None`` while ActiveCampaign has none yet (it answers
-            ``status: false`` for about a second after a submit).
+            ``status: false`` for about a second after a submit) or when it answers a status
+            it does not document: both mean "not finished yet", so :attr:`is_final` is false.
         success: IDs of the contacts the batch created.
         failure: Emails the batch did not import.
+        raw_status: The status exactly as ActiveCampaign sent it (a number as its text), or
+            ``None`` for ``false``/no status; tells an undocumented status apart from none.
     """
 
     status: BatchStatus | None
     success: tuple[int, ...] = ()
     failure: tuple[str, ...] = ()
+    raw_status: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -265,13 +273,25 @@ def _structure_datetime(value: object, _: object) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text)
 
 
-def _structure_batch_status(value: object, _: object) -> BatchStatus | None:
+def _raw_batch_status(value: object) -> str | None:
     if value is False or value is None or value == "":
         return None
-    if isinstance(value, str):
-        return BatchStatus(value.lower())
+    if value is True:
+        return "true"
+    if isinstance(value, str | int | float):
+        return str(value)
     msg = f"expected a batch status, got {value!r}"
     raise ValueError(msg)
+
+
+def _structure_batch_status(value: object, _: object) -> BatchStatus | None:
+    raw = _raw_batch_status(value)
+    if raw is None:
+        return None
+    try:
+        return BatchStatus(raw.strip().lower())
+    except ValueError:
+        return None  # undocumented: as far as we can tell, the batch has not finished
 
 
 def _structure_membership_status(value: object, _: object) -> MembershipStatus:
@@ -314,6 +334,14 @@ def _make_converter() -> cattrs.Converter:
         Contact, first_name="firstName", last_name="lastName", created="cdate", updated="udate"
     )
     structure_as(BulkImportQueued, batch_id="batchId")
+
+    info_fn = make_dict_structure_fn(BulkImportInfo, conv, raw_status=override(omit=True))
+
+    def structure_info(value: Any, cls: type[BulkImportInfo]) -> BulkImportInfo:
+        info = info_fn(value, cls)
+        return attrs.evolve(info, raw_status=_raw_batch_status(value.get("status")))
+
+    conv.register_structure_hook(BulkImportInfo, structure_info)
     structure_as(DailyImportCount, for_date="forDate")
     structure_as(BulkImportOverview, recently_completed="recentlyCompleted")
 

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
-import tenacity
 
 from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
-from ac_segment_export._core.errors import ConfigurationError, RateLimitError
+from ac_segment_export._core.errors import (
+    APIResponseValidationError,
+    ConfigurationError,
+    RateLimitError,
+)
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.http import (
     _SHAPE_ERRORS,
@@ -29,7 +32,8 @@ from ac_segment_export._core.http import (
     translate_transport_error,
 )
 from ac_segment_export._core.pacing import RateLimiter
-from ac_segment_export._core.retry import retry_arguments
+from ac_segment_export._core.redaction import Redactor
+from ac_segment_export._core.retry import Attempts, may_have_applied
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export.client import _resources as res
 
@@ -57,7 +61,7 @@ class ClientStats:
     Attributes:
         requests: HTTP requests sent (every attempt counts).
         retries: Attempts that were retries.
-        rate_limited: Answers that said the rate limit was exceeded (429 or bulk body).
+        rate_limited: Answers that said the rate limit was exceeded (429, 503 or bulk body).
         paced_seconds: Seconds spent waiting for the client-side rate limiter.
     """
 
@@ -107,6 +111,7 @@ class _BaseClient:
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
+        self._redact = Redactor(self._api_key)
 
     @property
     def base_url(self) -> str:
@@ -148,20 +153,34 @@ class _BaseClient:
             (time.perf_counter() - started) * 1000,
         )
         if response.status_code >= 300:
-            error = status_error(response, spec)
+            error = status_error(response, spec, self._redact)
             if isinstance(error, RateLimitError):
                 self.stats.add(rate_limited=1)
             raise error
 
-    @staticmethod
-    def _advance(
-        pager: OffsetPager[T] | IdPager[T], response: httpx.Response, spec: RequestSpec
-    ) -> tuple[Sequence[T], RequestSpec | None]:
-        body = decode_body(response, spec)
+    def _attempts(self, spec: RequestSpec) -> Attempts:
+        return Attempts(self.retry, spec, on_retry=self._on_retry)
+
+    def _read(self, response: httpx.Response, spec: RequestSpec, read: Callable[[Any], T]) -> T:
+        """Decode a 2xx answer and read it; a body that fails is an unclear outcome."""
         try:
-            return pager.advance(body)
-        except _SHAPE_ERRORS as exc:
-            raise invalid_body(exc, spec=spec, response=response, where=pager.key) from exc
+            return read(decode_body(response, spec, self._redact))
+        except APIResponseValidationError as exc:
+            exc.maybe_applied = exc.maybe_applied or may_have_applied(exc)
+            raise
+
+    def _advance(
+        self, pager: OffsetPager[T] | IdPager[T], response: httpx.Response, spec: RequestSpec
+    ) -> tuple[Sequence[T], RequestSpec | None]:
+        def read(body: Any) -> tuple[Sequence[T], RequestSpec | None]:
+            try:
+                return pager.advance(body)
+            except _SHAPE_ERRORS as exc:
+                raise invalid_body(
+                    exc, spec=spec, response=response, where=pager.key, redact=self._redact
+                ) from exc
+
+        return self._read(response, spec, read)
 
     def _on_retry(self, exc: BaseException, wait: float) -> None:
         self.stats.add(retries=1)
@@ -206,9 +225,7 @@ class Client(_BaseClient):
     def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
     ) -> httpx.Response:
-        for attempt in tenacity.Retrying(
-            **retry_arguments(self.retry, spec, on_retry=self._on_retry)
-        ):
+        for attempt in self._attempts(spec):
             with attempt:
                 paced = self.rate_limiter.acquire(spec.bulk_contacts)
                 if on_paced is not None:
@@ -221,7 +238,9 @@ class Client(_BaseClient):
                     response = self._http.send(request, auth=self._auth)
                     response.read()
                 except httpx.HTTPError as exc:
-                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                    raise translate_transport_error(
+                        exc, spec, str(request.url), self._redact
+                    ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
@@ -236,7 +255,7 @@ class Client(_BaseClient):
                 exporter uses it to order two concurrent requests' pacing).
         """
         response = self._send(operation.spec, on_paced)
-        return operation.parse(decode_body(response, operation.spec), response)
+        return self._read(response, operation.spec, lambda body: operation.parse(body, response))
 
     def request(
         self,
@@ -264,7 +283,7 @@ class Client(_BaseClient):
             idempotent=method.upper() != "POST" if idempotent is None else idempotent,
         )
         response = self._send(spec)
-        return decode_body(response, spec)  # type: ignore[no-any-return]
+        return self._read(response, spec, dict)
 
     def paginate(self, pager: OffsetPager[T] | IdPager[T]) -> Iterator[T]:
         """Yield every item of a paged collection, fetching one page at a time."""
@@ -347,9 +366,7 @@ class AsyncClient(_BaseClient):
     async def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
     ) -> httpx.Response:
-        async for attempt in tenacity.AsyncRetrying(
-            **retry_arguments(self.retry, spec, on_retry=self._on_retry)
-        ):
+        async for attempt in self._attempts(spec):
             with attempt:
                 paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
                 if on_paced is not None:
@@ -362,7 +379,9 @@ class AsyncClient(_BaseClient):
                     response = await self._http.send(request, auth=self._auth)
                     await response.aread()
                 except httpx.HTTPError as exc:
-                    raise translate_transport_error(exc, spec, str(request.url)) from exc
+                    raise translate_transport_error(
+                        exc, spec, str(request.url), self._redact
+                    ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
                 self._check(response, spec, started)
@@ -378,7 +397,7 @@ class AsyncClient(_BaseClient):
             on_paced: Called once, when the rate limiter has let the first attempt go.
         """
         response = await self._send(operation.spec, on_paced)
-        return operation.parse(decode_body(response, operation.spec), response)
+        return self._read(response, operation.spec, lambda body: operation.parse(body, response))
 
     async def request(
         self,
@@ -398,7 +417,7 @@ class AsyncClient(_BaseClient):
             idempotent=method.upper() != "POST" if idempotent is None else idempotent,
         )
         response = await self._send(spec)
-        return decode_body(response, spec)  # type: ignore[no-any-return]
+        return self._read(response, spec, dict)
 
     async def paginate(self, pager: OffsetPager[T] | IdPager[T]) -> AsyncIterator[T]:
         """Yield every item of a paged collection, fetching one page at a time."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from ac_segment_export._core.errors import ConfigurationError
-from ac_segment_export._core.http import RequestSpec, structure
+from ac_segment_export._core.http import _SHAPE_ERRORS, RequestSpec, invalid_body, structure
 from ac_segment_export._core.pagination import IdPager, OffsetPager
 from ac_segment_export._core.wire import (
     BulkImportContact,
@@ -39,8 +39,9 @@ T = TypeVar("T")
 
 #: The most contacts one bulk-import request may carry.
 BULK_MAX_CONTACTS = 250
-#: The largest bulk-import body ActiveCampaign accepts, in bytes.
-BULK_MAX_BYTES = 400_000
+#: The largest bulk-import body ActiveCampaign accepts, in bytes: its documentation says
+#: "less than 400K bytes (399,999 bytes or less)".
+BULK_MAX_BYTES = 399_999
 
 Body = Mapping[str, Any]
 
@@ -285,7 +286,12 @@ def fields_create(
     perstag: str | None = None,
     description: str = "",
 ) -> Operation[CustomField]:
-    """``POST /fields`` (not idempotent: a repeat after success is a duplicate title)."""
+    """``POST /fields`` (not idempotent: a repeat after success is a duplicate title).
+
+    ActiveCampaign documents the answer as ``{"fields": [...], "fieldOptions": [...]}``;
+    ``{"field": {...}}`` is accepted too. From a list, the created field is the one whose
+    ``perstag`` (when given) or title matches, or the only one listed.
+    """
     if not title or not title.strip():
         msg = "A custom field needs a non-blank title."
         raise ConfigurationError(msg)
@@ -293,7 +299,36 @@ def fields_create(
     if perstag is not None:
         field["perstag"] = perstag
     spec = RequestSpec("POST", "fields", json={"field": field}, idempotent=False)
-    return _one("field", CustomField, spec)
+
+    def parse(body: Body, response: httpx.Response) -> CustomField:
+        if "field" in body or "fields" not in body:
+            created: CustomField = structure(
+                body.get("field"), CustomField, spec=spec, response=response, where="field"
+            )
+            return created
+        try:
+            return _created_field(_fields_page(body), title=title, perstag=perstag)
+        except _SHAPE_ERRORS as exc:
+            raise invalid_body(exc, spec=spec, response=response, where="fields") from exc
+
+    return Operation(spec, parse)
+
+
+def _created_field(
+    fields: Sequence[CustomField], *, title: str, perstag: str | None
+) -> CustomField:
+    tests: list[Callable[[CustomField], bool]] = [lambda f: f.title == title]
+    if perstag is not None:
+        tests.insert(0, lambda f: f.perstag.upper() == perstag.upper())
+    tests.append(lambda f: f.title.casefold() == title.casefold())
+    for test in tests:
+        matches = [f for f in fields if test(f)]
+        if len(matches) == 1:
+            return matches[0]
+    if len(fields) == 1:
+        return fields[0]
+    msg = f"the body lists {len(fields)} fields and no single one is the field created ({title!r})"
+    raise ValueError(msg)
 
 
 def field_values_set(contact_id: int, field_id: int, value: str) -> Operation[FieldValue]:
@@ -336,7 +371,8 @@ def bulk_import_submit_encoded(encoded: Sequence[bytes]) -> Operation[BulkImport
 
     Raises:
         ConfigurationError: Before sending, when there are no contacts, more than 250, or
-            the body would exceed 400,000 bytes (split the batch; never trim it).
+            the body would exceed :data:`BULK_MAX_BYTES` (399,999 bytes; split the batch, never
+            trim it).
     """
     if not encoded:
         msg = "A bulk import needs at least one contact."

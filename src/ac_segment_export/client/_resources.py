@@ -341,7 +341,7 @@ class BulkImport(_Resource):
         """Queue contacts for import (an upsert by email); the batch runs asynchronously.
 
         Args:
-            contacts: 1 to 250 contacts; the body must stay within 400,000 bytes.
+            contacts: 1 to 250 contacts; the body must stay within 399,999 bytes.
             exclude_automations: Keep ActiveCampaign's automations from running for them.
 
         Raises:

@@ -1,6 +1,11 @@
 """The exporter: stream profiles into an ActiveCampaign list and account for every one."""
 
-from ac_segment_export.export._checkpoint import Checkpoint, CheckpointState, FileCheckpoint
+from ac_segment_export.export._checkpoint import (
+    Checkpoint,
+    CheckpointMismatchError,
+    CheckpointState,
+    FileCheckpoint,
+)
 from ac_segment_export.export._exporter import AsyncExporter, CancelToken, Exporter
 from ac_segment_export.export._index import EmailIndex
 from ac_segment_export.export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
@@ -10,6 +15,7 @@ __all__ = [
     "AsyncExporter",
     "CancelToken",
     "Checkpoint",
+    "CheckpointMismatchError",
     "CheckpointState",
     "EmailIndex",
     "ExportReport",

@@ -574,7 +574,7 @@ class Engine:
                 "\\ud800); it cannot be sent",
                 field,
             )
-        if isinstance(exc, ValueError) and "out of range float" in str(exc):
+        if isinstance(exc, ValueError) and "out of range float" in str(exc).lower():
             return "a value is NaN or infinite, which JSON cannot carry", None
         return (
             f"the mapped profile cannot be encoded ({type(exc).__name__}): the mapper returned "
@@ -818,7 +818,12 @@ class Engine:
                     over = True
                     continue
                 self.read += 1
-                if resume is not None and position not in self._resent and resume.covers(position):
+                if (
+                    resume is not None
+                    and position < resume.extent
+                    and position not in self._resent
+                    and resume.covers(position)
+                ):
                     key = self._replay(position, profile)
                 else:
                     key = self._take(position, profile)
@@ -944,7 +949,15 @@ class Engine:
             )
             raise
         if due is not None:
-            yield from self._polled(due, info)
+            try:
+                yield from self._polled(due, info)
+            except BaseException:
+                # The run is ending; the submit's own answer still decides its batch's fate.
+                if not isinstance(result, APIError):
+                    self._queued(batch, result)
+                elif not isinstance(result, BulkImportRejectedError):
+                    self._lost(batch, result, "its bulk-import request")
+                raise
         if isinstance(result, BulkImportRejectedError):
             yield from self._rejected(batch, result)
             return

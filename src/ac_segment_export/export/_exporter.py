@@ -150,12 +150,15 @@ class _BaseExporter:
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
 
-    def _preflight(self, profiles: object) -> int | None:
+    def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
         """Everything checked before any request: the source, consent, permission, limits."""
-        if isinstance(profiles, str | bytes) or not isinstance(profiles, Iterable | AsyncIterable):
+        kinds: tuple[type, ...] = (Iterable, AsyncIterable) if allow_async else (Iterable,)
+        if isinstance(profiles, str | bytes) or not isinstance(profiles, kinds):
+            extra = "" if allow_async else "; for an async iterable, use AsyncExporter"
             msg = (
-                "profiles must be an iterable of mappings (a list, a generator, a cursor, "
-                f"an async iterable), not {type(profiles).__name__}."
+                "profiles must be an iterable of mappings (a list, a generator, a cursor"
+                f"{', an async iterable' if allow_async else ''}), not "
+                f"{type(profiles).__name__}{extra}."
             )
             raise ConfigurationError(msg)
         self.destination.preflight(self.actor)
@@ -453,12 +456,7 @@ class AsyncExporter(_BaseExporter):
 
     async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
         """Export *profiles*; see :meth:`Exporter.run`."""
-        total = self._preflight(profiles) if not isinstance(profiles, AsyncIterable) else None
-        if isinstance(profiles, AsyncIterable):
-            self._preflight(())
-            if self.keep == "last":
-                msg = "keep='last' reads the source twice; an async iterable can be read once."
-                raise ConfigurationError(msg)
+        total = self._preflight(profiles, allow_async=True)
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
@@ -521,7 +519,14 @@ class AsyncExporter(_BaseExporter):
                         send, throw = await source.take(command.n)
                 elif isinstance(command, Save):
                     assert self.checkpoint is not None
-                    await asyncio.to_thread(self.checkpoint.save, command.state)
+                    saving = asyncio.ensure_future(
+                        asyncio.to_thread(self.checkpoint.save, command.state)
+                    )
+                    try:
+                        await asyncio.shield(saving)
+                    except asyncio.CancelledError:
+                        await saving  # the write ends before anything else touches the files
+                        raise
             except APIError as exc:
                 throw = exc
             except asyncio.CancelledError as exc:

@@ -1,7 +1,9 @@
-"""Serve the ActiveCampaign emulator from the command line.
+"""The emulator's command line: serve it, or probe a real account.
 
-``python -m ac_segment_export.testing --port 8080`` serves until interrupted and prints the
-base URL on its first line of output.
+``python -m ac_segment_export.testing --port 8080`` (or ``... serve --port 8080``) serves
+until interrupted and prints the base URL on its first line of output.
+``python -m ac_segment_export.testing probe --help`` describes the probe, which checks on a
+real account the behaviours the emulator assumes where the docs are open.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ def seed_demo_data(emulator: ActiveCampaignEmulator) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ac_segment_export.testing",
+        prog="python -m ac_segment_export.testing [serve]",
         description="Serve an offline ActiveCampaign v3 emulator on 127.0.0.1.",
+        epilog="The other command, 'probe', checks a real account: see 'probe --help'.",
     )
     parser.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
@@ -74,7 +77,10 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator server until Ctrl-C (or SIGTERM).
+    """Run the emulator server until Ctrl-C (or SIGTERM), or run the probe.
+
+    The first argument may name a command: ``serve`` (the default, so ``--port 8080``
+    alone serves) or ``probe``.
 
     Args:
         argv: Command-line arguments (``sys.argv[1:]`` when None).
@@ -82,7 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit status.
     """
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["probe"]:
+        from ._probe import main as probe_main  # noqa: PLC0415 - only the probe needs it
+
+        return probe_main(arguments[1:])
+    if arguments[:1] == ["serve"]:
+        arguments = arguments[1:]
+    args = _parser().parse_args(arguments)
     limits = EmulatorLimits.unlimited() if args.no_limits else EmulatorLimits()
     emulator = ActiveCampaignEmulator(
         args.api_key, limits=limits, time_scale=args.time_scale, seed=args.seed

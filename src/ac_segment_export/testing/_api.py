@@ -31,7 +31,7 @@ from ._state import Account, BatchOutcome, _Contact, _Field, derive_perstag, nor
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from ._config import EmulatorLimits
+    from ._config import EmulatorLimits, Readings
 
 __all__ = ["Api", "Call", "Reply", "json_reply"]
 
@@ -80,12 +80,14 @@ class Reply:
         body: Response body bytes.
         content_type: ``Content-Type`` header value.
         headers: Further headers.
+        batch_id: The ID of the bulk batch this request queued (not sent on the wire).
     """
 
     status: int
     body: bytes
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    batch_id: str | None = None
 
 
 def json_reply(status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
@@ -149,6 +151,7 @@ class Api:
         self,
         account: Account,
         limits: EmulatorLimits,
+        readings: Readings,
         *,
         new_batch_id: Callable[[], str],
         batch_outcome: Callable[[], BatchOutcome],
@@ -156,6 +159,7 @@ class Api:
     ) -> None:
         self.account = account
         self.limits = limits
+        self.readings = readings
         self._new_batch_id = new_batch_id
         self._batch_outcome = batch_outcome
         self._bulk_rate_fault = bulk_rate_fault
@@ -168,6 +172,7 @@ class Api:
             ("GET", re.compile(r"/lists"), self.lists_index),
             ("POST", re.compile(r"/lists"), self.lists_create),
             ("GET", re.compile(r"/lists/([^/]+)"), self.lists_show),
+            ("DELETE", re.compile(r"/lists/([^/]+)"), self.lists_delete),
             ("GET", re.compile(r"/contacts"), self.contacts_index),
             ("POST", re.compile(r"/contacts"), self.contacts_create),
             ("POST", re.compile(r"/contact/sync"), self.contacts_sync),
@@ -179,6 +184,7 @@ class Api:
             ("POST", re.compile(r"/contactLists"), self.contact_lists_create),
             ("GET", re.compile(r"/fields"), self.fields_index),
             ("POST", re.compile(r"/fields"), self.fields_create),
+            ("DELETE", re.compile(r"/fields/([^/]+)"), self.fields_delete),
             ("POST", re.compile(r"/fieldValues"), self.field_values_create),
             ("POST", re.compile(r"/import/bulk_import"), self.bulk_import),
             ("GET", re.compile(r"/import/bulk_import"), self.bulk_overview),
@@ -262,6 +268,15 @@ class Api:
         if lst is None:
             return _not_found(f"No Result found for _List with id {raw_id}")
         return json_reply(200, {"list": render_list(self.account, lst, call.base)})
+
+    def lists_delete(self, _call: Call, _now: float, raw_id: str) -> Reply:
+        """``DELETE /lists/{id}``: 200 ``{}``; the list's memberships go with it."""
+        list_id = _as_id(raw_id)
+        lst = None if list_id is None else self.account.lists.get(list_id)
+        if lst is None:
+            return _not_found(f"No Result found for _List with id {raw_id}")
+        self.account.delete_list(lst)
+        return json_reply(200, {})
 
     def lists_create(self, call: Call, now: float) -> Reply:
         """``POST /lists``; ``name`` is required, ``stringid`` is derived when absent."""
@@ -671,8 +686,20 @@ class Api:
         limit, offset = self._page(call)
         return self._fields_reply(200, fields[offset : offset + limit], len(fields), call.base)
 
+    def fields_delete(self, _call: Call, _now: float, raw_id: str) -> Reply:
+        """``DELETE /fields/{id}``: 200 ``{}``; the field's values go with it."""
+        field_id = _as_id(raw_id)
+        field = None if field_id is None else self.account.fields.get(field_id)
+        if field is None:
+            return _not_found(f"No Result found for Field with id {raw_id}")
+        self.account.delete_field(field)
+        return json_reply(200, {})
+
     def fields_create(self, call: Call, now: float) -> Reply:
-        """``POST /fields``: 201 ``{"field": {...}}``; 422 on a duplicate title or perstag."""
+        """``POST /fields``: 201 in the shape ``Readings.fields_create_shape`` names.
+
+        A duplicate title or perstag is a 422.
+        """
         body = self._envelope(call, "field")
         if body is None:
             return _unprocessable(_error("Field is required", "field_missing", "/data/attributes"))
@@ -731,7 +758,18 @@ class Api:
             defval=_text(body["defval"]) if body.get("defval") is not None else None,
             visible="0" if body.get("visible") in (0, "0", False) else "1",
         )
-        return json_reply(201, {"field": render_field(self.account, field, call.base)})
+        rendered = render_field(self.account, field, call.base)
+        if self.readings.fields_create_shape == "fields":
+            return json_reply(
+                201,
+                {
+                    "fieldOptions": render_field_options(field),
+                    "fieldRels": render_field_rels(field),
+                    "fields": [rendered],
+                    "meta": {"total": "1"},
+                },
+            )
+        return json_reply(201, {"field": rendered})
 
     def field_values_create(self, call: Call, now: float) -> Reply:
         """``POST /fieldValues``; the response echoes ``contact`` and ``field`` as sent."""
@@ -867,7 +905,7 @@ class Api:
                 f"{self.limits.bulk_max_bytes} bytes are accepted."
             )
         reasons = []
-        for index, item in enumerate(contacts):
+        for index, item in enumerate(contacts, start=self.readings.failure_index_base):
             problem = self._check_bulk_item(item)
             if problem is not None:
                 reasons.append({"contact": index, "failureReason": problem})
@@ -875,7 +913,7 @@ class Api:
             return self._bulk_rejection(*reasons)
         batch_id = self._new_batch_id()
         self.account.submit_batch(batch_id, contacts, now, self._batch_outcome())
-        return json_reply(
+        reply = json_reply(
             200,
             {
                 "Success": 1,
@@ -884,6 +922,7 @@ class Api:
                 "message": "Contact import queued",
             },
         )
+        return attrs.evolve(reply, batch_id=batch_id)
 
     def bulk_info(self, call: Call, now: float) -> Reply:
         """``GET /import/info?batchId=...``."""
@@ -894,11 +933,10 @@ class Api:
         if batch is None:
             return _not_found(f"No Result found for Batch with id {batch_id}")
         batch.attempts += 1
-        status = self.account.batch_status(batch, now)
         return json_reply(
             200,
             {
-                "status": False if status == "queued" else status,
+                "status": self.account.info_status(batch, now),
                 "success": list(batch.success),
                 "failure": list(batch.failure),
             },

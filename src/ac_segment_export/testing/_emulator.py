@@ -14,7 +14,7 @@ import attrs
 
 from ._api import Api, Call, Reply, json_reply
 from ._clock import Clock, SlidingWindow, format_retry_after
-from ._config import FAULT_KINDS, EmulatorLimits, FaultKind, Faults
+from ._config import FAULT_KINDS, EmulatorLimits, FaultKind, Faults, Readings
 from ._state import (
     Account,
     BatchOutcome,
@@ -33,6 +33,7 @@ __all__ = ["ActiveCampaignEmulator", "RecordedRequest"]
 
 API_PREFIX = "/api/3"
 _GENERIC_FAULTS = frozenset({"500", "502", "503", "429", "drop", "html_200", "empty_200"})
+_AFTER_WRITE_FAULTS = frozenset({"drop_after_write"})
 _HTML_LOGIN = (
     b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
     b"<title>Log in | ActiveCampaign</title></head><body>"
@@ -53,7 +54,10 @@ def _gateway_page(status: int, reason: str) -> bytes:
 class RecordedRequest:
     """One request the emulator answered (or dropped).
 
-    The ``Api-Token`` header is never recorded.
+    The ``Api-Token`` header is never recorded. A ``"drop"`` fault and a
+    ``"drop_after_write"`` fault both record ``status`` 0; they differ in `fault`,
+    `processed_status` and `applied`: a ``"drop"`` never reached the API, a
+    ``"drop_after_write"`` was carried out in full before the connection was dropped.
 
     Attributes:
         method: Upper-case HTTP method.
@@ -63,6 +67,14 @@ class RecordedRequest:
         json: The parsed JSON body, or None (no body, not JSON, or ``record_bodies=False``).
         status: The response status; 0 when the connection was dropped.
         body_bytes: Size of the request body in bytes.
+        fault: The injected fault that replaced or dropped the answer (``"500"``,
+            ``"drop"``, ``"drop_after_write"``, ...), or None.
+        processed_status: The status of the answer the API produced for the request,
+            delivered or not: equal to `status` for an ordinary request, the status that was
+            never sent for ``"drop_after_write"``, None when a fault took the request's
+            place before it was processed.
+        batch_id: The ``batchId`` of the bulk batch this request queued (also when the
+            answer was then dropped), or None.
     """
 
     method: str
@@ -71,6 +83,19 @@ class RecordedRequest:
     json: Any
     status: int
     body_bytes: int
+    fault: str | None = None
+    processed_status: int | None = None
+    batch_id: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        """Whether the request reached the API and took effect, answered or not."""
+        return self.processed_status is not None
+
+    @property
+    def accepted_bulk_import(self) -> bool:
+        """Whether this is a bulk import that queued a batch (answered or dropped after)."""
+        return self.batch_id is not None
 
 
 @attrs.define
@@ -108,8 +133,11 @@ class ActiveCampaignEmulator:
         faults: Random faults to inject (none by default).
         time_scale: How much faster than real time emulated time runs.
         seed: Seed of the fault RNG (and of batch IDs), for deterministic runs.
-        record_bodies: Keep each request's parsed JSON body in `requests`. Turn it off for
-            large benchmarks to keep memory flat.
+        record_bodies: Keep each request's parsed JSON body in `requests` (and each
+            batch's contact items in `batches`). Turn it off for large benchmarks to keep
+            memory flat.
+        readings: Which reading to play where ActiveCampaign's documentation is silent
+            (`Readings`); the default plays the emulator's own choices.
     """
 
     def __init__(
@@ -121,22 +149,29 @@ class ActiveCampaignEmulator:
         time_scale: float = 1.0,
         seed: int = 0,
         record_bodies: bool = True,
+        readings: Readings = Readings(),  # noqa: B008 - frozen, so safe to share
     ) -> None:
         self._api_key = api_key
         self._limits = limits
         self._faults = faults
+        self._readings = readings
         self._clock = Clock(time_scale)
         self._record_bodies = record_bodies
         self._lock = threading.RLock()
         self._rng = random.Random(seed)  # noqa: S311 - faults, not cryptography
         self._id_rng = random.Random(f"batch-ids:{seed}")  # noqa: S311
-        self._account = Account()
+        self._account = Account(
+            unsubscribed_in_failure=readings.unsubscribed_in_failure,
+            extra_batch_status=readings.extra_batch_status,
+            keep_batch_items=record_bodies,
+        )
         self._window = SlidingWindow(limits.requests_per_second, 1.0)
         self._scripted: list[_ScriptedFault] = []
         self._requests: list[RecordedRequest] = []
         self._api = Api(
             self._account,
             limits,
+            readings,
             new_batch_id=self._new_batch_id,
             batch_outcome=self._batch_outcome,
             bulk_rate_fault=self._bulk_rate_fault,
@@ -164,6 +199,11 @@ class ActiveCampaignEmulator:
     def faults(self) -> Faults:
         """The random faults injected."""
         return self._faults
+
+    @property
+    def readings(self) -> Readings:
+        """The readings played where ActiveCampaign's documentation is silent."""
+        return self._readings
 
     @property
     def time_scale(self) -> float:
@@ -226,11 +266,16 @@ class ActiveCampaignEmulator:
 
         ``"500"``, ``"502"``, ``"503"``, ``"429"``, ``"drop"``, ``"html_200"`` and
         ``"empty_200"`` replace the answer to the next matching request before it is
-        authenticated or counted. ``"bulk_rate_limit"`` answers the next bulk import request
-        with the "Rate limit exceeded." body. ``"interrupt_batch"`` and ``"fail_batch"`` make
-        the next *accepted* bulk batch end ``interrupted`` (only the first half of its
-        contacts, rounded down, is applied; the rest is reported nowhere) or ``failed``
-        (nothing applied, nothing reported).
+        authenticated or counted: nothing it asked for happens (``"drop"`` closes the
+        connection with no answer). ``"drop_after_write"`` lets the next matching request
+        be processed in full (authenticated, counted, its effects applied: a bulk batch
+        queued, a contact written; or its error answer produced) and then closes the
+        connection with no answer, so the client cannot tell it took effect; see
+        `RecordedRequest.applied` and `accepted_bulk_imports`. ``"bulk_rate_limit"``
+        answers the next bulk import request with the "Rate limit exceeded." body.
+        ``"interrupt_batch"`` and ``"fail_batch"`` make the next *accepted* bulk batch end
+        ``interrupted`` (only the first half of its contacts, rounded down, is applied; the
+        rest is reported nowhere) or ``failed`` (nothing applied, nothing reported).
 
         Args:
             kind: The fault.
@@ -318,6 +363,12 @@ class ActiveCampaignEmulator:
             return "drop"
         return None
 
+    def _drop_after_write(self, path: str) -> bool:
+        if self._take_fault(_AFTER_WRITE_FAULTS, path) is not None:
+            return True
+        rate = self._faults.drop_after_write_rate
+        return bool(rate) and self._rng.random() < rate
+
     def dispatch(
         self,
         method: str,
@@ -361,7 +412,12 @@ class ActiveCampaignEmulator:
         with self._lock:
             now = self._clock.now()
             self._account.tick(now)
-            reply = self._answer(method, path, in_api, pairs, query, token, body, base, data, valid)
+            fault, processed = self._answer(
+                method, path, in_api, pairs, query, token, body, base, data, valid
+            )
+            reply = processed
+            if fault is not None:
+                reply = None if fault == "drop_after_write" else self._fault_reply(fault, now)
             self._requests.append(
                 RecordedRequest(
                     method=method,
@@ -370,6 +426,9 @@ class ActiveCampaignEmulator:
                     json=data if self._record_bodies else None,
                     status=0 if reply is None else reply.status,
                     body_bytes=len(body),
+                    fault=fault,
+                    processed_status=None if processed is None else processed.status,
+                    batch_id=None if processed is None else processed.batch_id,
                 )
             )
         return reply
@@ -386,11 +445,30 @@ class ActiveCampaignEmulator:
         base: str,
         data: Any,
         valid: bool,  # noqa: FBT001
-    ) -> Reply | None:
-        now = self._clock.now()
+    ) -> tuple[str | None, Reply | None]:
+        """Return the fault injected (if any) and the API's answer (None if not processed)."""
         kind = self._take_fault(_GENERIC_FAULTS, path) or self._random_fault()
         if kind is not None:
-            return self._fault_reply(kind, now)
+            return kind, None
+        after = "drop_after_write" if self._drop_after_write(path) else None
+        return after, self._process(
+            method, path, in_api, pairs, query, token, body, base, data, valid
+        )
+
+    def _process(  # noqa: PLR0917
+        self,
+        method: str,
+        path: str,
+        in_api: bool,  # noqa: FBT001
+        pairs: list[tuple[str, str]],
+        query: dict[str, str],
+        token: str | None,
+        body: bytes,
+        base: str,
+        data: Any,
+        valid: bool,  # noqa: FBT001
+    ) -> Reply:
+        now = self._clock.now()
         if token != self._api_key:
             return json_reply(403, {"message": "Forbidden"}, self._rate_headers(now))
         if self._limits.enforce_rate_limits:
@@ -398,7 +476,8 @@ class ActiveCampaignEmulator:
             if wait > 0:
                 retry = format_retry_after(self._clock.to_real(wait), self._clock.scale)
                 headers = (("Retry-After", retry), *self._rate_headers(now))
-                return json_reply(429, {"message": "Too Many Requests"}, headers)
+                status = self._readings.throttle_status
+                return json_reply(status, {"message": "Too Many Requests"}, headers)
         self._window.hit(now)
         headers = self._rate_headers(now)
         if not in_api:
@@ -510,6 +589,25 @@ class ActiveCampaignEmulator:
             if list_id not in self._account.lists:
                 raise KeyError(list_id)
             self._account.set_membership(contact, list_id, status, self._clock.now())
+
+    def mark_bounced(self, email: str) -> None:
+        """Record a hard bounce for a contact.
+
+        The contact is marked bounced (``bounced_hard: "1"``) and each of its list
+        memberships gets status 3. Bulk import then never subscribes it to any list; with
+        ``Readings(unsubscribed_in_failure=True)`` it is not imported at all and its email
+        is listed in ``failure``.
+
+        Args:
+            email: The contact's email; matched case-insensitively.
+
+        Raises:
+            KeyError: When no contact has this email.
+        """
+        with self._lock:
+            self._tick()
+            contact = self._account.by_email[email.lower()]
+            self._account.mark_bounced(contact, self._clock.now())
 
     def exclude_email(self, email: str) -> None:
         """Put an email on the account's exclusion list (bulk import then skips it).
@@ -660,6 +758,19 @@ class ActiveCampaignEmulator:
             self._account.tick(now)
             batch = self._account.batches.get(batch_id)
             return None if batch is None else self._account.snapshot_batch(batch, now)
+
+    def accepted_bulk_imports(self) -> list[RecordedRequest]:
+        """Return the recorded bulk import requests that queued a batch, oldest first.
+
+        A request counts whether its answer was delivered or dropped by a
+        ``"drop_after_write"`` fault; rejected and rate-limited ones do not. Each has a
+        `RecordedRequest.batch_id`, which `batch` looks up.
+
+        Returns:
+            The requests (since the last `reset_requests`).
+        """
+        with self._lock:
+            return [r for r in self._requests if r.batch_id is not None]
 
     @property
     def requests(self) -> list[RecordedRequest]:

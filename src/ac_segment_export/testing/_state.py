@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_ACTIVE_AFTER",
     "BATCH_CLAIMED_AFTER",
+    "BATCH_EXTRA_PHASE",
     "BATCH_SECONDS_PER_CONTACT",
     "BATCH_WAITING_AFTER",
     "Account",
@@ -39,6 +40,8 @@ BATCH_ACTIVE_AFTER = 1.5
 """Emulated seconds after a submit at which a batch starts processing (``active``)."""
 BATCH_SECONDS_PER_CONTACT = 0.002
 """Emulated processing time per contact while a batch is ``active``."""
+BATCH_EXTRA_PHASE = 0.25
+"""Emulated seconds of the undocumented phase ``Readings.extra_batch_status`` adds."""
 
 BatchOutcome = Literal["completed", "interrupted", "failed"]
 
@@ -78,6 +81,7 @@ class _Contact:
     fields: dict[int, _FieldValue] = attrs.Factory(dict)
     lists: dict[int, _Membership] = attrs.Factory(dict)
     tags: set[str] | None = None  # created on first tag: most contacts have none
+    bounced: bool = False
 
 
 @attrs.define(slots=True, eq=False)
@@ -118,6 +122,8 @@ class _Batch:
     success: list[str] = attrs.Factory(list)
     failure: list[str] = attrs.Factory(list)
     attempts: int = 0
+    extra_phase: float = 0.0
+    items: list[dict[str, Any]] | None = None  # kept for inspection when bodies are recorded
 
     def __lt__(self, other: _Batch) -> bool:
         return (self.ends, self.seq) < (other.ends, other.seq)
@@ -140,6 +146,8 @@ class EmulatedContact:
             3 bounced).
         fields: Custom field ID → value.
         tags: Names of the tags attached to the contact.
+        bounced: Whether the contact hard-bounced (see
+            `ActiveCampaignEmulator.mark_bounced`).
     """
 
     id: int
@@ -150,6 +158,7 @@ class EmulatedContact:
     lists: Mapping[int, int]
     fields: Mapping[int, str]
     tags: frozenset[str]
+    bounced: bool = False
 
 
 @attrs.frozen
@@ -193,14 +202,21 @@ class EmulatedBatch:
     Attributes:
         id: The batch ID (a UUID string), as returned in ``batchId``.
         status: ``"queued"`` while ``import/info`` still answers ``status: false``, then
-            ``"waiting"``, ``"claimed"``, ``"active"``, and finally ``"completed"``,
-            ``"interrupted"`` or ``"failed"``.
+            ``"waiting"``, ``"claimed"``, (``Readings.extra_batch_status`` when set,)
+            ``"active"``, and finally ``"completed"``, ``"interrupted"`` or ``"failed"``.
         contact_count: How many contacts the request held.
         success: IDs (strings) of the contacts the batch created; empty until it ends.
         failure: Emails the batch failed on; empty until it ends.
         attempts: How many times ``GET /import/info`` asked about this batch.
         submitted_at: Emulated time of the submit, in emulated seconds.
         ends_at: Emulated time at which the batch ends (or ended).
+        info_status: Exactly what ``GET /import/info`` reports as ``status`` now: False
+            before a status is set, then the status string (unlike `status`, never
+            ambiguous when ``Readings.extra_batch_status`` is ``"queued"``).
+        contacts: The request's contact items as submitted (read-only; the same objects
+            as in `RecordedRequest.json`). Empty when the emulator was made with
+            ``record_bodies=False``.
+        emails: The ``email`` of each item of `contacts`, in order (empty likewise).
     """
 
     id: str
@@ -211,6 +227,9 @@ class EmulatedBatch:
     attempts: int
     submitted_at: float
     ends_at: float
+    info_status: str | bool = False
+    contacts: tuple[Mapping[str, Any], ...] = ()
+    emails: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -238,8 +257,18 @@ def derive_stringid(name: str) -> str:
 class Account:
     """The mutable state of one emulated ActiveCampaign account."""
 
-    def __init__(self, wall_start: datetime | None = None) -> None:
+    def __init__(
+        self,
+        wall_start: datetime | None = None,
+        *,
+        unsubscribed_in_failure: bool = False,
+        extra_batch_status: str | None = None,
+        keep_batch_items: bool = True,
+    ) -> None:
         self.wall_start = wall_start or datetime.now(timezone.utc).replace(microsecond=0)
+        self.unsubscribed_in_failure = unsubscribed_in_failure
+        self.extra_batch_status = extra_batch_status
+        self.keep_batch_items = keep_batch_items
         self.contacts: dict[int, _Contact] = {}
         self.by_email: dict[str, _Contact] = {}
         self.lists: dict[int, _List] = {}
@@ -360,6 +389,20 @@ class Account:
         for list_id in contact.lists:
             self.lists[list_id].members.pop(contact.id, None)
 
+    def delete_list(self, lst: _List) -> None:
+        """Remove a list and every membership in it."""
+        del self.lists[lst.id]
+        for contact_id in lst.members:
+            contact = self.contacts.get(contact_id)
+            if contact is not None:
+                contact.lists.pop(lst.id, None)
+
+    def delete_field(self, field: _Field) -> None:
+        """Remove a custom field and every contact's value of it."""
+        del self.fields[field.id]
+        for contact in self.contacts.values():
+            contact.fields.pop(field.id, None)
+
     def set_field_value(
         self, contact: _Contact, field_id: int, value: str, now: float
     ) -> _FieldValue:
@@ -403,8 +446,12 @@ class Account:
     ) -> _Batch:
         """Queue a bulk import batch (already validated) for processing."""
         self._batch_seq += 1
-        ends = now + BATCH_ACTIVE_AFTER + BATCH_SECONDS_PER_CONTACT * len(contacts)
+        extra = BATCH_EXTRA_PHASE if self.extra_batch_status is not None else 0.0
+        ends = now + BATCH_ACTIVE_AFTER + extra + BATCH_SECONDS_PER_CONTACT * len(contacts)
         batch = _Batch(batch_id, self._batch_seq, now, ends, contacts, len(contacts), outcome)
+        batch.extra_phase = extra
+        if self.keep_batch_items:
+            batch.items = contacts
         self.batches[batch_id] = batch
         heapq.heappush(self._pending, batch)
         return batch
@@ -422,18 +469,25 @@ class Account:
             batch.ends = min(batch.ends, now)
             self._finish(batch)
 
-    def batch_status(self, batch: _Batch, now: float) -> str:
-        """Return a batch's lifecycle status at ``now`` (``queued`` = no status set yet)."""
+    def info_status(self, batch: _Batch, now: float) -> str | bool:
+        """Return what ``import/info`` reports as ``status`` at ``now`` (False: none set)."""
         if batch.done:
             return batch.outcome
         age = now - batch.submitted
         if age < BATCH_WAITING_AFTER:
-            return "queued"
+            return False
         if age < BATCH_CLAIMED_AFTER:
             return "waiting"
         if age < BATCH_ACTIVE_AFTER:
             return "claimed"
+        if age < BATCH_ACTIVE_AFTER + batch.extra_phase and self.extra_batch_status is not None:
+            return self.extra_batch_status
         return "active"
+
+    def batch_status(self, batch: _Batch, now: float) -> str:
+        """Return a batch's lifecycle status at ``now`` (``queued`` = no status set yet)."""
+        status = self.info_status(batch, now)
+        return "queued" if status is False else str(status)
 
     def snapshot_batch(self, batch: _Batch, now: float) -> EmulatedBatch:
         """Return a public snapshot of a batch."""
@@ -446,6 +500,9 @@ class Account:
             attempts=batch.attempts,
             submitted_at=batch.submitted,
             ends_at=batch.ends,
+            info_status=self.info_status(batch, now),
+            contacts=tuple(batch.items or ()),
+            emails=tuple(str(item["email"]) for item in batch.items or ()),
         )
 
     def _finish(self, batch: _Batch) -> None:
@@ -467,6 +524,13 @@ class Account:
             batch.failure.append(email)
             return
         contact = self.by_email.get(key)
+        if (
+            contact is not None
+            and self.unsubscribed_in_failure
+            and _cannot_subscribe(contact, item)
+        ):
+            batch.failure.append(email)  # Readings(unsubscribed_in_failure=True)
+            return
         if contact is None:
             contact = self.add_contact(email, now)
             batch.success.append(str(contact.id))
@@ -482,17 +546,21 @@ class Account:
         if phone is not None:
             contact.phone = str(phone)
         for entry in item.get("fields") or ():
-            self.set_field_value(contact, int(entry["id"]), _text(entry.get("value")), now)
+            if int(entry["id"]) in self.fields:  # not deleted while the batch was pending
+                self.set_field_value(contact, int(entry["id"]), _text(entry.get("value")), now)
         for tag in item.get("tags") or ():
             self.add_tag(contact, str(tag))
         for entry in item.get("subscribe") or ():
             list_id = int(entry["listid"])
+            if list_id not in self.lists:
+                continue  # deleted while the batch was pending
             member = contact.lists.get(list_id)
-            if member is not None and member.status == 2:
-                continue  # bulk import never re-subscribes an unsubscribed contact
+            if contact.bounced or (member is not None and member.status in (2, 3)):
+                continue  # bulk import never re-subscribes an unsubscribed or bounced contact
             self.set_membership(contact, list_id, 1, now)
         for entry in item.get("unsubscribe") or ():
-            self.set_membership(contact, int(entry["listid"]), 2, now)
+            if int(entry["listid"]) in self.lists:
+                self.set_membership(contact, int(entry["listid"]), 2, now)
 
     # ------------------------------------------------------------ snapshots
 
@@ -507,7 +575,27 @@ class Account:
             lists={list_id: m.status for list_id, m in contact.lists.items()},
             fields={field_id: v.value for field_id, v in contact.fields.items()},
             tags=frozenset(contact.tags or ()),
+            bounced=contact.bounced,
         )
+
+    def mark_bounced(self, contact: _Contact, now: float) -> None:
+        """Record a hard bounce: the contact is bounced and so is each of its memberships."""
+        contact.bounced = True
+        contact.udate = now
+        for member in contact.lists.values():
+            member.status = 3
+            member.udate = now
+
+
+def _cannot_subscribe(contact: _Contact, item: dict[str, Any]) -> bool:
+    """Tell whether a bulk item's contact bounced or left a list the item subscribes it to."""
+    if contact.bounced:
+        return True
+    for entry in item.get("subscribe") or ():
+        member = contact.lists.get(int(entry["listid"]))
+        if member is not None and member.status in (2, 3):
+            return True
+    return False
 
 
 def _text(value: object) -> str:

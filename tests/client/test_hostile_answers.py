@@ -1,0 +1,289 @@
+"""A server that echoes the API key back: the key reaches no error, detail or log record."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import pickle
+import traceback
+import urllib.parse
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+import ac_segment_export as acx
+from ac_segment_export._core.redaction import MASK, Redactor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+HOST = "acme.api-us1.com"
+#: Characters that URL-encoding, JSON escaping and base64 each treat differently.
+KEY = "k3y-0f/the+acc0unt=7f3a9c<&>"
+
+
+def _b64(data: str) -> str:
+    return base64.b64encode(data.encode()).decode()
+
+
+ENCODINGS = {
+    "as is": KEY,
+    "upper case": KEY.upper(),
+    "url-encoded": urllib.parse.quote(KEY, safe=""),
+    "url-encoded, lower-case hex": urllib.parse.quote(KEY, safe="").lower(),
+    "form-encoded": urllib.parse.quote_plus(KEY),
+    "percent-encoded": "".join(f"%{b:02X}" for b in KEY.encode()),
+    "json-escaped": json.dumps(KEY)[1:-1].replace("/", "\\/"),
+    "unicode-escaped": "".join(f"\\u{ord(c):04x}" for c in KEY),
+    "html-escaped": "k3y-0f/the+acc0unt=7f3a9c&lt;&amp;&gt;",
+    "base64": _b64(KEY),
+    "url-safe base64": base64.urlsafe_b64encode(KEY.encode()).decode(),
+    "base64 of user:key": _b64(f"user:{KEY}"),
+    "base64 of x:key": _b64(f"x:{KEY}"),
+    "base64 of the upper-cased key": _b64(KEY.upper()),
+}
+
+
+def assert_clean(text: str) -> None:
+    """No form of the key in *text* (text forms compared without regard to case)."""
+    for name, form in ENCODINGS.items():
+        haystack, needle = (text, form) if "base64" in name else (text.lower(), form.lower())
+        assert needle not in haystack, f"the key ({name}) leaked: {text!r}"
+
+
+def echoing(request: httpx.Request) -> httpx.Response:
+    """An error answer of every shape ActiveCampaign (or a proxy) uses, each echoing the key."""
+    path = request.url.path.removeprefix("/api/3/")
+    every = " / ".join(ENCODINGS.values())
+    if path == "users/me":
+        return httpx.Response(403, json={"message": f"Invalid token {KEY} ({every})"})
+    if path == "lists/1":
+        return httpx.Response(500, json={"message": f"Internal error handling {every}"})
+    if path == "lists/2":
+        return httpx.Response(400, text=f"Bad request: Api-Token={every}")
+    if path == "lists/3":
+        return httpx.Response(404, html=f"<html><body>No list for key {every}</body></html>")
+    if path == "lists/4":
+        return httpx.Response(200, html=f"<html><body>Log in again, {every}</body></html>")
+    if path == "lists/5":
+        return httpx.Response(
+            429, headers={"Retry-After": "1"}, json={"message": f"Too many for {every}"}
+        )
+    if path == "lists/6":
+        return httpx.Response(503, html=f"<html><h1>503</h1>{every}</html>")
+    if path == "contacts/1":
+        return httpx.Response(200, json={"contact": {"id": KEY, "email": every}})
+    if path == "contacts":
+        errors = [
+            {
+                "title": f"Email address already exists ({KEY})",
+                "detail": every,
+                "code": KEY,
+                "source": {"pointer": f"/data/attributes/{KEY}"},
+            },
+            every,
+        ]
+        return httpx.Response(422, json={"errors": errors, KEY: every})
+    if path == "import/bulk_import":
+        body = json.loads(request.content)
+        if body["contacts"][0]["email"] == "limited@example.com":
+            return httpx.Response(
+                400,
+                json={
+                    "success": 0,
+                    "message": "Rate limit exceeded.",
+                    "failureReasons": [f"Up to 100 imports may be requested per minute. {every}"],
+                },
+            )
+        reasons = [
+            {"contact": 0, "failureReason": f"Field 'email' incorrect format {KEY}"},
+            {"contact": "1", "failureReason": every},
+            f"and {every}",
+        ]
+        return httpx.Response(
+            400, json={"success": 0, "message": f"Not queued {KEY}", "failureReasons": reasons}
+        )
+    if path == "fields":
+        raise httpx.RemoteProtocolError(f"illegal header line: {every}", request=request)
+    raise AssertionError(f"unexpected request {request.method} {path}")
+
+
+def _calls(client: acx.Client) -> list[Callable[[], object]]:
+    two = [acx.BulkImportContact(email="a@example.com"), acx.BulkImportContact(email="b@x.co")]
+    return [
+        client.users.me,
+        lambda: client.lists.get(1),
+        lambda: client.lists.get(2),
+        lambda: client.lists.get(3),
+        lambda: client.lists.get(4),
+        lambda: client.lists.get(5),
+        lambda: client.lists.get(6),
+        lambda: client.contacts.get(1),
+        lambda: client.contacts.create(acx.ContactInput(email="a@example.com")),
+        lambda: client.bulk_import.submit(two),
+        lambda: client.bulk_import.submit([acx.BulkImportContact(email="limited@example.com")]),
+        lambda: client.fields.create("Tier"),
+    ]
+
+
+EXPECTED = [
+    acx.AuthenticationError,
+    acx.ServerError,
+    acx.BadRequestError,
+    acx.NotFoundError,
+    acx.APIResponseValidationError,
+    acx.RateLimitError,
+    acx.ServiceUnavailableError,
+    acx.APIResponseValidationError,
+    acx.UnprocessableEntityError,
+    acx.BulkImportRejectedError,
+    acx.RateLimitError,
+    acx.APIConnectionError,
+]
+
+
+def _check(error: acx.APIError) -> None:
+    assert_clean(str(error))
+    assert_clean(repr(error))
+    assert_clean(repr(vars(error)))  # body, errors, failures, problems, message, url
+    assert_clean("".join(traceback.format_exception(error)))  # the chained causes too
+    for name in ("body", "errors", "failures", "problems"):
+        assert_clean(repr(getattr(error, name, None)))
+    for detail in getattr(error, "errors", ()):
+        assert_clean(f"{detail} {detail.code} {detail.pointer}")
+    for failure in getattr(error, "failures", ()):
+        assert_clean(failure.reason)
+
+
+def test_no_error_or_log_record_shows_the_echoed_key(caplog: pytest.LogCaptureFixture) -> None:
+    """Every kind of error answer echoes the key: it is masked in every exception and log."""
+    client = acx.Client(
+        HOST,
+        KEY,
+        transport=httpx.MockTransport(echoing),
+        retry=acx.RetryPolicy(max_attempts=2, backoff=False, max_rate_limit_wait=2.0),
+        rate_limit=acx.RateLimit.unlimited(),
+    )
+    errors: list[acx.APIError] = []
+    with caplog.at_level(logging.DEBUG):
+        for call in _calls(client):
+            with pytest.raises(acx.APIError) as caught:
+                call()
+            errors.append(caught.value)
+    assert [type(e) for e in errors] == EXPECTED
+    for error in errors:
+        _check(error)
+    assert caplog.records
+    assert_clean(caplog.text)
+    for record in caplog.records:
+        assert_clean(record.getMessage())
+        assert_clean(repr(record.__dict__))
+
+
+def test_what_was_masked_stays_readable() -> None:
+    """The answer's own words survive around the mask; the failures keep their indexes."""
+    client = acx.Client(
+        HOST,
+        KEY,
+        transport=httpx.MockTransport(echoing),
+        retry=acx.RetryPolicy.never(),
+        rate_limit=acx.RateLimit.unlimited(),
+    )
+    with pytest.raises(acx.AuthenticationError) as refused:
+        client.users.me()
+    assert f"Invalid token {MASK}" in str(refused.value)
+    with pytest.raises(acx.BulkImportRejectedError) as rejected:
+        client.bulk_import.submit([acx.BulkImportContact(email="a@example.com")])
+    assert [f.index for f in rejected.value.failures] == [0, 1, None]
+    assert rejected.value.failures[0].reason == f"Field 'email' incorrect format {MASK}"
+    with pytest.raises(acx.UnprocessableEntityError) as duplicate:
+        client.contacts.create(acx.ContactInput(email="a@example.com"))
+    first = duplicate.value.errors[0]
+    assert (first.title, first.code, first.pointer) == (
+        f"Email address already exists ({MASK})",
+        MASK,
+        f"/data/attributes/{MASK}",
+    )
+    with pytest.raises(acx.APIResponseValidationError) as odd:
+        client.contacts.get(1)
+    assert odd.value.problems
+    assert f"got '{MASK}'" in "".join(traceback.format_exception(odd.value))  # the cause
+
+
+def test_a_2xx_that_echoes_the_key_comes_back_masked() -> None:
+    """A success body holding the key is masked too, so no model or report can carry it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"user": {"id": "1", "username": f"{KEY}", "email": ""}})
+
+    with acx.Client(HOST, KEY, transport=httpx.MockTransport(handler)) as client:
+        user = client.users.me()
+    assert user.username == MASK
+
+
+@pytest.mark.anyio
+async def test_async_errors_are_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    """Async: the same answers, the same masking."""
+    client = acx.AsyncClient(
+        HOST,
+        KEY,
+        transport=httpx.MockTransport(echoing),
+        retry=acx.RetryPolicy.never(),
+        rate_limit=acx.RateLimit.unlimited(),
+    )
+    with caplog.at_level(logging.DEBUG):
+        for call in (
+            client.users.me,
+            lambda: client.lists.get(2),
+            lambda: client.contacts.create(acx.ContactInput(email="a@example.com")),
+            lambda: client.bulk_import.submit([acx.BulkImportContact(email="a@example.com")]),
+            lambda: client.fields.create("Tier"),
+        ):
+            with pytest.raises(acx.APIError) as caught:
+                await call()
+            _check(caught.value)
+    await client.aclose()
+    assert_clean(caplog.text)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio only."""
+    return "asyncio"
+
+
+# -- the redactor itself -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ENCODINGS))
+def test_redactor_masks_each_encoding(name: str) -> None:
+    """Each form of the key, alone or inside other text, is replaced by the mask."""
+    redact = Redactor(acx.Secret(KEY))
+    form = ENCODINGS[name]
+    masked = redact(f"before {form} after")
+    assert_clean(masked)
+    assert masked.startswith("before ")
+    assert masked.endswith(" after") or "base64" in name  # a base64 tail may stay
+
+
+def test_redactor_leaves_other_text_alone_and_hides_itself() -> None:
+    """Text without the key is unchanged; the redactor never shows or pickles what it masks."""
+    redact = Redactor(acx.Secret(KEY))
+    text = "Field 'email' incorrect format for user3@example.com (contact 230)"
+    assert redact(text) == text
+    assert not redact.found_in(text.encode())
+    assert redact.found_in(f"x {KEY.upper()} y")
+    assert redact.json({"a": [KEY, 1, None, {KEY: True}]}) == {"a": [MASK, 1, None, {MASK: True}]}
+    assert repr(redact) == "Redactor(<hidden>)"
+    assert_clean(repr(redact))
+    with pytest.raises(TypeError):
+        pickle.dumps(redact)
+    assert Redactor()("anything " + KEY) == "anything " + KEY
+
+
+def test_client_holds_the_redactor_without_showing_it() -> None:
+    """vars(client) shows neither the key nor any of its encodings."""
+    with acx.Client(HOST, KEY, transport=httpx.MockTransport(echoing)) as client:
+        assert_clean(repr(vars(client)))
