@@ -68,6 +68,10 @@ def conductor(emu: ObservedEmulator, entry: Entry) -> None:
     if entry.info_status == "interrupted" and not getattr(emu, "interrupt_then_fail", False):
         emu.interrupt_then_fail = True  # type: ignore[attr-defined]
         emu.queue_fault("fail_batch", count=3)
+    if n % 53 == 0:
+        emu.queue_fault("502")
+    if n % 71 == 0:
+        emu.queue_fault("drop")
     if n % 61 == 0:
         emu.queue_fault("429", count=4)
     if n % 89 == 0:
