@@ -304,3 +304,40 @@ def test_interrupted_then_failed_batch_is_not_reported_failed() -> None:
     statuses = {o.status for o in report.outcomes if o.email in held}
     assert report.balanced
     assert OutcomeStatus.FAILED not in statuses, report.outcomes[0].reason
+
+
+def test_ghost_batch_of_a_retried_submit_is_not_reported_failed() -> None:
+    """Minimal reproduction: a submit carried out whose answer was dropped, then retried.
+
+    The first attempt queued a batch (the "ghost") that completes; the client's retry queued
+    another, which the exporter tracks and which ends ``failed`` three times. The ghost
+    imported all 250 contacts, so none of them may be reported failed.
+    """
+    emu = ObservedEmulator(api_key=API_KEY, limits=EmulatorLimits.unlimited(), time_scale=1000)
+    list_id = emu.add_list(LIST_NAME)
+    emu.queue_fault("drop_after_write", path=BULK)
+
+    def fail_the_tracked_ones(e: ObservedEmulator, entry: Entry) -> None:
+        if entry.accepted_bulk and entry.status == 0:  # the ghost: queued, answer dropped
+            e.queue_fault("fail_batch", count=3)
+
+    emu.hook = fail_the_tracked_ones
+    connection = Connection("Acme", "acme.api-us1.com", API_KEY).accept_data_privacy_terms(
+        accepted_by="qa@example.com"
+    )
+    destination = ExportDestination(connection, "Storm", list_id, MAPPING)
+    with Client(
+        "acme.api-us1.com",
+        API_KEY,
+        transport=emu.transport(),
+        retry=RetryPolicy.for_tests(),
+        rate_limit=RateLimit.unlimited(),
+    ) as client:
+        report = Exporter(
+            destination, client=client, first_poll_delay=0.001, poll_interval=0.0005
+        ).run([{"email": f"user{i}@example.com"} for i in range(250)])
+    emu.settle()
+    held = set(emu.list_members(list_id))
+    assert len(held) == 250
+    assert report.balanced
+    assert report.counts["failed"] == 0, report.outcomes[0].reason
