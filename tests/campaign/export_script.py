@@ -11,9 +11,18 @@ from __future__ import annotations
 import json
 import sys
 
-from ac_segment_export import Client, ExportAbortedError, RateLimit, RetryPolicy
-from ac_segment_export.export import Exporter, FileCheckpoint
-from ac_segment_export.model import Connection, ExportDestination, FieldMapping, SyncMode
+from ac_segment_export import (
+    Client,
+    Connection,
+    ExportAbortedError,
+    ExportDestination,
+    Exporter,
+    FieldMapping,
+    FileCheckpoint,
+    RateLimit,
+    RetryPolicy,
+    SyncMode,
+)
 
 
 def segment(n: int) -> list[dict[str, str]]:

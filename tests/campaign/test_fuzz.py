@@ -21,15 +21,20 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ac_segment_export import Client, ExportAbortedError, RateLimit, RetryPolicy
-from ac_segment_export.export import Exporter, OutcomeStatus, RecordOutcome
-from ac_segment_export.model import (
+from ac_segment_export import (
     Attribute,
+    Client,
     Connection,
+    ExportAbortedError,
     ExportDestination,
+    Exporter,
     FieldMapping,
     MappedProfile,
+    OutcomeStatus,
+    RateLimit,
+    RecordOutcome,
     Rejection,
+    RetryPolicy,
 )
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
 

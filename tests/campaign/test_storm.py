@@ -17,15 +17,25 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 
-from ac_segment_export import AsyncClient, Client, RateLimit, RetryPolicy
-from ac_segment_export.export import AsyncExporter, Exporter, OutcomeStatus, RecordOutcome
-from ac_segment_export.model import Connection, ExportDestination, FieldMapping
+from ac_segment_export import (
+    AsyncClient,
+    AsyncExporter,
+    Client,
+    Connection,
+    ExportDestination,
+    Exporter,
+    FieldMapping,
+    OutcomeStatus,
+    RateLimit,
+    RecordOutcome,
+    RetryPolicy,
+)
 from ac_segment_export.testing import EmulatorLimits, Faults
 
 from .conftest import API_KEY, BULK, LIST_NAME, Entry, ObservedEmulator
 
 if TYPE_CHECKING:
-    from ac_segment_export.export import ExportReport
+    from ac_segment_export import ExportReport
 
 SCALE = 500.0
 SEED = 20240611
