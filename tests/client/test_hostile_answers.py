@@ -287,3 +287,15 @@ def test_client_holds_the_redactor_without_showing_it() -> None:
     """vars(client) shows neither the key nor any of its encodings."""
     with acx.Client(HOST, KEY, transport=httpx.MockTransport(echoing)) as client:
         assert_clean(repr(vars(client)))
+
+
+def test_a_key_too_short_to_search_for_leaves_answers_intact() -> None:
+    """A one-letter key would mask every word holding the letter: it is not searched for."""
+    from ac_segment_export.testing import ActiveCampaignEmulator
+
+    emu = ActiveCampaignEmulator(api_key="k")
+    list_id = emu.add_list("Kitchen knives")
+    with acx.Client("acme.api-us1.com", "k", transport=emu.transport()) as client:
+        assert client.lists.get(list_id).name == "Kitchen knives"
+    assert Redactor(acx.Secret("k"))("keep it") == "keep it"
+    assert Redactor(acx.Secret("12345678"))("x 12345678 y") == f"x {MASK} y"

@@ -28,6 +28,9 @@ MASK = "[redacted]"
 
 # A base64 run this short would match ordinary text; the whole encoding is always masked.
 _MIN_SHIFTED_BASE64 = 8
+#: A secret shorter than this is not searched for in answers: it would match ordinary text
+#: and corrupt them (ActiveCampaign's keys are 72 characters long).
+MIN_SECRET_LENGTH = 8
 
 
 def _text_forms(key: str) -> set[str]:
@@ -79,6 +82,9 @@ class Redactor:
     HTML-escaped, and base64 (standard and URL-safe, also inside a longer base64 run). Like
     :class:`~ac_segment_export.Secret`, it never shows what it masks and cannot be pickled.
 
+    A secret shorter than :data:`MIN_SECRET_LENGTH` characters is not searched for: it would
+    match ordinary text (a one-letter key would mask every word holding that letter).
+
     Args:
         secrets: The secrets to mask; none gives a redactor that changes nothing.
     """
@@ -90,6 +96,8 @@ class Redactor:
         base64_forms: set[str] = set()
         for secret in secrets:
             key = secret.reveal()
+            if len(key) < MIN_SECRET_LENGTH:
+                continue
             text_forms |= _text_forms(key)
             base64_forms |= _base64_forms(key)
         self._any_case = re.compile(_alternation(text_forms), re.IGNORECASE) if text_forms else None
