@@ -180,11 +180,13 @@ def export_child(args: argparse.Namespace) -> int:
     )
     mapping = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")
     destination = ExportDestination(connection, "bench", args.list_id, mapping)
-    rate_limit = acx.RateLimit.unlimited()
+    rate_limits = acx.RateLimits.unlimited()
     if args.limits:  # the library's defaults, every rate multiplied by the time scale
-        paced = acx.RateLimit() if args.headroom is None else acx.RateLimit(headroom=args.headroom)
-        rate_limit = paced.scaled(scale)
-    client = acx.Client(args.url, API_KEY, rate_limit=rate_limit)
+        paced = (
+            acx.RateLimits() if args.headroom is None else acx.RateLimits(headroom=args.headroom)
+        )
+        rate_limits = paced.scaled(scale)
+    client = acx.Client(args.url, API_KEY, rate_limits=rate_limits)
     exporter = Exporter(
         destination,
         client=client,
@@ -264,7 +266,7 @@ def stages_child(args: argparse.Namespace) -> int:
     )
     mapping = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")
     destination = ExportDestination(connection, "bench", args.list_id, mapping)
-    with acx.Client(args.url, API_KEY, rate_limit=acx.RateLimit.unlimited()) as client:
+    with acx.Client(args.url, API_KEY, rate_limits=acx.RateLimits.unlimited()) as client:
         resolved = destination.validate(client=client)
     engine = Exporter(destination)._engine(resolved, None)
     engine._full = []  # set by Engine.run, not driven here
@@ -681,7 +683,7 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
     mapper = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")
     resolved = mapper.resolve([])
     report = ExportReport(
-        destination="bench", list_id=1, list_name="Bench", export_user=None, sync_mode="upsert"
+        destination="bench", list_id=1, list_name="Bench", export_user=None, mode="upsert"
     )
     settings = EngineSettings(list_id=1, first_poll_delay=0.0, poll_interval=0.0)
     engine = Engine(settings, resolved, report)
@@ -799,7 +801,7 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("throughput", help="contacts/minute against the 25,000/min ceiling")
     t.add_argument("--profiles", type=int, default=200_000)
     t.add_argument(
-        "--headroom", type=float, help="RateLimit.headroom (default: the library's default)"
+        "--headroom", type=float, help="RateLimits.headroom (default: the library's default)"
     )
     t.add_argument(
         "--first-poll-delay",

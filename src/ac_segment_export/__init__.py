@@ -2,7 +2,7 @@
 
 ``import ac_segment_export as acx`` gives the whole public API: the typed clients
 (:class:`Client`, :class:`AsyncClient`), their options (:class:`RetryPolicy`,
-:class:`RateLimit`, :class:`RateLimiter`), the wire models, the error tree rooted in
+:class:`RateLimits`, :class:`RateLimiter`), the wire models, the error tree rooted in
 :class:`ACSegmentExportError`, and :class:`Secret`. The offline emulator lives in
 :mod:`ac_segment_export.testing`.
 """
@@ -10,15 +10,15 @@
 from __future__ import annotations
 
 from ac_segment_export._client import AsyncClient, Client, ClientStats
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import (
     ACSegmentExportError,
-    APIConnectError,
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    APIUnreachableError,
     AuthenticationError,
     BadRequestError,
     BulkFailure,
@@ -81,6 +81,7 @@ from ac_segment_export._model import (
     Connection,
     Consent,
     ExportDestination,
+    ExportMode,
     FieldMapper,
     FieldMapping,
     FlagTag,
@@ -88,7 +89,6 @@ from ac_segment_export._model import (
     Rejection,
     ResolvedDestination,
     Role,
-    SyncMode,
     TagRule,
     ValueTag,
 )
@@ -98,12 +98,12 @@ __all__ = [
     "DATA_PRIVACY_TERMS_VERSION",
     "DEFAULT_TIMEOUT",
     "ACSegmentExportError",
-    "APIConnectError",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "APIUnreachableError",
     "Actor",
     "ApiEndpoint",
     "AsyncClient",
@@ -136,6 +136,7 @@ __all__ = [
     "ErrorDetail",
     "ExportAbortedError",
     "ExportDestination",
+    "ExportMode",
     "ExportReport",
     "Exporter",
     "FieldMapper",
@@ -157,9 +158,9 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyError",
     "Progress",
-    "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RateLimits",
     "RecordOutcome",
     "Rejection",
     "ResolvedDestination",
@@ -168,7 +169,6 @@ __all__ = [
     "Secret",
     "ServerError",
     "ServiceUnavailableError",
-    "SyncMode",
     "TagRule",
     "UnprocessableEntityError",
     "User",

@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ac_segment_export import Client, Connection, ExportDestination, Exporter, FieldMapping
-from ac_segment_export._core.config import RateLimit, RetryPolicy
+from ac_segment_export._core.config import RateLimits, RetryPolicy
 from ac_segment_export.testing import ActiveCampaignEmulator
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def demo(profiles: int, time_scale: float) -> int:
         "acme.api-us1.com",
         _API_KEY,
         transport=emu.transport(),
-        rate_limit=RateLimit().scaled(time_scale),
+        rate_limits=RateLimits().scaled(time_scale),
         retry=RetryPolicy(max_backoff=1.0),
     )
     print(

@@ -17,11 +17,11 @@ from ac_segment_export import (
     ExportAbortedError,
     ExportDestination,
     Exporter,
+    ExportMode,
     FieldMapping,
     FileCheckpoint,
-    RateLimit,
+    RateLimits,
     RetryPolicy,
-    SyncMode,
 )
 
 
@@ -33,7 +33,7 @@ def main(options: dict[str, object]) -> int:
     base_url = str(options["base_url"])
     key = str(options["key"])
     scale = float(options["scale"])  # type: ignore[arg-type]
-    mode = SyncMode.MIRROR if options.get("mirror") else SyncMode.UPSERT
+    mode = ExportMode.MIRROR if options.get("mirror") else ExportMode.UPSERT
     connection = Connection("Local", base_url, key).accept_data_privacy_terms(
         accepted_by="qa@example.com"
     )
@@ -42,7 +42,7 @@ def main(options: dict[str, object]) -> int:
         "Campaign",
         int(options["list_id"]),  # type: ignore[call-overload]
         FieldMapping(email="email", first_name="first"),
-        sync_mode=mode,
+        mode=mode,
     )
     retry = RetryPolicy(
         initial_backoff=0.005,
@@ -51,7 +51,7 @@ def main(options: dict[str, object]) -> int:
         bulk_rate_limit_wait=60.0 / scale,
         max_retry_after=2.0,
     )
-    with Client(base_url, key, rate_limit=RateLimit().scaled(scale), retry=retry) as client:
+    with Client(base_url, key, rate_limits=RateLimits().scaled(scale), retry=retry) as client:
         exporter = Exporter(
             destination,
             client=client,

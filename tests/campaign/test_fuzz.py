@@ -31,7 +31,7 @@ from ac_segment_export import (
     FieldMapping,
     MappedProfile,
     OutcomeStatus,
-    RateLimit,
+    RateLimits,
     RecordOutcome,
     Rejection,
     RetryPolicy,
@@ -227,7 +227,7 @@ def run_export(rows: list[Any], mapper_kind: str) -> None:
         KEY,
         transport=emu.transport(),
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     ) as client:
         exporter = Exporter(
             destination,

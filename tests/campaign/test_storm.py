@@ -26,7 +26,7 @@ from ac_segment_export import (
     Exporter,
     FieldMapping,
     OutcomeStatus,
-    RateLimit,
+    RateLimits,
     RecordOutcome,
     RetryPolicy,
 )
@@ -106,7 +106,7 @@ def make_emulator() -> tuple[ObservedEmulator, int]:
 
 def client_options() -> dict[str, Any]:
     return {
-        "rate_limit": RateLimit().scaled(SCALE),
+        "rate_limits": RateLimits().scaled(SCALE),
         "retry": RetryPolicy(
             initial_backoff=0.002,
             max_backoff=0.02,
@@ -304,7 +304,7 @@ def test_interrupted_then_failed_batch_is_not_reported_failed() -> None:
         API_KEY,
         transport=emu.transport(),
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(
             destination, client=client, first_poll_delay=0.001, poll_interval=0.0005
@@ -341,7 +341,7 @@ def test_ghost_batch_of_a_retried_submit_is_not_reported_failed() -> None:
         API_KEY,
         transport=emu.transport(),
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(
             destination, client=client, first_poll_delay=0.001, poll_interval=0.0005

@@ -38,7 +38,7 @@ def make_client(
     def make(**options: Any) -> acx.Client:
         target = options.pop("emulator", emu)
         options.setdefault("retry", acx.RetryPolicy.for_tests())
-        options.setdefault("rate_limit", acx.RateLimit.unlimited())
+        options.setdefault("rate_limits", acx.RateLimits.unlimited())
         options.setdefault("transport", target.transport())
         client = acx.Client(options.pop("host", HOST), options.pop("api_key", KEY), **options)
         made.append(client)
@@ -65,7 +65,7 @@ async def make_aclient(
     def make(**options: Any) -> acx.AsyncClient:
         target = options.pop("emulator", emu)
         options.setdefault("retry", acx.RetryPolicy.for_tests())
-        options.setdefault("rate_limit", acx.RateLimit.unlimited())
+        options.setdefault("rate_limits", acx.RateLimits.unlimited())
         options.setdefault("transport", target.transport())
         client = acx.AsyncClient(options.pop("host", HOST), options.pop("api_key", KEY), **options)
         made.append(client)

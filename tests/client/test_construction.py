@@ -30,7 +30,7 @@ def test_endpoint_object_is_accepted(emu: ActiveCampaignEmulator) -> None:
     ("kwargs", "message"),
     [
         ({"retry": 3}, "retry must be a RetryPolicy, not int"),
-        ({"rate_limit": 5}, "rate_limit must be a RateLimit or a RateLimiter, not int"),
+        ({"rate_limits": 5}, "rate_limits must be a RateLimits or a RateLimiter, not int"),
     ],
 )
 def test_bad_options_are_configuration_errors(kwargs: dict[str, object], message: str) -> None:
@@ -53,7 +53,7 @@ def test_passed_http_client_is_used_and_not_closed(emu: ActiveCampaignEmulator) 
         "test-key",
         http_client=http,
         retry=acx.RetryPolicy.never(),
-        rate_limit=acx.RateLimit.unlimited(),
+        rate_limits=acx.RateLimits.unlimited(),
     )
     assert client.users.me().id == 1
     client.close()
@@ -89,7 +89,7 @@ async def test_async_passed_http_client(emu: ActiveCampaignEmulator) -> None:
     """AsyncClient uses a passed-in httpx.AsyncClient and leaves it open."""
     async with httpx.AsyncClient(transport=emu.transport()) as http:
         client = acx.AsyncClient(
-            "acme.api-us1.com", "test-key", http_client=http, rate_limit=acx.RateLimit.unlimited()
+            "acme.api-us1.com", "test-key", http_client=http, rate_limits=acx.RateLimits.unlimited()
         )
         assert (await client.users.me()).username == "emulator"
         await client.aclose()

@@ -113,14 +113,14 @@ def test_non_json_200_on_a_page_is_an_error(
 
 
 def test_connection_refused_names_the_host(make_client: Callable[..., acx.Client]) -> None:
-    """Nothing listening: APIConnectError naming the host, chained to httpx's ConnectError."""
+    """Nothing listening: APIUnreachableError naming the host, chained to httpx's ConnectError."""
     port = closed_port()
     client = make_client(
         host=f"http://127.0.0.1:{port}",
         transport=None,
         retry=acx.RetryPolicy.for_tests(max_attempts=2),
     )
-    with pytest.raises(acx.APIConnectError) as caught:
+    with pytest.raises(acx.APIUnreachableError) as caught:
         client.users.me()
     assert "127.0.0.1" in str(caught.value)
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
@@ -152,7 +152,7 @@ def test_dropped_connection_is_a_connection_error(
     emu.queue_fault("drop", count=10)
     with pytest.raises(acx.APIConnectionError) as caught:
         client.users.me()
-    assert not isinstance(caught.value, acx.APIConnectError)
+    assert not isinstance(caught.value, acx.APIUnreachableError)
     assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
     assert "acme.api-us1.com" in str(caught.value)
     assert len(emu.requests) == 6
@@ -200,11 +200,11 @@ async def test_async_error_paths(
 
 @pytest.mark.anyio
 async def test_async_connection_refused(make_aclient: Callable[..., acx.AsyncClient]) -> None:
-    """Async connection refused: APIConnectError naming the host, chained."""
+    """Async connection refused: APIUnreachableError naming the host, chained."""
     client = make_aclient(
         host=f"http://127.0.0.1:{closed_port()}", transport=None, retry=acx.RetryPolicy.never()
     )
-    with pytest.raises(acx.APIConnectError, match=r"127\.0\.0\.1") as caught:
+    with pytest.raises(acx.APIUnreachableError, match=r"127\.0\.0\.1") as caught:
         await client.lists.get(1)
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
 

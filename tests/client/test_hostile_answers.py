@@ -164,7 +164,7 @@ def test_no_error_or_log_record_shows_the_echoed_key(caplog: pytest.LogCaptureFi
         KEY,
         transport=httpx.MockTransport(echoing),
         retry=acx.RetryPolicy(max_attempts=2, backoff=False, max_rate_limit_wait=2.0),
-        rate_limit=acx.RateLimit.unlimited(),
+        rate_limits=acx.RateLimits.unlimited(),
     )
     errors: list[acx.APIError] = []
     with caplog.at_level(logging.DEBUG):
@@ -189,7 +189,7 @@ def test_what_was_masked_stays_readable() -> None:
         KEY,
         transport=httpx.MockTransport(echoing),
         retry=acx.RetryPolicy.never(),
-        rate_limit=acx.RateLimit.unlimited(),
+        rate_limits=acx.RateLimits.unlimited(),
     )
     with pytest.raises(acx.AuthenticationError) as refused:
         client.users.me()
@@ -231,7 +231,7 @@ async def test_async_errors_are_masked_too(caplog: pytest.LogCaptureFixture) -> 
         KEY,
         transport=httpx.MockTransport(echoing),
         retry=acx.RetryPolicy.never(),
-        rate_limit=acx.RateLimit.unlimited(),
+        rate_limits=acx.RateLimits.unlimited(),
     )
     with caplog.at_level(logging.DEBUG):
         for call in (

@@ -247,7 +247,7 @@ def test_decode_body_raises_the_status_error_for_non_2xx() -> None:
 
 def test_every_error_derives_from_the_root() -> None:
     """The whole tree hangs under ACSegmentExportError, with the documented parents."""
-    assert issubclass(acx.APIConnectError, acx.APIConnectionError)
+    assert issubclass(acx.APIUnreachableError, acx.APIConnectionError)
     assert issubclass(acx.APITimeoutError, acx.APIConnectionError)
     assert issubclass(acx.APIConnectionError, acx.APIError)
     assert issubclass(acx.BulkImportRejectedError, acx.BadRequestError)

@@ -144,8 +144,8 @@ def test_wrong_shaped_2xx_through_call_request_and_paginate(
 @pytest.mark.parametrize(
     ("raised", "error", "unclear"),
     [
-        (httpx.ConnectError("refused"), acx.APIConnectError, False),
-        (httpx.ConnectTimeout("slow connect"), acx.APIConnectError, False),
+        (httpx.ConnectError("refused"), acx.APIUnreachableError, False),
+        (httpx.ConnectTimeout("slow connect"), acx.APIUnreachableError, False),
         (httpx.ReadTimeout("slow answer"), acx.APITimeoutError, True),
         (httpx.RemoteProtocolError("server hung up"), acx.APIConnectionError, True),
     ],

@@ -27,7 +27,7 @@ def count_429(emu: ActiveCampaignEmulator) -> int:
 
 def test_requests_are_spaced(make_client: Callable[..., acx.Client]) -> None:
     """At 200 requests/s, 41 requests take about 0.2 s (40 intervals), not less."""
-    client = make_client(rate_limit=acx.RateLimit(requests_per_second=200))
+    client = make_client(rate_limits=acx.RateLimits(requests_per_second=200))
     started = time.perf_counter()
     for _ in range(41):
         client.users.me()
@@ -42,7 +42,7 @@ def test_the_account_limit_is_never_hit_when_pacing_to_it(
     """Pacing at the account's 5/s (both time-scaled) meets no 429 over several windows."""
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=SCALE)
     client = make_client(
-        emulator=emu, rate_limit=acx.RateLimit().scaled(SCALE), retry=acx.RetryPolicy.never()
+        emulator=emu, rate_limits=acx.RateLimits().scaled(SCALE), retry=acx.RetryPolicy.never()
     )
     for _ in range(40):
         client.users.me()
@@ -55,7 +55,7 @@ def test_without_pacing_the_limit_is_hit(make_client: Callable[..., acx.Client])
     """The same burst unpaced does meet 429s (so the test above can fail)."""
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=SCALE)
     client = make_client(
-        emulator=emu, rate_limit=acx.RateLimit.unlimited(), retry=acx.RetryPolicy.never()
+        emulator=emu, rate_limits=acx.RateLimits.unlimited(), retry=acx.RetryPolicy.never()
     )
     for _ in range(20):
         with contextlib.suppress(acx.RateLimitError):
@@ -67,9 +67,9 @@ def test_without_pacing_the_limit_is_hit(make_client: Callable[..., acx.Client])
 def test_shared_limiter_shares_the_budget(make_client: Callable[..., acx.Client]) -> None:
     """Two clients on one RateLimiter together stay within the account limit."""
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=SCALE)
-    limiter = acx.RateLimiter(acx.RateLimit().scaled(SCALE))
-    first = make_client(emulator=emu, rate_limit=limiter, retry=acx.RetryPolicy.never())
-    second = make_client(emulator=emu, rate_limit=limiter, retry=acx.RetryPolicy.never())
+    limiter = acx.RateLimiter(acx.RateLimits().scaled(SCALE))
+    first = make_client(emulator=emu, rate_limits=limiter, retry=acx.RetryPolicy.never())
+    second = make_client(emulator=emu, rate_limits=limiter, retry=acx.RetryPolicy.never())
     started = time.perf_counter()
     for _ in range(15):
         first.users.me()
@@ -82,9 +82,9 @@ def test_shared_limiter_shares_the_budget(make_client: Callable[..., acx.Client]
 def test_separate_limiters_do_not_share(make_client: Callable[..., acx.Client]) -> None:
     """Two clients with their own limiters together exceed the limit (the contrast)."""
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=SCALE)
-    limits = acx.RateLimit().scaled(SCALE)
-    first = make_client(emulator=emu, rate_limit=limits, retry=acx.RetryPolicy.never())
-    second = make_client(emulator=emu, rate_limit=limits, retry=acx.RetryPolicy.never())
+    limits = acx.RateLimits().scaled(SCALE)
+    first = make_client(emulator=emu, rate_limits=limits, retry=acx.RetryPolicy.never())
+    second = make_client(emulator=emu, rate_limits=limits, retry=acx.RetryPolicy.never())
     for _ in range(10):
         for client in (first, second):
             with contextlib.suppress(acx.RateLimitError):
@@ -115,8 +115,8 @@ def test_bulk_imports_are_paced_per_minute(make_client: Callable[..., acx.Client
         time_scale=BULK_SCALE,
         limits=EmulatorLimits(requests_per_second=100_000),
     )
-    limits = acx.RateLimit(requests_per_second=100_000).scaled(BULK_SCALE)
-    client = make_client(emulator=emu, retry=acx.RetryPolicy.never(), rate_limit=limits)
+    limits = acx.RateLimits(requests_per_second=100_000).scaled(BULK_SCALE)
+    client = make_client(emulator=emu, retry=acx.RetryPolicy.never(), rate_limits=limits)
     started = time.perf_counter()
     assert _submit_pairs(client, 130) == 0
     assert time.perf_counter() - started >= 129 / 1000  # 100 a minute is 1000/s at 600x
@@ -131,7 +131,7 @@ def test_unpaced_bulk_imports_hit_the_bulk_limit(make_client: Callable[..., acx.
         limits=EmulatorLimits(requests_per_second=100_000),
     )
     client = make_client(
-        emulator=emu, retry=acx.RetryPolicy.never(), rate_limit=acx.RateLimit.unlimited()
+        emulator=emu, retry=acx.RetryPolicy.never(), rate_limits=acx.RateLimits.unlimited()
     )
     assert _submit_pairs(client, 130) > 0
 
@@ -141,7 +141,7 @@ async def test_async_pacing(make_aclient: Callable[..., acx.AsyncClient]) -> Non
     """Concurrent async calls on one client are paced together and meet no 429."""
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=SCALE)
     client = make_aclient(
-        emulator=emu, rate_limit=acx.RateLimit().scaled(SCALE), retry=acx.RetryPolicy.never()
+        emulator=emu, rate_limits=acx.RateLimits().scaled(SCALE), retry=acx.RetryPolicy.never()
     )
     started = time.perf_counter()
     async with anyio.create_task_group() as tg:

@@ -58,7 +58,7 @@ def _waits(limiter: acx.RateLimiter, n: int) -> list[float]:
 def test_limiter_paces_the_account_rate() -> None:
     """The account bucket spaces plain requests by (a little over) 1/requests_per_second."""
     clock = FakeClock()
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=4), clock=clock)
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=4), clock=clock)
     waits = _waits(limiter, 5)
     assert waits[0] == 0.0
     steps = [b - a for a, b in itertools.pairwise(waits)]
@@ -69,7 +69,7 @@ def test_limiter_paces_the_account_rate() -> None:
 def test_limiter_burst_lets_requests_through_at_once() -> None:
     """burst=N lets N requests go without waiting."""
     clock = FakeClock()
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=5, burst=3), clock=clock)
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=5, burst=3), clock=clock)
     waits = _waits(limiter, 4)
     assert waits[:3] == [0.0, 0.0, 0.0]
     assert waits[3] > 0.19
@@ -79,7 +79,7 @@ def test_limiter_bulk_buckets_are_per_minute() -> None:
     """Multi-contact bulk requests are spaced by 60/bulk_per_minute; single ones separately."""
     clock = FakeClock()
     limiter = acx.RateLimiter(
-        acx.RateLimit(requests_per_second=100, bulk_per_minute=60, bulk_single_per_minute=30),
+        acx.RateLimits(requests_per_second=100, bulk_per_minute=60, bulk_single_per_minute=30),
         clock=clock,
     )
     assert limiter._reserve(10) == 0.0
@@ -94,7 +94,7 @@ def test_limiter_bulk_buckets_are_per_minute() -> None:
 def test_limiter_refills_after_idle_time() -> None:
     """After waiting out the interval on the clock, the next request goes at once."""
     clock = FakeClock()
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=2), clock=clock)
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=2), clock=clock)
     assert limiter._reserve(None) == 0.0
     clock.now += 10
     assert limiter._reserve(None) == 0.0
@@ -102,14 +102,14 @@ def test_limiter_refills_after_idle_time() -> None:
 
 
 def test_disabled_limiter_never_waits() -> None:
-    """RateLimit.unlimited() turns pacing off entirely."""
-    limiter = acx.RateLimiter(acx.RateLimit.unlimited(), clock=FakeClock())
+    """RateLimits.unlimited() turns pacing off entirely."""
+    limiter = acx.RateLimiter(acx.RateLimits.unlimited(), clock=FakeClock())
     assert [limiter.acquire() for _ in range(50)] == [0.0] * 50
 
 
 def test_acquire_sleeps_what_it_reserved() -> None:
     """acquire() returns the seconds it waited (the second of two at 50/s waits ~20 ms)."""
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=50))
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=50))
     assert limiter.acquire() == 0.0
     assert 0.015 < limiter.acquire() < 0.03
 
@@ -117,7 +117,7 @@ def test_acquire_sleeps_what_it_reserved() -> None:
 @pytest.mark.anyio
 async def test_aacquire_waits_without_blocking() -> None:
     """aacquire() paces on the event loop the same way."""
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=50))
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=50))
     assert await limiter.aacquire() == 0.0
     assert 0.015 < await limiter.aacquire() < 0.03
 
@@ -133,12 +133,12 @@ async def test_aacquire_waits_without_blocking() -> None:
 def test_rate_limit_validation(kwargs: dict[str, float], message: str) -> None:
     """Nonsense rates are configuration errors."""
     with pytest.raises(acx.ConfigurationError, match=message):
-        acx.RateLimit(**kwargs)  # type: ignore[arg-type]
+        acx.RateLimits(**kwargs)  # type: ignore[arg-type]
 
 
 def test_scaled_multiplies_every_rate() -> None:
     """scaled(f) multiplies the account and both bulk rates."""
-    limits = acx.RateLimit().scaled(10)
+    limits = acx.RateLimits().scaled(10)
     assert (limits.requests_per_second, limits.bulk_per_minute, limits.bulk_single_per_minute) == (
         50,
         1000,
@@ -148,8 +148,8 @@ def test_scaled_multiplies_every_rate() -> None:
 
 def test_headroom_keeps_the_limiter_below_the_rate() -> None:
     """The default 5% headroom spaces 4/s requests by 0.25/0.95 s; headroom=0 by 0.25 s."""
-    default = acx.RateLimiter(acx.RateLimit(requests_per_second=4), clock=FakeClock())
-    exact = acx.RateLimiter(acx.RateLimit(requests_per_second=4, headroom=0), clock=FakeClock())
+    default = acx.RateLimiter(acx.RateLimits(requests_per_second=4), clock=FakeClock())
+    exact = acx.RateLimiter(acx.RateLimits(requests_per_second=4, headroom=0), clock=FakeClock())
     assert _waits(default, 2)[1] == pytest.approx(0.25 / 0.95)
     assert _waits(exact, 2)[1] == pytest.approx(0.25)
 
@@ -158,7 +158,7 @@ def test_headroom_keeps_the_limiter_below_the_rate() -> None:
 def test_headroom_validation(headroom: float) -> None:
     """Headroom outside [0, 1) is a configuration error."""
     with pytest.raises(acx.ConfigurationError, match="headroom"):
-        acx.RateLimit(headroom=headroom)
+        acx.RateLimits(headroom=headroom)
 
 
 def test_bucket_delay_pushes_the_schedule_back() -> None:
@@ -176,7 +176,7 @@ def test_bucket_delay_pushes_the_schedule_back() -> None:
 def test_oversleeping_caller_does_not_shorten_the_next_gap() -> None:
     """acquire() reports its lateness, so the next request still waits a full interval."""
     clock = FakeClock()
-    limiter = acx.RateLimiter(acx.RateLimit(requests_per_second=10, headroom=0), clock=clock)
+    limiter = acx.RateLimiter(acx.RateLimits(requests_per_second=10, headroom=0), clock=clock)
     limiter._reserve(None)
     wait = limiter._reserve(None)
     assert wait == pytest.approx(0.1)

@@ -276,7 +276,7 @@ def test_real_429s_are_waited_out(make_client: Callable[..., acx.Client]) -> Non
     emu = ActiveCampaignEmulator(api_key="test-key", time_scale=10.0)
     client = make_client(
         emulator=emu,
-        rate_limit=acx.RateLimit.unlimited(),
+        rate_limits=acx.RateLimits.unlimited(),
         retry=acx.RetryPolicy(initial_backoff=0, jitter=0, max_attempts=10),
     )
     started = time.perf_counter()

@@ -24,7 +24,7 @@ def _status(cls: type[acx.APIStatusError], code: int) -> acx.APIStatusError:
 
 CASES = [
     # (exception, retried for a read, retried for POST /contacts)
-    (acx.APIConnectError("x", **KW), True, True),
+    (acx.APIUnreachableError("x", **KW), True, True),
     (acx.APITimeoutError("x", **KW), True, False),
     (acx.APIConnectionError("x", **KW), True, False),
     (acx.RateLimitError("x", status_code=429, retry_after=1.0, **KW), True, True),
@@ -160,7 +160,7 @@ def test_policy_rate_limit_budget_defaults() -> None:
 @pytest.mark.parametrize(
     ("exc", "unclear"),
     [
-        (acx.APIConnectError("x", **KW), False),
+        (acx.APIUnreachableError("x", **KW), False),
         (acx.APITimeoutError("x", **KW), True),
         (acx.APIConnectionError("x", **KW), True),
         (acx.RateLimitError("x", status_code=429, **KW), False),

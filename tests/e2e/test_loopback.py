@@ -24,7 +24,7 @@ BULK = [
 def _options(emu: ActiveCampaignEmulator) -> dict[str, object]:
     """Pacing to the emulator's time-scaled limits, quick retries."""
     return {
-        "rate_limit": acx.RateLimit().scaled(emu.time_scale),
+        "rate_limits": acx.RateLimits().scaled(emu.time_scale),
         "retry": acx.RetryPolicy(initial_backoff=0.01, jitter=0.01, max_attempts=6),
         "timeout": 5.0,
     }

@@ -12,7 +12,7 @@ from ac_segment_export import (
     Connection,
     ExportDestination,
     FieldMapping,
-    RateLimit,
+    RateLimits,
     RetryPolicy,
 )
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
@@ -72,14 +72,14 @@ def destination(connection: Connection) -> ExportDestination:
 
 def make_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> Client:
     kwargs.setdefault("retry", RetryPolicy.for_tests())
-    kwargs.setdefault("rate_limit", RateLimit.unlimited())
+    kwargs.setdefault("rate_limits", RateLimits.unlimited())
     kwargs.setdefault("transport", emulator.transport())
     return Client(HOST, API_KEY, **kwargs)
 
 
 def make_async_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> AsyncClient:
     kwargs.setdefault("retry", RetryPolicy.for_tests())
-    kwargs.setdefault("rate_limit", RateLimit.unlimited())
+    kwargs.setdefault("rate_limits", RateLimits.unlimited())
     return AsyncClient(HOST, API_KEY, transport=emulator.transport(), **kwargs)
 
 

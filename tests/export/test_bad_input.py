@@ -243,7 +243,7 @@ def test_cancel_is_honoured_while_draining_with_no_sleep(
     destination: ExportDestination, tmp_path: Path
 ) -> None:
     """poll_interval=0: no status check sleeps, yet a cancel stops the drain at once."""
-    from ac_segment_export import Client, RateLimit, RetryPolicy
+    from ac_segment_export import Client, RateLimits, RetryPolicy
 
     from .conftest import API_KEY, HOST, make_emulator
 
@@ -269,7 +269,7 @@ def test_cancel_is_honoured_while_draining_with_no_sleep(
         API_KEY,
         transport=CancelOnFirstCheck(),
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(
             destination,

@@ -23,7 +23,7 @@ from ac_segment_export import (
     FileCheckpoint,
     OutcomeStatus,
     Progress,
-    RateLimit,
+    RateLimits,
     RetryPolicy,
 )
 
@@ -352,7 +352,7 @@ def test_end_to_end_over_a_real_socket(emu: ActiveCampaignEmulator) -> None:
         connection = consented(Connection("Local", base_url, API_KEY))
         destination = ExportDestination(connection, "VIP export", 1, MAPPING)
         with connection.client(
-            retry=RetryPolicy.for_tests(), rate_limit=RateLimit.unlimited()
+            retry=RetryPolicy.for_tests(), rate_limits=RateLimits.unlimited()
         ) as client:
             assert isinstance(client, Client)
             report = Exporter(destination, client=client, **FAST).run(

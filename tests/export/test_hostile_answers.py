@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ac_segment_export import Client, Exporter, ExportReport, OutcomeStatus, RateLimit, RetryPolicy
+from ac_segment_export import Client, Exporter, ExportReport, OutcomeStatus, RateLimits, RetryPolicy
 
 from .conftest import API_KEY, FAST, HOST, profile
 
@@ -85,7 +85,7 @@ def _client(transport: Echoing) -> Client:
         API_KEY,
         transport=transport,
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     )
 
 

@@ -14,10 +14,10 @@ from ac_segment_export import (
     ExportAbortedError,
     ExportDestination,
     Exporter,
+    ExportMode,
     FieldMapping,
     MirrorRefusedError,
     OutcomeStatus,
-    SyncMode,
 )
 
 from .conftest import FAST, MAPPING, make_client, make_emulator
@@ -38,7 +38,7 @@ def _account(members: int) -> ActiveCampaignEmulator:
 
 
 def _mirror(connection: Connection, mapping: FieldMapping = MAPPING) -> ExportDestination:
-    return ExportDestination(connection, "VIP mirror", 1, mapping, sync_mode=SyncMode.MIRROR)
+    return ExportDestination(connection, "VIP mirror", 1, mapping, mode=ExportMode.MIRROR)
 
 
 def _active(emu: ActiveCampaignEmulator) -> set[str]:

@@ -14,9 +14,9 @@ from ac_segment_export import (
     ConsentRequiredError,
     ExportDestination,
     Exporter,
+    ExportMode,
     OutcomeStatus,
     PermissionDeniedError,
-    SyncMode,
 )
 
 from .conftest import FAST, MAPPING, profile, writes
@@ -40,7 +40,7 @@ def test_mirror_unsubscribes_leavers_only(
 ) -> None:
     """Mirror: leavers unsubscribed, segment members kept, unsubscribed never re-subscribed."""
     seed_members(emu)
-    mirror = attrs.evolve(destination, sync_mode=SyncMode.MIRROR)
+    mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
     rows = [profile(i) for i in range(30)]
     rows[0]["email"] = "USER0@example.com"
     report = Exporter(mirror, client=client, **FAST).run(rows)
@@ -72,7 +72,7 @@ def test_mirror_is_skipped_when_the_segment_was_not_read_in_full(
 ) -> None:
     """A run stopped by max_profiles must not unsubscribe anyone (the segment is partial)."""
     seed_members(emu)
-    mirror = attrs.evolve(destination, sync_mode=SyncMode.MIRROR)
+    mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
     report = Exporter(mirror, client=client, max_profiles=5, **FAST).run(
         profile(i) for i in range(30)
     )
@@ -87,7 +87,7 @@ def test_dry_run_writes_nothing_and_counts_the_changes(
 ) -> None:
     """Dry run of a mirror: only GETs reach the emulator; would-subscribe/unsubscribe counted."""
     seed_members(emu)
-    mirror = attrs.evolve(destination, sync_mode=SyncMode.MIRROR)
+    mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
     rows = [*(profile(i) for i in range(20)), {"email": "bad"}, profile(3)]
     before = emu.list_members(1)
     report = Exporter(

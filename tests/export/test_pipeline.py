@@ -13,7 +13,7 @@ from ac_segment_export import (
     FieldValueInput,
     MappedProfile,
     OutcomeStatus,
-    RateLimit,
+    RateLimits,
     Rejection,
     RetryPolicy,
 )
@@ -83,7 +83,7 @@ def test_a_rejection_naming_no_contact_is_bisected_to_the_culprit(
         "test-key",
         transport=transport,
         retry=RetryPolicy.for_tests(),
-        rate_limit=RateLimit.unlimited(),
+        rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(64)])
     rejected = report.by_status(OutcomeStatus.REJECTED)

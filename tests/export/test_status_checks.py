@@ -84,7 +84,7 @@ def drive(
 
 def engine_for(n: int, clock: Clock, **settings: Any) -> tuple[Engine, ExportReport]:
     report = ExportReport(
-        destination="d", list_id=1, list_name="l", export_user=None, sync_mode="upsert"
+        destination="d", list_id=1, list_name="l", export_user=None, mode="upsert"
     )
     options: dict[str, Any] = {"list_id": 1, "check_unsubscribed": False, "pull_size": 250}
     options.update(settings)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from ac_segment_export import ExportAbortedError, Exporter, OutcomeStatus, RetryPolicy, SyncMode
+from ac_segment_export import ExportAbortedError, Exporter, ExportMode, OutcomeStatus, RetryPolicy
 
 from .conftest import FAST, make_client, profile
 
@@ -81,7 +81,7 @@ def test_mirror_unsubscribes_applied_then_lost_are_unknown_leavers(
 ) -> None:
     for i in range(20):
         emu.add_contact(f"leaver{i}@example.com", lists={1: 1})
-    mirror = attrs.evolve(destination, sync_mode=SyncMode.MIRROR)
+    mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
     rows = [profile(i) for i in range(10)]  # 10 go through contact/sync: no bulk request
     emu.queue_fault("drop_after_write", path=BULK)  # so these hit the unsubscribe request
     emu.queue_fault("500", count=5, path=BULK)

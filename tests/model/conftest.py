@@ -20,7 +20,7 @@ ACCEPTED_AT = dt.datetime(2026, 11, 30, 8, 15, 0, 123456, tzinfo=dt.timezone.utc
 ADMIN = acx.Actor("ana@contoso.com", acx.Role.ADMIN)
 CONTRIBUTOR = acx.Actor("carl@contoso.com", acx.Role.CONTRIBUTOR)
 FAST = acx.RetryPolicy.for_tests(max_attempts=2)
-UNLIMITED = acx.RateLimit.unlimited()
+UNLIMITED = acx.RateLimits.unlimited()
 
 
 @pytest.fixture(autouse=True)

@@ -43,7 +43,7 @@ def test_verify_needs_no_consent(emu: ActiveCampaignEmulator, connection: acx.Co
 def test_verify_through_a_given_client(
     emu: ActiveCampaignEmulator, connection: acx.Connection
 ) -> None:
-    with connection.client(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED) as client:
+    with connection.client(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED) as client:
         assert connection.verify(client) == EMULATOR_USER
         assert connection.verify(client) == EMULATOR_USER  # the given client is not closed
     assert len(emu.requests) == 2
@@ -66,7 +66,7 @@ def test_verify_refuses_a_client_for_another_account(
 def test_a_bad_key_says_where_the_key_is(emu: ActiveCampaignEmulator) -> None:
     connection = acx.Connection("AC", HOST, "wrong-key")
     with pytest.raises(acx.AuthenticationError) as caught:
-        connection.verify(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED)
+        connection.verify(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
     assert "Settings > Developer" in str(caught.value)
     assert caught.value.status_code == 403
     assert "wrong-key" not in str(caught.value)
@@ -85,7 +85,7 @@ def test_verify_over_a_socket(emu: ActiveCampaignEmulator) -> None:
     with emu.serve() as base_url:
         connection = acx.Connection("Local", base_url, KEY)
         assert connection.host == base_url
-        assert connection.verify(retry=FAST, rate_limit=UNLIMITED) == EMULATOR_USER
+        assert connection.verify(retry=FAST, rate_limits=UNLIMITED) == EMULATOR_USER
 
 
 @pytest.mark.anyio
@@ -95,7 +95,7 @@ async def test_averify(emu: ActiveCampaignEmulator, connection: acx.Connection) 
         assert await connection.averify(client) == EMULATOR_USER
     bad = acx.Connection("AC", HOST, "wrong-key")
     with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
-        await bad.averify(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED)
+        await bad.averify(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
 
 
 # -- validate -----------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_validate_resolves_the_list_and_fields_from_every_page(
             fields={"LOYALTY_TIER": "Tier", "Size": "Size", account["birthday"]: "DOB"},
         ),
     )
-    resolved = destination.validate(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED)
+    resolved = destination.validate(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
     assert resolved.list_name == "VIP customers"
     assert resolved.list_id == account["list"]
     assert [f.id for f in resolved.fields] == [
@@ -186,7 +186,7 @@ def test_a_missing_list_is_an_error_naming_its_id(
 ) -> None:
     with pytest.raises(acx.NotFoundError) as caught:
         destination_for(connection, 4242).validate(
-            transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED
+            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
         )
     assert str(caught.value) == (
         "List 4242 does not exist in the ActiveCampaign account at acme.api-us1.com "
@@ -200,7 +200,7 @@ def test_an_unknown_custom_field_is_an_error_naming_it(
 ) -> None:
     destination = destination_for(connection, account["list"], LOYALTY_TEIR="Tier", Sizes="S")
     with pytest.raises(acx.FieldMappingError) as caught:
-        destination.validate(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED)
+        destination.validate(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
     message = str(caught.value)
     assert message.startswith(
         "2 custom field references of the mapping could not be resolved against the account's "
@@ -214,7 +214,7 @@ def test_validate_with_a_bad_key(emu: ActiveCampaignEmulator, account: dict[str,
     connection = acx.Connection("AC", HOST, "wrong-key")
     with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
         destination_for(connection, account["list"]).validate(
-            transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED
+            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
         )
 
 
@@ -222,7 +222,7 @@ def test_validate_over_a_socket(emu: ActiveCampaignEmulator, account: dict[str, 
     with emu.serve() as base_url:
         connection = acx.Connection("Local", base_url, KEY)
         resolved = destination_for(connection, account["list"]).validate(
-            retry=FAST, rate_limit=UNLIMITED
+            retry=FAST, rate_limits=UNLIMITED
         )
     assert resolved.list_name == "VIP customers"
     assert [f.id for f in resolved.fields] == [account["tier"]]
@@ -233,17 +233,17 @@ async def test_avalidate(
     emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
 ) -> None:
     resolved = await destination_for(connection, account["list"], SIZE="Size").avalidate(
-        transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED
+        transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
     )
     assert resolved.list_name == "VIP customers"
     assert [f.id for f in resolved.fields] == [account["size"]]
     with pytest.raises(acx.NotFoundError, match="List 4242 does not exist"):
         await destination_for(connection, 4242).avalidate(
-            transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED
+            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
         )
     with pytest.raises(acx.FieldMappingError, match="'NOPE' \\(attribute 'x'\\)"):
         await destination_for(connection, account["list"], NOPE="x").avalidate(
-            transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED
+            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
         )
     async with connection.async_client(transport=emu.transport()) as client:
         again = await destination_for(connection, account["list"]).avalidate(client)
@@ -259,25 +259,25 @@ def exporter_for(
     destination: acx.ExportDestination, emu: ActiveCampaignEmulator, **options: object
 ) -> acx.Exporter:
     client = destination.connection.client(
-        transport=emu.transport(), retry=FAST, rate_limit=acx.RateLimit.unlimited()
+        transport=emu.transport(), retry=FAST, rate_limits=acx.RateLimits.unlimited()
     )
     return acx.Exporter(destination, client=client, first_poll_delay=0, poll_interval=0, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    ("sync_mode", "dry_run"),
+    ("mode", "dry_run"),
     [
-        (acx.SyncMode.UPSERT, False),
-        (acx.SyncMode.MIRROR, False),
-        (acx.SyncMode.UPSERT, True),
-        (acx.SyncMode.MIRROR, True),
+        (acx.ExportMode.UPSERT, False),
+        (acx.ExportMode.MIRROR, False),
+        (acx.ExportMode.UPSERT, True),
+        (acx.ExportMode.MIRROR, True),
     ],
 )
 def test_no_request_is_sent_without_consent(
     emu: ActiveCampaignEmulator,
     connection: acx.Connection,
     account: dict[str, int],
-    sync_mode: acx.SyncMode,
+    mode: acx.ExportMode,
     dry_run: bool,
 ) -> None:
     destination = acx.ExportDestination(
@@ -285,7 +285,7 @@ def test_no_request_is_sent_without_consent(
         "VIP",
         account["list"],
         acx.FieldMapping(email="Email", fields={"LOYALTY_TIER": "Tier"}),
-        sync_mode=sync_mode,
+        mode=mode,
     )
     with pytest.raises(acx.ConsentRequiredError):
         destination.preflight()
@@ -331,7 +331,7 @@ async def test_no_request_is_sent_without_consent_async(
     emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
 ) -> None:
     destination = destination_for(connection, account["list"])
-    client = connection.async_client(transport=emu.transport(), retry=FAST, rate_limit=UNLIMITED)
+    client = connection.async_client(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
     async with client:
         with pytest.raises(acx.ConsentRequiredError):
             await acx.AsyncExporter(destination, client=client).run(PROFILES)

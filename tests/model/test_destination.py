@@ -21,7 +21,7 @@ def test_defaults(connection: acx.Connection) -> None:
     assert destination.list_id == 7
     assert destination.tags == ()
     assert destination.run_automations is False  # off by default for bulk exports
-    assert destination.sync_mode is acx.SyncMode.UPSERT
+    assert destination.mode is acx.ExportMode.UPSERT
 
 
 def test_options(connection: acx.Connection) -> None:
@@ -32,12 +32,12 @@ def test_options(connection: acx.Connection) -> None:
         MAPPING,
         tags=[" vip ", "spring", "vip"],
         run_automations=True,
-        sync_mode="mirror",  # type: ignore[arg-type]
+        mode="mirror",  # type: ignore[arg-type]
     )
     assert destination.list_id == 12
     assert destination.tags == ("vip", "spring")
     assert destination.run_automations is True
-    assert destination.sync_mode is acx.SyncMode.MIRROR
+    assert destination.mode is acx.ExportMode.MIRROR
 
 
 LIST_ID_MESSAGE = (
@@ -108,9 +108,9 @@ def test_bad_list_ids(connection: acx.Connection, list_id: object) -> None:
             "run_automations must be True or False, not 'no'.",
         ),
         (
-            {"sync_mode": "replace"},
+            {"mode": "replace"},
             acx.ConfigurationError,
-            "sync_mode 'replace' is not a sync mode; expected SyncMode.UPSERT or SyncMode.MIRROR.",
+            "mode 'replace' is not an export mode; expected upsert or mirror.",
         ),
     ],
 )

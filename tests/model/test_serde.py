@@ -85,7 +85,7 @@ destinations = st.builds(
     mappings,
     tags=st.lists(names, max_size=4),
     run_automations=st.booleans(),
-    sync_mode=st.sampled_from(acx.SyncMode),
+    mode=st.sampled_from(acx.ExportMode),
 )
 
 
@@ -189,7 +189,7 @@ def test_the_stored_destination(consented: acx.Connection) -> None:
         tags=[acx.FlagTag("IsVip", "VIP"), acx.ValueTag("Segment", prefix="seg:")],
     )
     destination = acx.ExportDestination(
-        consented, "VIP", 7, mapping, tags=["all"], sync_mode=acx.SyncMode.MIRROR
+        consented, "VIP", 7, mapping, tags=["all"], mode=acx.ExportMode.MIRROR
     )
     data = destination.to_dict(include_connection=False, transforms={"upper": UPPER})
     assert data == {
@@ -211,7 +211,7 @@ def test_the_stored_destination(consented: acx.Connection) -> None:
         },
         "tags": ["all"],
         "run_automations": False,
-        "sync_mode": "mirror",
+        "mode": "mirror",
     }
 
 

@@ -21,7 +21,7 @@ def client_use() -> None:
         "k",
         transport=emu.transport(),
         retry=acx.RetryPolicy.for_tests(),
-        rate_limit=acx.RateLimit(),
+        rate_limits=acx.RateLimits(),
     ) as client:
         user: acx.User = client.users.me()
         lst: acx.MailingList = client.lists.get(list_id)
@@ -93,7 +93,7 @@ def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
         "VIP",
         7,
         acx.FieldMapping(email="Email", first_name="First", fields={"TIER": "Tier"}),
-        sync_mode=acx.SyncMode.MIRROR,
+        mode=acx.ExportMode.MIRROR,
     )
     token = acx.CancelToken()
 

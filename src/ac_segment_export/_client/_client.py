@@ -16,7 +16,7 @@ import attrs
 import httpx
 
 from ac_segment_export._client import _resources as res
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import (
     APIResponseValidationError,
     ConfigurationError,
@@ -82,13 +82,13 @@ class ClientStats:
                 setattr(self, name, getattr(self, name) + value)
 
 
-def _resolve_limiter(rate_limit: RateLimit | RateLimiter) -> RateLimiter:
-    raw: object = rate_limit
+def _resolve_limiter(rate_limits: RateLimits | RateLimiter) -> RateLimiter:
+    raw: object = rate_limits
     if isinstance(raw, RateLimiter):
         return raw
-    if isinstance(raw, RateLimit):
+    if isinstance(raw, RateLimits):
         return RateLimiter(raw)
-    msg = f"rate_limit must be a RateLimit or a RateLimiter, not {type(raw).__name__}."
+    msg = f"rate_limits must be a RateLimits or a RateLimiter, not {type(raw).__name__}."
     raise ConfigurationError(msg)
 
 
@@ -102,7 +102,7 @@ class _BaseClient:
         *,
         timeout: float | httpx.Timeout,
         retry: RetryPolicy,
-        rate_limit: RateLimit | RateLimiter,
+        rate_limits: RateLimits | RateLimiter,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
@@ -111,7 +111,7 @@ class _BaseClient:
             msg = f"retry must be a RetryPolicy, not {type(raw_retry).__name__}."
             raise ConfigurationError(msg)
         self.retry = retry
-        self.rate_limiter = _resolve_limiter(rate_limit)
+        self.rate_limiter = _resolve_limiter(rate_limits)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
@@ -199,7 +199,7 @@ class Client(_BaseClient):
         api_key: The API key (Settings > Developer); kept in a :class:`Secret`.
         timeout: Seconds (or an :class:`httpx.Timeout`) for each request.
         retry: When to retry; see :class:`RetryPolicy`.
-        rate_limit: Client-side pacing, or a shared :class:`RateLimiter`.
+        rate_limits: Client-side pacing, or a shared :class:`RateLimiter`.
         transport: An httpx transport to send through (an emulator's, in tests).
         http_client: An httpx client to send through instead of the client's own; it is not
             closed by :meth:`close`.
@@ -218,11 +218,11 @@ class Client(_BaseClient):
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limit=rate_limit)
+        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
@@ -374,11 +374,11 @@ class AsyncClient(_BaseClient):
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limit=rate_limit)
+        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
 

@@ -8,7 +8,7 @@ from ac_segment_export._core.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "RateLimit",
+    "RateLimits",
     "RetryPolicy",
 ]
 
@@ -100,7 +100,7 @@ class RetryPolicy:
 
 
 @attrs.frozen(kw_only=True)
-class RateLimit:
+class RateLimits:
     """Client-side pacing, so that a well-behaved client rarely meets a 429.
 
     ActiveCampaign allows 5 requests a second per *account* (every key and integration of
@@ -151,11 +151,11 @@ class RateLimit:
             raise ConfigurationError(msg)
 
     @classmethod
-    def unlimited(cls) -> RateLimit:
+    def unlimited(cls) -> RateLimits:
         """No client-side pacing at all."""
         return cls(enabled=False)
 
-    def scaled(self, factor: float) -> RateLimit:
+    def scaled(self, factor: float) -> RateLimits:
         """These limits with every rate multiplied by *factor* (for a time-scaled emulator)."""
         return attrs.evolve(
             self,

@@ -11,7 +11,7 @@
     │   └── PermissionDeniedError         the acting user's role does not allow the action
     ├── APIError                          talking to ActiveCampaign failed; .method, .url
     │   ├── APIConnectionError            network failure (after retries); names the host
-    │   │   ├── APIConnectError           the connection could not be opened: nothing was sent
+    │   │   ├── APIUnreachableError           the connection could not be opened: nothing was sent
     │   │   └── APITimeoutError           the request timed out
     │   ├── APIResponseValidationError    a response whose body is not what the API documents
     │   └── APIStatusError                a 4xx/5xx answer; .status_code, .body, .errors
@@ -45,11 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACSegmentExportError",
-    "APIConnectError",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
     "APIStatusError",
+    "APIUnreachableError",
     "AuthenticationError",
     "BadRequestError",
     "BulkFailure",
@@ -168,7 +168,7 @@ class APIConnectionError(APIError):
     """ActiveCampaign could not be reached (DNS, refused or dropped connection, TLS)."""
 
 
-class APIConnectError(APIConnectionError):
+class APIUnreachableError(APIConnectionError):
     """The connection could not be opened, so the request surely did not reach the server."""
 
 

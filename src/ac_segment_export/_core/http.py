@@ -23,12 +23,12 @@ import httpx
 
 from ac_segment_export._core.errors import (
     KEY_LOCATION_HINT,
-    APIConnectError,
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    APIUnreachableError,
     AuthenticationError,
     BadRequestError,
     BulkFailure,
@@ -384,7 +384,7 @@ def translate_transport_error(
     url = redact(url)
     host = httpx.URL(url).host
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        return APIConnectError(
+        return APIUnreachableError(
             f"Could not connect to ActiveCampaign at {host} ({type(exc).__name__}: {exc}); "
             "check the REST endpoint hostname and the network.",
             method=spec.method,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ac_segment_export._core.config import RateLimit
+    from ac_segment_export._core.config import RateLimits
 
 __all__ = ["RateLimiter", "TokenBucket"]
 
@@ -67,7 +67,7 @@ class RateLimiter:
         clock: A monotonic clock in seconds (for tests).
     """
 
-    def __init__(self, limits: RateLimit, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: RateLimits, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
         self._lock = threading.Lock()

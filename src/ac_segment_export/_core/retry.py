@@ -17,11 +17,11 @@ import attrs
 import tenacity
 
 from ac_segment_export._core.errors import (
-    APIConnectError,
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APITimeoutError,
+    APIUnreachableError,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
@@ -51,7 +51,7 @@ MIN_RATE_LIMIT_CHARGE = 1.0
 
 def is_retryable(exc: BaseException, spec: RequestSpec) -> bool:
     """Whether *exc* is worth another attempt of *spec*."""
-    if isinstance(exc, RateLimitError | APIConnectError):
+    if isinstance(exc, RateLimitError | APIUnreachableError):
         return True  # refused before processing: safe even for non-idempotent requests
     if not spec.idempotent:
         return False
@@ -65,7 +65,7 @@ def may_have_applied(exc: BaseException) -> bool:
     2xx answer that was not the documented JSON; false for refusals (rate limits, a
     connection that could not be opened, 4xx) and for anything that is not an API error.
     """
-    if isinstance(exc, RateLimitError | APIConnectError):
+    if isinstance(exc, RateLimitError | APIUnreachableError):
         return False
     if isinstance(exc, APIConnectionError | ServerError):
         return True

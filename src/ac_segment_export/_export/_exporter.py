@@ -34,7 +34,7 @@ from ac_segment_export._export._engine import (
     Stop,
 )
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
-from ac_segment_export._model._destination import SyncMode
+from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator
@@ -183,7 +183,7 @@ class _BaseExporter:
 
     def _fingerprint(self) -> str:
         d = self.destination
-        return f"list={d.list_id};name={d.name};mode={d.sync_mode.value}"
+        return f"list={d.list_id};name={d.name};mode={d.mode.value}"
 
     def _engine(
         self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
@@ -195,7 +195,7 @@ class _BaseExporter:
             list_id=d.list_id,
             list_name=resolved.list_name,
             export_user=d.connection.export_user,
-            sync_mode=d.sync_mode.value,
+            mode=d.mode.value,
             dry_run=self.dry_run,
             sink=sink,
         )
@@ -207,7 +207,7 @@ class _BaseExporter:
             list_id=d.list_id,
             tags=tuple(d.tags),
             exclude_automations=not d.run_automations,
-            mirror=d.sync_mode is SyncMode.MIRROR,
+            mirror=d.mode is ExportMode.MIRROR,
             dry_run=self.dry_run,
             keep=self.keep,
             max_profiles=self.max_profiles,

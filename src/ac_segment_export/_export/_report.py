@@ -103,7 +103,7 @@ class ExportReport:
     list_id: int
     list_name: str
     export_user: str | None
-    sync_mode: str
+    mode: str
     dry_run: bool = False
     started_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.timezone.utc))
     finished_at: dt.datetime | None = None
@@ -196,7 +196,7 @@ class ExportReport:
             "list_id": self.list_id,
             "list_name": self.list_name,
             "export_user": self.export_user,
-            "sync_mode": self.sync_mode,
+            "mode": self.mode,
             "dry_run": self.dry_run,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -230,7 +230,7 @@ class ExportReport:
 
     def summary(self) -> str:
         """A few human-readable lines."""
-        mode = f"{self.sync_mode}{' (dry run)' if self.dry_run else ''}"
+        mode = f"{self.mode}{' (dry run)' if self.dry_run else ''}"
         rate = self.exported / self.elapsed_seconds if self.elapsed_seconds else 0.0
         lines = [
             f"Export {self.destination!r} -> list {self.list_id} ({self.list_name}), {mode}, "

@@ -4,7 +4,7 @@ Frozen, validated values that do no I/O except in the explicit ``verify``/``vali
 
 - :class:`Connection` (with :class:`Consent`, :class:`Audience`) is the "set up a connection"
   step; :class:`Actor` and :class:`Role` drive its permission checks.
-- :class:`ExportDestination` (with :class:`FieldMapping`, :class:`SyncMode`) is the
+- :class:`ExportDestination` (with :class:`FieldMapping`, :class:`ExportMode`) is the
   "configure an export" step; :meth:`ExportDestination.validate` checks it against the account
   and returns a :class:`ResolvedDestination` whose :class:`FieldMapper` the exporter calls once
   per profile, getting a :class:`MappedProfile` or a :class:`Rejection`.
@@ -18,7 +18,7 @@ from ac_segment_export._model._connection import (
     Connection,
     Consent,
 )
-from ac_segment_export._model._destination import ExportDestination, ResolvedDestination, SyncMode
+from ac_segment_export._model._destination import ExportDestination, ExportMode, ResolvedDestination
 from ac_segment_export._model._mapping import (
     Attribute,
     FieldMapper,
@@ -41,6 +41,7 @@ __all__ = [
     "Connection",
     "Consent",
     "ExportDestination",
+    "ExportMode",
     "FieldMapper",
     "FieldMapping",
     "FlagTag",
@@ -49,7 +50,6 @@ __all__ = [
     "ResolvedDestination",
     "ResolvedMapper",
     "Role",
-    "SyncMode",
     "TagRule",
     "ValueTag",
 ]

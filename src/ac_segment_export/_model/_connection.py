@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import (
     ConfigurationError,
     ConsentRequiredError,
@@ -397,7 +397,7 @@ class Connection:
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> Client:
@@ -409,7 +409,7 @@ class Connection:
             self.api_key,
             timeout=timeout,
             retry=retry,
-            rate_limit=rate_limit,
+            rate_limits=rate_limits,
             transport=transport,
             http_client=http_client,
         )
@@ -419,7 +419,7 @@ class Connection:
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> AsyncClient:
@@ -431,7 +431,7 @@ class Connection:
             self.api_key,
             timeout=timeout,
             retry=retry,
-            rate_limit=rate_limit,
+            rate_limits=rate_limits,
             transport=transport,
             http_client=http_client,
         )
@@ -461,7 +461,7 @@ class Connection:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> User:
         """The "Connect" step: check the key against the API and return whom it belongs to.
@@ -470,10 +470,10 @@ class Connection:
 
         Args:
             client: A client for this connection to send through (not closed); by default
-                one is made (with *transport*, *retry*, *rate_limit* and *timeout*) and closed.
+                one is made (with *transport*, *retry*, *rate_limits* and *timeout*) and closed.
             transport: An httpx transport for the client made here (an emulator's, in tests).
             retry: The retry policy of the client made here.
-            rate_limit: The pacing of the client made here (share a ``RateLimiter`` to keep
+            rate_limits: The pacing of the client made here (share a ``RateLimiter`` to keep
                 within the account's budget).
             timeout: The timeout of the client made here.
 
@@ -490,7 +490,7 @@ class Connection:
             user = client.users.me()
         else:
             with self.client(
-                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
             ) as own:
                 user = own.users.me()
         logger.debug(
@@ -504,7 +504,7 @@ class Connection:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> User:
         """The async :meth:`verify`."""
@@ -513,7 +513,7 @@ class Connection:
             user = await client.users.me()
         else:
             async with self.async_client(
-                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
             ) as own:
                 user = await own.users.me()
         logger.debug(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimit, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError, NotFoundError
 from ac_segment_export._core.wire import CustomField, MailingList  # noqa: TC001 - resolved at runtime
 from ac_segment_export._model._connection import Connection
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ac_segment_export._core.secrets import Secret
     from ac_segment_export._model._roles import Actor
 
-__all__ = ["ExportDestination", "ResolvedDestination", "SyncMode"]
+__all__ = ["ExportDestination", "ExportMode", "ResolvedDestination"]
 
 logger = logging.getLogger("ac_segment_export")
 
@@ -31,7 +31,7 @@ _MAX_NAME = 256
 _MAX_TAG = 255
 
 
-class SyncMode(str, enum.Enum):
+class ExportMode(str, enum.Enum):
     """How an export treats the list (the exporter implements both).
 
     ``UPSERT`` adds and updates the segment's contacts and leaves everyone else alone.
@@ -110,13 +110,11 @@ def _run_automations(value: object) -> bool:
     return value
 
 
-def _sync_mode(value: object) -> SyncMode:
+def _sync_mode(value: object) -> ExportMode:
     try:
-        return SyncMode(value)
+        return ExportMode(value)
     except ValueError:
-        msg = (
-            f"sync_mode {value!r} is not a sync mode; expected SyncMode.UPSERT or SyncMode.MIRROR."
-        )
+        msg = f"mode {value!r} is not an export mode; expected upsert or mirror."
         raise ConfigurationError(msg) from None
 
 
@@ -136,7 +134,7 @@ class ExportDestination:
         tags: Tags added to every exported contact.
         run_automations: Whether ActiveCampaign automations run on import. Off by default:
             a bulk backfill with automations on can e-mail thousands of people.
-        sync_mode: :attr:`SyncMode.UPSERT` (default) or :attr:`SyncMode.MIRROR`.
+        mode: :attr:`ExportMode.UPSERT` (default) or :attr:`ExportMode.MIRROR`.
 
     Raises:
         ConfigurationError: An argument is invalid; the message says what is expected.
@@ -148,7 +146,7 @@ class ExportDestination:
     mapping: FieldMapping | FieldMapper = attrs.field(validator=_mapping)
     tags: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_tags)
     run_automations: bool = attrs.field(default=False, kw_only=True, converter=_run_automations)
-    sync_mode: SyncMode = attrs.field(default=SyncMode.UPSERT, kw_only=True, converter=_sync_mode)
+    mode: ExportMode = attrs.field(default=ExportMode.UPSERT, kw_only=True, converter=_sync_mode)
 
     @classmethod
     def create(
@@ -161,7 +159,7 @@ class ExportDestination:
         *,
         tags: Sequence[str] = (),
         run_automations: bool = False,
-        sync_mode: SyncMode = SyncMode.UPSERT,
+        mode: ExportMode = ExportMode.UPSERT,
     ) -> ExportDestination:
         """Create a destination on behalf of *actor*, checking they may use the connection.
 
@@ -177,7 +175,7 @@ class ExportDestination:
             mapping,
             tags=tags,
             run_automations=run_automations,
-            sync_mode=sync_mode,
+            mode=mode,
         )
 
     def check_use(self, actor: Actor) -> None:
@@ -261,7 +259,7 @@ class ExportDestination:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> ResolvedDestination:
         """Check the destination against the account before any data moves.
@@ -271,10 +269,10 @@ class ExportDestination:
 
         Args:
             client: A client for the destination's connection (not closed); by default one
-                is made (with *transport*, *retry*, *rate_limit* and *timeout*) and closed.
+                is made (with *transport*, *retry*, *rate_limits* and *timeout*) and closed.
             transport: An httpx transport for the client made here.
             retry: The retry policy of the client made here.
-            rate_limit: The pacing of the client made here (share a ``RateLimiter`` to keep
+            rate_limits: The pacing of the client made here (share a ``RateLimiter`` to keep
                 within the account's budget).
             timeout: The timeout of the client made here.
 
@@ -288,7 +286,7 @@ class ExportDestination:
         """
         if client is None:
             with self.connection.client(
-                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
             ) as own:
                 return self.validate(own)
         self.connection.check_client(client)
@@ -305,13 +303,13 @@ class ExportDestination:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limit: RateLimit | RateLimiter = RateLimit(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> ResolvedDestination:
         """The async :meth:`validate`."""
         if client is None:
             async with self.connection.async_client(
-                transport=transport, retry=retry, rate_limit=rate_limit, timeout=timeout
+                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
             ) as own:
                 return await self.avalidate(own)
         self.connection.check_client(client)

@@ -10,7 +10,7 @@ The stored shapes (``version`` 1)::
                   "export_user": None | str}
     destination: {"version": 1, "connection": <connection> | None, "name": str,
                   "list_id": int, "mapping": <mapping>, "tags": [str],
-                  "run_automations": bool, "sync_mode": "upsert" | "mirror"}
+                  "run_automations": bool, "mode": "upsert" | "mirror"}
     mapping:     {"email": <attr>, "first_name"?: <attr>, "last_name"?: <attr>,
                   "phone"?: <attr>, "fields"?: [{"field": str | int, "attribute": <attr>}],
                   "tags"?: [{"type": "flag", "attribute": <attr>, "tag": str}
@@ -38,7 +38,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export._model._connection import Connection
-from ac_segment_export._model._destination import ExportDestination, SyncMode
+from ac_segment_export._model._destination import ExportDestination, ExportMode
 from ac_segment_export._model._mapping import (
     Attribute,
     FieldMapping,
@@ -296,7 +296,7 @@ def _build() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
     # Stored as their plain string values; loaded through the models' converters (and their
     # messages). Registered per class: as ``str`` subclasses they would pass through as is.
-    for cls in (Audience, Role, SyncMode):
+    for cls in (Audience, Role, ExportMode):
         conv.register_unstructure_hook(cls, _enum_out)
         conv.register_structure_hook(cls, _as_is)
     conv.register_unstructure_hook(dt.datetime, _datetime_out)
@@ -489,12 +489,12 @@ def destination_to_dict(
         "mapping": mapping_to_dict(destination.mapping, transforms=transforms),
         "tags": list(destination.tags),
         "run_automations": destination.run_automations,
-        "sync_mode": destination.sync_mode.value,
+        "mode": destination.mode.value,
     }
 
 
 _DESTINATION_KEYS = frozenset(
-    {"connection", "name", "list_id", "mapping", "tags", "run_automations", "sync_mode"}
+    {"connection", "name", "list_id", "mapping", "tags", "run_automations", "mode"}
 )
 
 
@@ -535,7 +535,7 @@ def destination_from_dict(
         mapping,
         tags=body.get("tags", ()),
         run_automations=body.get("run_automations", False),
-        sync_mode=body.get("sync_mode", "upsert"),
+        mode=body.get("mode", "upsert"),
     )
 
 
