@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ac_segment_export import ExportOptions
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -190,11 +192,9 @@ def export_child(args: argparse.Namespace) -> int:
     exporter = Exporter(
         destination,
         client=client,
-        # The engine's waits are real seconds; the emulator's batch lifecycle is emulated
-        # seconds, so the delays (by default the library's: 1 s, then every 2 s) are divided
-        # by the same factor.
-        first_poll_delay=args.first_poll_delay / scale,
-        poll_interval=args.poll_interval / scale,
+        options=ExportOptions(
+            first_poll_delay=args.first_poll_delay / scale, poll_interval=args.poll_interval / scale
+        ),
     )
     split: dict[str, float] | None = None
     if args.split:
@@ -669,14 +669,16 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         BatchStatus,
         BulkImportInfo,
         BulkImportQueued,
+        ExportOptions,
         FieldMapping,
     )
     from ac_segment_export._export._engine import (  # noqa: PLC0415
         Both,
         Call,
         Engine,
-        EngineSettings,
         Pull,
+        Sent,
+        Target,
     )
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -685,8 +687,8 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
     report = ExportReport(
         destination="bench", list_id=1, list_name="Bench", export_user=None, mode="upsert"
     )
-    settings = EngineSettings(list_id=1, first_poll_delay=0.0, poll_interval=0.0)
-    engine = Engine(settings, resolved, report)
+    options = ExportOptions(first_poll_delay=0.0, poll_interval=0.0)
+    engine = Engine(Target(list_id=1), options, resolved, report)
     done = BulkImportInfo(BatchStatus.COMPLETED)
 
     def answer(op: Any) -> Any:
@@ -710,9 +712,9 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         if isinstance(command, Pull):
             send = list(itertools.islice(source, command.n))
         elif isinstance(command, Call):
-            send = answer(command.op)
+            send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
         elif isinstance(command, Both):
-            send = (answer(command.first), answer(command.second))
+            send = (Sent(answer(command.first), False), answer(command.second))
     run_cpu = time.process_time() - started
     started = time.process_time()
     for _ in profiles(n):

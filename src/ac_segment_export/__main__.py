@@ -11,7 +11,14 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ac_segment_export import Client, Connection, ExportDestination, Exporter, FieldMapping
+from ac_segment_export import (
+    Client,
+    Connection,
+    ExportDestination,
+    Exporter,
+    ExportOptions,
+    FieldMapping,
+)
 from ac_segment_export._core.config import RateLimits, RetryPolicy
 from ac_segment_export.testing import ActiveCampaignEmulator
 
@@ -85,8 +92,9 @@ def demo(profiles: int, time_scale: float) -> int:
         report = Exporter(
             destination,
             client=client,
-            first_poll_delay=1.0 / time_scale,
-            poll_interval=2.0 / time_scale,
+            options=ExportOptions(
+                first_poll_delay=1.0 / time_scale, poll_interval=2.0 / time_scale
+            ),
         ).run(sample_profiles(profiles))
     print(report.summary())
     shown = report.outcomes[:8]

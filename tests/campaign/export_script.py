@@ -18,6 +18,7 @@ from ac_segment_export import (
     ExportDestination,
     Exporter,
     ExportMode,
+    ExportOptions,
     FieldMapping,
     FileCheckpoint,
     RateLimits,
@@ -56,9 +57,9 @@ def main(options: dict[str, object]) -> int:
             destination,
             client=client,
             checkpoint=FileCheckpoint(str(options["checkpoint"])),
-            first_poll_delay=2.0 / scale,
-            poll_interval=1.0 / scale,
-            cancel_grace=0.0,
+            options=ExportOptions(
+                first_poll_delay=2.0 / scale, poll_interval=1.0 / scale, cancel_grace=0.0
+            ),
         )
         try:
             report = exporter.run(segment(int(options["n"])))  # type: ignore[call-overload]

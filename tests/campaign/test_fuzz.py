@@ -28,6 +28,7 @@ from ac_segment_export import (
     ExportAbortedError,
     ExportDestination,
     Exporter,
+    ExportOptions,
     FieldMapping,
     MappedProfile,
     OutcomeStatus,
@@ -234,8 +235,7 @@ def run_export(rows: list[Any], mapper_kind: str) -> None:
             client=client,
             mapper=mapper,
             exported_sink=exported.append,
-            first_poll_delay=0.001,
-            poll_interval=0.0005,
+            options=ExportOptions(first_poll_delay=0.001, poll_interval=0.0005),
         )
         message: str | None = None
         try:

@@ -24,6 +24,7 @@ from ac_segment_export import (
     Connection,
     ExportDestination,
     Exporter,
+    ExportOptions,
     FieldMapping,
     OutcomeStatus,
     RateLimits,
@@ -244,7 +245,10 @@ def test_sync_storm_over_the_loopback_socket() -> None:
         destination = ExportDestination(connection, "Storm", list_id, MAPPING)
         with Client(base_url, API_KEY, **client_options()) as client:
             report = Exporter(
-                destination, client=client, exported_sink=exported.append, **exporter_options()
+                destination,
+                client=client,
+                exported_sink=exported.append,
+                options=ExportOptions(**exporter_options()),
             ).run(rows)
     print(f"\n[storm sync] {time.monotonic() - started:.1f} s")
     figures = check_account(emu, list_id, report, exported, unsubscribed, "sync")
@@ -275,7 +279,10 @@ async def test_async_storm_over_the_loopback_socket() -> None:
         destination = ExportDestination(connection, "Storm", list_id, MAPPING)
         async with AsyncClient(base_url, API_KEY, **client_options()) as client:
             report = await AsyncExporter(
-                destination, client=client, exported_sink=exported.append, **exporter_options()
+                destination,
+                client=client,
+                exported_sink=exported.append,
+                options=ExportOptions(**exporter_options()),
             ).run(rows)
     print(f"\n[storm async] {time.monotonic() - started:.1f} s")
     figures = check_account(emu, list_id, report, exported, unsubscribed, "async")
@@ -307,7 +314,9 @@ def test_interrupted_then_failed_batch_is_not_reported_failed() -> None:
         rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(
-            destination, client=client, first_poll_delay=0.001, poll_interval=0.0005
+            destination,
+            client=client,
+            options=ExportOptions(first_poll_delay=0.001, poll_interval=0.0005),
         ).run(rows)
     held = set(emu.list_members(list_id))
     assert len(held) == 125
@@ -344,7 +353,9 @@ def test_ghost_batch_of_a_retried_submit_is_not_reported_failed() -> None:
         rate_limits=RateLimits.unlimited(),
     ) as client:
         report = Exporter(
-            destination, client=client, first_poll_delay=0.001, poll_interval=0.0005
+            destination,
+            client=client,
+            options=ExportOptions(first_poll_delay=0.001, poll_interval=0.0005),
         ).run([{"email": f"user{i}@example.com"} for i in range(250)])
     emu.settle()
     held = set(emu.list_members(list_id))

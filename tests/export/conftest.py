@@ -11,6 +11,7 @@ from ac_segment_export import (
     Client,
     Connection,
     ExportDestination,
+    ExportOptions,
     FieldMapping,
     RateLimits,
     RetryPolicy,
@@ -25,7 +26,12 @@ HOST = "acme.api-us1.com"
 #: Emulated time runs this much faster than real time (a batch ends in ~2 ms real time).
 TIME_SCALE = 1000.0
 #: Exporter options that keep polling fast against a time-scaled emulator.
-FAST: dict[str, Any] = {"first_poll_delay": 0.001, "poll_interval": 0.0005}
+FAST = ExportOptions(first_poll_delay=0.001, poll_interval=0.0005)
+
+
+def fast(**changes: Any) -> ExportOptions:
+    """:data:`FAST` with some options changed."""
+    return FAST.replace(**changes)
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ from ac_segment_export import (
     ConfigurationError,
     ExportAbortedError,
     Exporter,
+    ExportOptions,
     FileCheckpoint,
     OutcomeStatus,
     RecordOutcome,
 )
 
-from .conftest import FAST, profile
+from .conftest import fast, profile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -62,8 +63,13 @@ if TYPE_CHECKING:
 def test_invalid_options_are_refused_up_front(
     destination: ExportDestination, option: str, value: object
 ) -> None:
-    with pytest.raises(ConfigurationError, match=option):
-        Exporter(destination, **{option: value})
+    arguments = {"exported_sink", "on_progress", "mapper", "cancel"}
+    if option in arguments:
+        with pytest.raises(ConfigurationError, match=option):
+            Exporter(destination, **{option: value})
+    else:
+        with pytest.raises(ConfigurationError, match=option):
+            ExportOptions(**{option: value})
 
 
 @pytest.mark.parametrize("profiles", [None, 42, "user@example.com", b"bytes"])
@@ -84,7 +90,7 @@ def test_a_lone_surrogate_is_a_rejection_that_holds_no_profile_data(
     rows[3]["first"] = "Ana\ud800"
     rows[4]["tier"] = "\udfff gold"
     rows[5]["last"] = "ok"
-    report = Exporter(destination, client=client, **FAST).run(rows)
+    report = Exporter(destination, client=client, options=fast()).run(rows)
     assert report.balanced
     rejected = {o.position: o for o in report.by_status(OutcomeStatus.REJECTED)}
     assert set(rejected) == {3, 4}
@@ -119,7 +125,7 @@ def test_nan_and_wrong_types_from_a_user_mapper_are_rejections(
             return mapped
 
     rows = [profile(i) for i in range(10)]
-    report = Exporter(destination, client=client, mapper=Sloppy(), **FAST).run(rows)
+    report = Exporter(destination, client=client, mapper=Sloppy(), options=fast()).run(rows)
     assert report.balanced
     reasons = {o.position: o.reason or "" for o in report.by_status(OutcomeStatus.REJECTED)}
     assert set(reasons) == {1, 2, 3, 4, 5}
@@ -139,7 +145,7 @@ def test_a_mapping_whose_lookups_raise_is_a_rejection(
             raise RuntimeError("no lookups today")
 
     rows: list[Any] = [profile(0), Hostile(email="x@example.com"), profile(2)]
-    report = Exporter(destination, client=client, **FAST).run(rows)
+    report = Exporter(destination, client=client, options=fast()).run(rows)
     assert report.balanced
     assert [o.position for o in report.by_status(OutcomeStatus.REJECTED)] == [1]
     assert "raised RuntimeError" in (report.outcomes[0].reason or "")
@@ -160,7 +166,7 @@ def test_a_source_that_raises_ends_the_run_with_a_report_and_a_checkpoint(
 ) -> None:
     path = tmp_path / "run.ckpt"
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
             _failing_source(3000, 1200)
         )
     error = caught.value
@@ -174,9 +180,9 @@ def test_a_source_that_raises_ends_the_run_with_a_report_and_a_checkpoint(
     assert report.counts["not_attempted"] == 200
     assert path.exists()
 
-    again = Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(
-        _failing_source(3000, 3000)
-    )
+    again = Exporter(
+        destination, client=client, checkpoint=FileCheckpoint(path), options=fast()
+    ).run(_failing_source(3000, 3000))
     assert again.balanced
     assert again.exported == 3000
     assert len(emu.list_members(1)) == 3000
@@ -194,7 +200,7 @@ async def test_an_async_source_that_raises_ends_the_run_with_a_report(
             yield profile(i)
 
     with pytest.raises(ExportAbortedError) as caught:
-        await AsyncExporter(destination, client=aclient, **FAST).run(rows())
+        await AsyncExporter(destination, client=aclient, options=fast()).run(rows())
     report = caught.value.report
     assert report.balanced
     assert report.input_count == 600
@@ -212,7 +218,7 @@ def test_a_raising_sink_ends_the_run_and_the_report_lists_what_it_missed(
         got.append(outcome)
 
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(destination, client=client, exported_sink=sink, **FAST).run(
+        Exporter(destination, client=client, exported_sink=sink, options=fast()).run(
             profile(i) for i in range(2000)
         )
     report = caught.value.report
@@ -232,7 +238,7 @@ def test_the_user_mapper_raising_for_every_row_rejects_every_row(
         def map(self, p: Any) -> Any:
             raise KeyError(p.get("email"))
 
-    report = Exporter(destination, client=client, mapper=Broken(), **FAST).run(
+    report = Exporter(destination, client=client, mapper=Broken(), options=fast()).run(
         [profile(i) for i in range(5)]
     )
     assert report.counts["rejected"] == 5
@@ -275,9 +281,7 @@ def test_cancel_is_honoured_while_draining_with_no_sleep(
             destination,
             client=client,
             cancel=token,
-            first_poll_delay=0,
-            poll_interval=0,
-            cancel_grace=0,
+            options=ExportOptions(first_poll_delay=0, poll_interval=0, cancel_grace=0),
         ).run([profile(i) for i in range(300)])
     assert report.stopped_early
     assert report.balanced

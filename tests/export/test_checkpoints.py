@@ -22,7 +22,7 @@ from ac_segment_export import (
     RecordOutcome,
 )
 
-from .conftest import FAST, profile, writes
+from .conftest import fast, profile, writes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,7 +62,7 @@ def test_a_checkpoint_is_saved_after_every_confirmed_batch(
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client, tmp_path: Path
 ) -> None:
     checkpoint = Snapshots(tmp_path / "run.ckpt")
-    report = Exporter(destination, client=client, checkpoint=checkpoint, **FAST).run(
+    report = Exporter(destination, client=client, checkpoint=checkpoint, options=fast()).run(
         [profile(i) for i in range(2500)]
     )
     assert report.exported == 2500
@@ -110,7 +110,7 @@ def test_a_kill_at_any_save_resends_only_unconfirmed_batches(
     emu.add_field("Tier", perstag="TIER")
     checkpoint = Snapshots(tmp_path / "run.ckpt")
     with make_client(emu, transport=HoldFirstBatch(emu.transport())) as client:
-        Exporter(destination, client=client, checkpoint=checkpoint, **FAST).run(rows)
+        Exporter(destination, client=client, checkpoint=checkpoint, options=fast()).run(rows)
     held = [
         json.loads(p.read_text())
         for p in checkpoint.copies
@@ -135,7 +135,7 @@ def test_a_kill_at_any_save_resends_only_unconfirmed_batches(
         shutil.copy(journal, resume_path.with_name(resume_path.name + ".outcomes"))
     with make_client(fresh) as client:
         report = Exporter(
-            destination, client=client, checkpoint=FileCheckpoint(resume_path), **FAST
+            destination, client=client, checkpoint=FileCheckpoint(resume_path), options=fast()
         ).run(rows)
     assert report.balanced
     assert report.exported == 2000
@@ -151,21 +151,27 @@ def test_resume_refuses_another_input_before_sending_anything(
     path = tmp_path / "run.ckpt"
     rows = [profile(i) for i in range(5000)]
     with pytest.raises(ExportAbortedError):
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
             _then_fail(rows, 2750)
         )
     emu.reset_requests()
     other = [profile(i + 100_000) for i in range(5000)]
     with pytest.raises(CheckpointMismatchError) as caught:
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(other)
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
+            other
+        )
     assert "Nothing was sent" in str(caught.value)
     assert not writes(emu)
     shorter = rows[:100]
     with pytest.raises(CheckpointMismatchError, match="ended after 100"):
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(shorter)
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
+            shorter
+        )
     assert not writes(emu)
     # The right input still resumes.
-    report = Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(rows)
+    report = Exporter(
+        destination, client=client, checkpoint=FileCheckpoint(path), options=fast()
+    ).run(rows)
     assert report.exported == 5000
     assert len(emu.list_members(1)) == 5000
 
@@ -184,7 +190,7 @@ def test_a_resumed_run_gives_the_sink_every_exported_profile(
     rows = [profile(i) for i in range(1600)]
     rows[5] = {"email": "not an email"}
     with pytest.raises(ExportAbortedError):
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
             _then_fail(rows, 900)
         )
     got: list[RecordOutcome] = []
@@ -193,7 +199,7 @@ def test_a_resumed_run_gives_the_sink_every_exported_profile(
         client=client,
         checkpoint=FileCheckpoint(path),
         exported_sink=got.append,
-        **FAST,
+        options=fast(),
     ).run(rows)
     assert report.exported == 1599
     assert sorted(o.position for o in got) == [i for i in range(1600) if i != 5]
@@ -216,7 +222,9 @@ def test_sigterm_stops_like_ctrl_c_with_a_saved_checkpoint(
 
     previous = signal.getsignal(signal.SIGTERM)
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), **FAST).run(rows())
+        Exporter(destination, client=client, checkpoint=FileCheckpoint(path), options=fast()).run(
+            rows()
+        )
     assert signal.getsignal(signal.SIGTERM) is previous  # the handler is put back
     report = caught.value.report
     assert report.balanced

@@ -27,7 +27,7 @@ from ac_segment_export import (
     RetryPolicy,
 )
 
-from .conftest import API_KEY, FAST, MAPPING, consented, profile
+from .conftest import API_KEY, MAPPING, consented, fast, profile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -56,7 +56,7 @@ def test_a_sized_source_over_the_limit_fails_before_any_request(
 ) -> None:
     """len(source) > max_profiles: ConfigurationError naming the limit, and no request."""
     with pytest.raises(ConfigurationError, match="max_profiles"):
-        Exporter(destination, client=client, max_profiles=10, **FAST).run(
+        Exporter(destination, client=client, options=fast(max_profiles=10)).run(
             [profile(i) for i in range(11)]
         )
     assert emu.requests == []
@@ -74,7 +74,7 @@ def test_a_generator_over_the_limit_stops_at_it(
             yield profile(pulled)
             pulled += 1
 
-    report = Exporter(destination, client=client, max_profiles=300, **FAST).run(endless())
+    report = Exporter(destination, client=client, options=fast(max_profiles=300)).run(endless())
     assert report.exported == 300
     assert report.stopped_early
     assert "max_profiles (300)" in (report.stop_reason or "")
@@ -99,7 +99,7 @@ def test_cancel_from_on_progress_stops_cleanly(
         token.cancel()
 
     report = Exporter(
-        destination, client=client, cancel=token, on_progress=on_progress, **FAST
+        destination, client=client, cancel=token, on_progress=on_progress, options=fast()
     ).run([profile(i) for i in range(2000)])
     assert report.stopped_early
     assert report.stop_reason == "cancelled"
@@ -127,7 +127,7 @@ def test_cancel_from_another_thread(
     timer = threading.Timer(0.1, token.cancel)
     timer.start()
     try:
-        report = Exporter(destination, client=client, cancel=token, **FAST).run(slow())
+        report = Exporter(destination, client=client, cancel=token, options=fast()).run(slow())
     finally:
         timer.cancel()
     assert report.stopped_early
@@ -150,7 +150,7 @@ async def test_async_task_cancellation_keeps_the_partial_report(
                 await asyncio.sleep(0.002)
             yield profile(i)
 
-    exporter = AsyncExporter(destination, client=aclient, **FAST)
+    exporter = AsyncExporter(destination, client=aclient, options=fast())
     task = asyncio.ensure_future(exporter.run(slow()))
     await asyncio.sleep(0.1)
     task.cancel()
@@ -183,7 +183,7 @@ def test_resume_skips_confirmed_profiles(
         cancel=token,
         on_progress=lambda p: token.cancel(),
         checkpoint=FileCheckpoint(path, min_interval=0),
-        **FAST,
+        options=fast(),
     ).run(rows)
     assert first.stopped_early
     assert first.exported == 250  # one batch: positions 0-251 less the two bad ones
@@ -197,7 +197,7 @@ def test_resume_skips_confirmed_profiles(
     emu.reset_requests()
 
     second = Exporter(
-        destination, client=client, checkpoint=FileCheckpoint(path, min_interval=0), **FAST
+        destination, client=client, checkpoint=FileCheckpoint(path, min_interval=0), options=fast()
     ).run(rows)
     assert second.resumed_from == 252
     assert second.balanced
@@ -232,7 +232,7 @@ async def test_resume_after_task_cancellation_async(
             yield row
 
     exporter = AsyncExporter(
-        destination, client=aclient, checkpoint=FileCheckpoint(path, min_interval=0), **FAST
+        destination, client=aclient, checkpoint=FileCheckpoint(path, min_interval=0), options=fast()
     )
     task = asyncio.ensure_future(exporter.run(slow()))
     await asyncio.sleep(0.1)
@@ -244,7 +244,7 @@ async def test_resume_after_task_cancellation_async(
     assert exporter.last_report is not None
     assert resumed_from <= exporter.last_report.exported
     report = await AsyncExporter(
-        destination, client=aclient, checkpoint=FileCheckpoint(path), **FAST
+        destination, client=aclient, checkpoint=FileCheckpoint(path), options=fast()
     ).run(slow())
     assert report.resumed_from == resumed_from
     assert report.exported == 3000
@@ -277,7 +277,7 @@ def test_sources_of_several_kinds(
         "generator": lambda: (profile(i, tier="gold") for i in range(300)),
         "csv": lambda: _csv_rows(300),
     }[kind]()
-    report = Exporter(destination, client=client, **FAST).run(source)
+    report = Exporter(destination, client=client, options=fast()).run(source)
     assert report.exported == 300
     assert report.balanced
     contact = emu.contact_by_email("user299@example.com")
@@ -298,7 +298,7 @@ async def test_async_sources(
             yield profile(i)
 
     source: Any = [profile(i) for i in range(300)] if kind == "list" else agen()
-    report = await AsyncExporter(destination, client=aclient, **FAST).run(source)
+    report = await AsyncExporter(destination, client=aclient, options=fast()).run(source)
     assert report.exported == 300
     assert report.balanced
     assert len(emu.list_members(1)) == 300
@@ -312,7 +312,7 @@ def test_the_report_renders(
 ) -> None:
     """to_dict/to_json/repr/_repr_html_ carry the counts, the list and the user."""
     rows = [profile(0), {"email": "<b>bad</b>"}, profile(0)]
-    report = Exporter(destination, client=client, **FAST).run(rows)
+    report = Exporter(destination, client=client, options=fast()).run(rows)
     data = report.to_dict()
     assert data["counts"]["exported"] == 1
     assert data["counts"]["rejected"] == 1
@@ -337,9 +337,11 @@ def test_request_counts_are_per_run_with_a_reused_client(
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
     """Two runs on one client: each report counts its own requests only."""
-    Exporter(destination, client=client, **FAST).run([profile(i) for i in range(20)])
+    Exporter(destination, client=client, options=fast()).run([profile(i) for i in range(20)])
     emu.reset_requests()
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(20)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(20)]
+    )
     assert report.requests == len(emu.requests)
 
 
@@ -355,7 +357,7 @@ def test_end_to_end_over_a_real_socket(emu: ActiveCampaignEmulator) -> None:
             retry=RetryPolicy.for_tests(), rate_limits=RateLimits.unlimited()
         ) as client:
             assert isinstance(client, Client)
-            report = Exporter(destination, client=client, **FAST).run(
+            report = Exporter(destination, client=client, options=fast()).run(
                 [profile(i) for i in range(260)] + [{"email": "nope"}]
             )
     assert report.exported == 260

@@ -12,7 +12,7 @@ import httpx
 
 from ac_segment_export import Client, Exporter, ExportReport, OutcomeStatus, RateLimits, RetryPolicy
 
-from .conftest import API_KEY, FAST, HOST, profile
+from .conftest import API_KEY, HOST, fast, profile
 
 if TYPE_CHECKING:
     import pytest
@@ -111,7 +111,9 @@ def test_bulk_rejection_and_failed_status_checks_do_not_show_the_key(
     """A 503 page, a bulk 400 naming a contact and 500s on status checks all echo the key."""
     transport = Echoing(emu.transport(), "user3@example.com", failing_checks=8)
     with caplog.at_level(logging.DEBUG), _client(transport) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(30)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(30)]
+        )
     rejected = report.by_status(OutcomeStatus.REJECTED)
     assert [o.position for o in rejected] == [3]
     assert "[redacted]" in (rejected[0].reason or "")
@@ -129,7 +131,9 @@ def test_untrackable_batches_do_not_show_the_key(
     """Every status check fails with the key in the answer: the unknown outcomes are clean."""
     transport = Echoing(emu.transport(), "nobody@example.com", failing_checks=10_000)
     with caplog.at_level(logging.DEBUG), _client(transport) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(20)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(20)]
+        )
     unknown = report.by_status(OutcomeStatus.UNKNOWN)
     assert len(unknown) == 20
     assert all("[redacted]" in (o.reason or "") for o in unknown)
@@ -144,7 +148,9 @@ def test_a_failed_small_remainder_does_not_show_the_key(
     """Five profiles go through contact/sync; the 422 for one echoes the key."""
     transport = Echoing(emu.transport(), "user2@example.com", failing_checks=0)
     with caplog.at_level(logging.DEBUG), _client(transport) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(5)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(5)]
+        )
     failed = [o for o in report.outcomes if o.position == 2]
     assert failed
     assert failed[0].status is not OutcomeStatus.EXPORTED

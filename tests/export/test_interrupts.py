@@ -8,7 +8,7 @@ import pytest
 
 from ac_segment_export import ExportAbortedError, Exporter, OutcomeStatus
 
-from .conftest import FAST, profile
+from .conftest import fast, profile
 
 if TYPE_CHECKING:
     from ac_segment_export import Client, ExportDestination
@@ -35,7 +35,7 @@ def test_ctrl_c_during_a_request_raises_with_the_partial_report(
 
     monkeypatch.setattr(client, "_call_doubt", call)
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(destination, client=client, **FAST).run([profile(i) for i in range(2000)])
+        Exporter(destination, client=client, options=fast()).run([profile(i) for i in range(2000)])
     report = caught.value.report
     assert isinstance(caught.value.__cause__, KeyboardInterrupt)
     assert report.stopped_early
@@ -62,7 +62,7 @@ def test_ctrl_c_inside_the_engine_still_accounts_for_every_profile(
             raise KeyboardInterrupt
 
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(destination, client=client, on_progress=on_progress, **FAST).run(
+        Exporter(destination, client=client, on_progress=on_progress, options=fast()).run(
             [profile(i) for i in range(3000)]
         )
     report = caught.value.report
@@ -80,7 +80,7 @@ def test_a_failing_progress_callback_does_not_stop_the_export(
     def on_progress(_: object) -> None:
         raise ValueError("broken dashboard")
 
-    report = Exporter(destination, client=client, on_progress=on_progress, **FAST).run(
+    report = Exporter(destination, client=client, on_progress=on_progress, options=fast()).run(
         [profile(i) for i in range(600)]
     )
     assert report.exported == 600
@@ -93,7 +93,7 @@ def test_progress_bar_renders(
 ) -> None:
     """progress=True draws a tqdm bar that ends at the number of settled profiles."""
     pytest.importorskip("tqdm")
-    report = Exporter(destination, client=client, progress=True, **FAST).run(
+    report = Exporter(destination, client=client, progress=True, options=fast()).run(
         [profile(i) for i in range(600)]
     )
     assert report.exported == 600

@@ -18,7 +18,7 @@ from ac_segment_export import (
 )
 from ac_segment_export.testing import Faults
 
-from .conftest import API_KEY, FAST, HOST, MAPPING, consented, make_client, make_emulator
+from .conftest import API_KEY, HOST, MAPPING, consented, fast, make_client, make_emulator
 
 BAD_EMAILS = [
     "not-an-email",
@@ -165,10 +165,8 @@ def test_every_profile_is_accounted_for_once(
         exporter = Exporter(
             destination,
             client=client,
-            keep=keep,
-            max_batch_resubmits=10,
             exported_sink=exported.append,
-            **FAST,
+            options=fast(keep=keep, max_batch_resubmits=10),
         )
         report = exporter.run(rows)
 

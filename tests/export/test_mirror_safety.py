@@ -20,7 +20,7 @@ from ac_segment_export import (
     OutcomeStatus,
 )
 
-from .conftest import FAST, MAPPING, make_client, make_emulator
+from .conftest import MAPPING, fast, make_client, make_emulator
 
 if TYPE_CHECKING:
     from ac_segment_export import Connection
@@ -53,7 +53,7 @@ def test_rejected_members_stay_subscribed(connection: Connection) -> None:
     for i in (2, 5, 7):
         rows[i]["score"] = "n/a"
     with make_client(emu) as client:
-        report = Exporter(_mirror(connection, mapping), client=client, **FAST).run(rows)
+        report = Exporter(_mirror(connection, mapping), client=client, options=fast()).run(rows)
     assert [o.position for o in report.by_status(OutcomeStatus.REJECTED)] == [2, 5, 7]
     assert report.unsubscribed == 2  # m10 and m11, the only leavers
     assert report.leavers == 2
@@ -70,7 +70,7 @@ def test_a_mapping_typo_that_rejects_every_row_unsubscribes_no_one(
     mapping = FieldMapping(email="email", first_name=Attribute("first", transform=boom))
     rows = [{"email": f"m{i}@example.com", "first": "A"} for i in range(600)]
     with make_client(emu) as client:
-        report = Exporter(_mirror(connection, mapping), client=client, **FAST).run(rows)
+        report = Exporter(_mirror(connection, mapping), client=client, options=fast()).run(rows)
     assert report.counts["rejected"] == 600
     assert report.unsubscribed == 0
     assert len(_active(emu)) == 600
@@ -95,7 +95,7 @@ def test_a_raising_user_mapper_still_counts_the_email_as_a_member(
                 return resolved.mapper.email_of(profile)
 
         rows = [{"email": f"m{i}@example.com"} for i in range(4)]
-        report = Exporter(dest, client=client, mapper=Flaky(), **FAST).run(rows)
+        report = Exporter(dest, client=client, mapper=Flaky(), options=fast()).run(rows)
     assert report.counts["rejected"] == 1
     assert report.unsubscribed == 0
     assert len(_active(emu)) == 4
@@ -105,13 +105,15 @@ def test_an_empty_segment_is_refused_unless_allowed(connection: Connection) -> N
     emu = _account(600)
     with make_client(emu) as client:
         with pytest.raises(MirrorRefusedError) as caught:
-            Exporter(_mirror(connection), client=client, **FAST).run([])
+            Exporter(_mirror(connection), client=client, options=fast()).run([])
         assert "allow_empty=True" in str(caught.value)
         assert caught.value.report.balanced
         assert len(_active(emu)) == 600
         assert not [r for r in emu.requests if r.method == "POST"]
 
-        report = Exporter(_mirror(connection), client=client, allow_empty=True, **FAST).run([])
+        report = Exporter(_mirror(connection), client=client, options=fast(allow_empty=True)).run(
+            []
+        )
     assert report.unsubscribed == 600
     assert not _active(emu)
 
@@ -120,7 +122,7 @@ def test_a_segment_whose_emails_cannot_be_read_counts_as_empty(connection: Conne
     emu = _account(50)
     rows = [{"mail": f"m{i}@example.com"} for i in range(50)]  # the email column is misnamed
     with make_client(emu) as client, pytest.raises(MirrorRefusedError):
-        Exporter(_mirror(connection), client=client, **FAST).run(rows)
+        Exporter(_mirror(connection), client=client, options=fast()).run(rows)
     assert len(_active(emu)) == 50
 
 
@@ -131,7 +133,7 @@ def test_more_than_half_the_list_is_refused_before_any_unsubscribe(
     rows = [{"email": f"m{i}@example.com"} for i in range(100)]
     with make_client(emu) as client:
         with pytest.raises(MirrorRefusedError) as caught:
-            Exporter(_mirror(connection), client=client, **FAST).run(rows)
+            Exporter(_mirror(connection), client=client, options=fast()).run(rows)
         error = caught.value
         assert (error.leavers, error.active) == (500, 600)
         assert "500 of the list's 600" in str(error)
@@ -145,7 +147,7 @@ def test_more_than_half_the_list_is_refused_before_any_unsubscribe(
         assert not unsubscribes
 
         report = Exporter(
-            _mirror(connection), client=client, max_unsubscribe_fraction=0.9, **FAST
+            _mirror(connection), client=client, options=fast(max_unsubscribe_fraction=0.9)
         ).run(rows)
     assert report.unsubscribed == 500
     assert len(_active(emu)) == 100
@@ -154,7 +156,7 @@ def test_more_than_half_the_list_is_refused_before_any_unsubscribe(
 def test_dry_run_refuses_too(connection: Connection) -> None:
     emu = _account(10)
     with make_client(emu) as client, pytest.raises(MirrorRefusedError):
-        Exporter(_mirror(connection), client=client, dry_run=True, **FAST).run(
+        Exporter(_mirror(connection), client=client, options=fast(dry_run=True)).run(
             [{"email": "m0@example.com"}]
         )
 
@@ -182,9 +184,9 @@ def test_a_mirror_that_fails_part_way_says_so(connection: Connection) -> None:
     transport = _FailSecondUnsubscribe(emu.transport())
     with make_client(emu, transport=transport) as client:
         with pytest.raises(ExportAbortedError) as caught:
-            Exporter(_mirror(connection), client=client, max_unsubscribe_fraction=1.0, **FAST).run(
-                rows
-            )
+            Exporter(
+                _mirror(connection), client=client, options=fast(max_unsubscribe_fraction=1.0)
+            ).run(rows)
     report = caught.value.report
     assert report.balanced
     assert report.exported == 420

@@ -19,7 +19,7 @@ from ac_segment_export import (
     PermissionDeniedError,
 )
 
-from .conftest import FAST, MAPPING, profile, writes
+from .conftest import MAPPING, fast, profile, writes
 
 if TYPE_CHECKING:
     from ac_segment_export import AsyncClient, Client, Connection
@@ -43,7 +43,7 @@ def test_mirror_unsubscribes_leavers_only(
     mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
     rows = [profile(i) for i in range(30)]
     rows[0]["email"] = "USER0@example.com"
-    report = Exporter(mirror, client=client, **FAST).run(rows)
+    report = Exporter(mirror, client=client, options=fast()).run(rows)
     assert report.unsubscribed == 2
     assert [o.position for o in report.by_status(OutcomeStatus.SKIPPED)] == [1]
     assert report.exported == 29
@@ -73,7 +73,7 @@ def test_mirror_is_skipped_when_the_segment_was_not_read_in_full(
     """A run stopped by max_profiles must not unsubscribe anyone (the segment is partial)."""
     seed_members(emu)
     mirror = attrs.evolve(destination, mode=ExportMode.MIRROR)
-    report = Exporter(mirror, client=client, max_profiles=5, **FAST).run(
+    report = Exporter(mirror, client=client, options=fast(max_profiles=5)).run(
         profile(i) for i in range(30)
     )
     assert report.stopped_early
@@ -91,7 +91,7 @@ def test_dry_run_writes_nothing_and_counts_the_changes(
     rows = [*(profile(i) for i in range(20)), {"email": "bad"}, profile(3)]
     before = emu.list_members(1)
     report = Exporter(
-        mirror, client=client, dry_run=True, max_unsubscribe_fraction=1.0, **FAST
+        mirror, client=client, options=fast(dry_run=True, max_unsubscribe_fraction=1.0)
     ).run(rows)
     assert writes(emu) == []
     assert {r.method for r in emu.requests} == {"GET"}
@@ -112,7 +112,9 @@ def test_upsert_skips_unsubscribed_contacts_and_leaves_others_alone(
 ) -> None:
     """Upsert: an unsubscribed contact is *skipped* (never sent); non-segment members stay."""
     seed_members(emu)
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(30)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(30)]
+    )
     skipped = report.by_status(OutcomeStatus.SKIPPED)
     assert [(o.position, o.email) for o in skipped] == [(1, "user1@example.com")]
     assert "never re-subscribed" in (skipped[0].reason or "")
@@ -134,7 +136,7 @@ def test_upsert_without_the_check_still_never_resubscribes(
 ) -> None:
     """check_unsubscribed=False sends the contact in bulk; the list status stays unsubscribed."""
     seed_members(emu)
-    Exporter(destination, client=client, check_unsubscribed=False, **FAST).run(
+    Exporter(destination, client=client, options=fast(check_unsubscribed=False)).run(
         [profile(i) for i in range(30)]
     )
     assert emu.list_members(1)["user1@example.com"] == 2
@@ -151,9 +153,9 @@ def test_no_request_without_consent(
     else:
         dest = ExportDestination(attrs.evolve(connection, consent=None), "VIP", 1, MAPPING)
     with pytest.raises(ConsentRequiredError):
-        Exporter(dest, client=client, **FAST).run([profile(0)])
+        Exporter(dest, client=client, options=fast()).run([profile(0)])
     with pytest.raises(ConsentRequiredError):
-        Exporter(dest, client=client, dry_run=True, **FAST).run([profile(0)])
+        Exporter(dest, client=client, options=fast(dry_run=True)).run([profile(0)])
     assert emu.requests == []
 
 
@@ -164,7 +166,7 @@ async def test_no_request_without_consent_async(
     """The async exporter checks consent before any request too."""
     dest = ExportDestination(attrs.evolve(connection, consent=None), "VIP", 1, MAPPING)
     with pytest.raises(ConsentRequiredError):
-        await AsyncExporter(dest, client=aclient, **FAST).run([profile(0)])
+        await AsyncExporter(dest, client=aclient, options=fast()).run([profile(0)])
     assert emu.requests == []
 
 
@@ -173,14 +175,14 @@ def test_a_contributor_cannot_use_an_admins_only_connection(
 ) -> None:
     """A contributor on an admins-only connection: PermissionDeniedError, no request."""
     with pytest.raises(PermissionDeniedError):
-        Exporter(destination, client=client, actor=Actor.contributor("c@example.com"), **FAST).run(
-            [profile(0)]
-        )
+        Exporter(
+            destination, client=client, actor=Actor.contributor("c@example.com"), options=fast()
+        ).run([profile(0)])
     assert emu.requests == []
     opened = destination.with_connection(
         attrs.evolve(destination.connection, usable_by=Audience.ADMINS_AND_CONTRIBUTORS)
     )
-    report = Exporter(opened, client=client, actor=Actor.contributor("c@example.com"), **FAST).run(
-        [profile(0)]
-    )
+    report = Exporter(
+        opened, client=client, actor=Actor.contributor("c@example.com"), options=fast()
+    ).run([profile(0)])
     assert report.exported == 1

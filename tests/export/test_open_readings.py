@@ -10,7 +10,7 @@ import pytest
 from ac_segment_export import AsyncExporter, Exporter, FieldValueInput, OutcomeStatus
 from ac_segment_export.testing import Readings
 
-from .conftest import FAST, make_async_client, make_client, make_emulator, profile
+from .conftest import fast, make_async_client, make_client, make_emulator, profile
 
 if TYPE_CHECKING:
     from ac_segment_export import ExportDestination, FieldMapper
@@ -60,7 +60,7 @@ def test_only_the_refused_contacts_are_rejected_whichever_the_index_base(
     refused = {17, 300, 301, 640, 990}
     with make_client(emu) as client:
         mapper = _SomeRefused(destination.validate(client=client).mapper, refused)
-        report = Exporter(destination, client=client, mapper=mapper, **FAST).run(
+        report = Exporter(destination, client=client, mapper=mapper, options=fast()).run(
             profile(i) for i in range(993)
         )
     assert report.balanced
@@ -83,9 +83,9 @@ async def test_the_index_base_is_learnt_by_the_async_exporter_too(
     with make_client(emu) as client:
         mapper = _SomeRefused(destination.validate(client=client).mapper, refused)
     async with make_async_client(emu) as aclient:
-        report = await AsyncExporter(destination, client=aclient, mapper=mapper, **FAST).run(
-            [profile(i) for i in range(500)]
-        )
+        report = await AsyncExporter(
+            destination, client=aclient, mapper=mapper, options=fast()
+        ).run([profile(i) for i in range(500)])
     assert {o.position for o in report.by_status(OutcomeStatus.REJECTED)} == refused
     assert report.exported == 497
     assert len(emu.list_members(1)) == 497
@@ -97,7 +97,7 @@ def test_a_first_contact_named_0_decides_the_base_without_a_probe(
     emu = _emulator(failure_index_base=0)
     with make_client(emu) as client:
         mapper = _SomeRefused(destination.validate(client=client).mapper, {0})
-        report = Exporter(destination, client=client, mapper=mapper, **FAST).run(
+        report = Exporter(destination, client=client, mapper=mapper, options=fast()).run(
             [profile(i) for i in range(300)]
         )
     assert [o.position for o in report.by_status(OutcomeStatus.REJECTED)] == [0]
@@ -117,7 +117,9 @@ def test_contacts_not_imported_get_the_reason_that_applies(
     rows = [profile(i) for i in range(40)]
     with make_client(emu) as client:
         # The exporter does not read the unsubscribed members first: they are sent.
-        report = Exporter(destination, client=client, check_unsubscribed=False, **FAST).run(rows)
+        report = Exporter(destination, client=client, options=fast(check_unsubscribed=False)).run(
+            rows
+        )
     assert report.balanced
     outcomes = {o.position: o for o in report.outcomes}
     excluded = outcomes[5]
@@ -142,7 +144,9 @@ def test_unsubscribers_known_from_the_list_are_skipped_before_sending(
     emu = _emulator(unsubscribed_in_failure=True)
     emu.add_contact("user7@example.com", lists={1: 2})
     with make_client(emu) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(30)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(30)]
+        )
     assert {o.position: o.status for o in report.outcomes} == {7: OutcomeStatus.SKIPPED}
     sent = [
         c["email"]
@@ -158,7 +162,9 @@ def test_an_undocumented_batch_status_is_not_finished_yet(
 ) -> None:
     emu = _emulator(extra_batch_status="queued")
     with make_client(emu) as client:
-        report = Exporter(destination, client=client, **FAST).run(profile(i) for i in range(600))
+        report = Exporter(destination, client=client, options=fast()).run(
+            profile(i) for i in range(600)
+        )
     assert report.balanced
     assert report.exported == 600
     assert len(emu.list_members(1)) == 600
@@ -178,7 +184,7 @@ def test_a_batch_that_never_ends_is_unknown_after_max_batch_wait(
             return inner.handle_request(request)
 
     with make_client(emu, transport=Stuck()) as client:
-        report = Exporter(destination, client=client, max_batch_wait=0.05, **FAST).run(
+        report = Exporter(destination, client=client, options=fast(max_batch_wait=0.05)).run(
             profile(i) for i in range(300)
         )
     assert report.balanced

@@ -18,7 +18,7 @@ from ac_segment_export import (
     RetryPolicy,
 )
 
-from .conftest import FAST, HOST, profile
+from .conftest import HOST, fast, profile
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,7 +47,9 @@ def test_named_contacts_of_a_rejected_request_are_rejected_and_the_rest_resent(
 ) -> None:
     """A 400 naming contacts: those are rejected with the reason, the others are exported."""
     rows = [{"email": f"{'bad' if i % 7 == 0 else 'ok'}{i}@example.com"} for i in range(40)]
-    report = Exporter(destination, client=client, mapper=FieldIdMapper(999), **FAST).run(rows)
+    report = Exporter(destination, client=client, mapper=FieldIdMapper(999), options=fast()).run(
+        rows
+    )
     rejected = report.by_status(OutcomeStatus.REJECTED)
     assert {o.position for o in rejected} == {i for i in range(40) if i % 7 == 0}
     assert all("Custom field with id 999 does not exist" in (o.reason or "") for o in rejected)
@@ -85,7 +87,9 @@ def test_a_rejection_naming_no_contact_is_bisected_to_the_culprit(
         retry=RetryPolicy.for_tests(),
         rate_limits=RateLimits.unlimited(),
     ) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(64)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(64)]
+        )
     rejected = report.by_status(OutcomeStatus.REJECTED)
     assert [(o.position, o.email) for o in rejected] == [(13, "user13@example.com")]
     assert "Bad contact" in (rejected[0].reason or "")
@@ -100,7 +104,7 @@ def test_batches_are_split_by_bytes_and_nothing_is_trimmed(
     """Big field values: requests of at most 399,999 bytes for < 250 contacts, values whole."""
     big = "x" * 30_000
     rows = [profile(i, tier=f"{i}:{big}") for i in range(40)]
-    report = Exporter(destination, client=client, **FAST).run(rows)
+    report = Exporter(destination, client=client, options=fast()).run(rows)
     assert report.exported == 40
     sent = bulk_requests(emu)
     assert len(sent) >= 3
@@ -116,7 +120,9 @@ def test_a_remainder_of_ten_or_fewer_goes_through_contact_sync(
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
     """255 profiles: one bulk request of 250, then 5 contact/sync + contactLists calls."""
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(255)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(255)]
+    )
     assert report.exported == 255
     assert report.balanced
     assert len(bulk_requests(emu)) == 1
@@ -135,7 +141,7 @@ def test_the_remainder_never_resubscribes_an_unsubscribed_contact(
 ) -> None:
     """Without the up-front check, the sync path reads the status and reports *skipped*."""
     emu.add_contact("user1@example.com", lists={1: 2})
-    report = Exporter(destination, client=client, check_unsubscribed=False, **FAST).run(
+    report = Exporter(destination, client=client, options=fast(check_unsubscribed=False)).run(
         [profile(i) for i in range(3)]
     )
     skipped = report.by_status(OutcomeStatus.SKIPPED)
@@ -156,7 +162,7 @@ def test_emails_the_batch_lists_in_failure_are_failed(
     """An excluded email and an apostrophe the importer fails on end as *failed*."""
     emu.exclude_email("USER3@example.com")
     rows = [profile(i) for i in range(30)]
-    report = Exporter(destination, client=client, **FAST).run(rows)
+    report = Exporter(destination, client=client, options=fast()).run(rows)
     failed = report.by_status(OutcomeStatus.FAILED)
     assert [(o.position, o.email) for o in failed] == [(3, "user3@example.com")]
     assert "exclusion list" in (failed[0].reason or "")
@@ -170,7 +176,9 @@ def test_interrupted_and_failed_batches_are_resubmitted(
     """A batch that ends interrupted, then failed, is sent again and ends exported."""
     emu.queue_fault("interrupt_batch")
     emu.queue_fault("fail_batch")
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(100)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(100)]
+    )
     assert report.exported == 100
     assert report.resubmitted_batches == 2
     assert len(bulk_requests(emu)) == 3
@@ -182,7 +190,7 @@ def test_a_batch_failing_every_time_ends_failed(
 ) -> None:
     """After max_batch_resubmits resends the batch's contacts are reported *failed*."""
     emu.queue_fault("fail_batch", count=3)
-    report = Exporter(destination, client=client, max_batch_resubmits=2, **FAST).run(
+    report = Exporter(destination, client=client, options=fast(max_batch_resubmits=2)).run(
         [profile(i) for i in range(260)]
     )
     failed = report.by_status(OutcomeStatus.FAILED)
@@ -206,7 +214,7 @@ def test_a_contact_too_big_for_any_request_is_rejected(
 ) -> None:
     """A single contact over 399,999 bytes is rejected (naming the size), the rest exported."""
     rows = [profile(i, big=i == 5) for i in range(20)]
-    report = Exporter(destination, client=client, mapper=BigMapper(), **FAST).run(rows)
+    report = Exporter(destination, client=client, mapper=BigMapper(), options=fast()).run(rows)
     rejected = report.by_status(OutcomeStatus.REJECTED)
     assert [o.position for o in rejected] == [5]
     assert "more than a bulk request may carry" in (rejected[0].reason or "")

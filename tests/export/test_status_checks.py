@@ -10,10 +10,10 @@ import pytest
 
 import ac_segment_export as acx
 from ac_segment_export._core.wire import BatchStatus, BulkImportInfo, BulkImportQueued
-from ac_segment_export._export._engine import Both, Call, Engine, EngineSettings, Pull, Sleep
+from ac_segment_export._export._engine import Both, Call, Engine, Pull, Sent, Sleep, Target, Tuning
 from ac_segment_export._export._report import ExportReport
 
-from .conftest import API_KEY, FAST, HOST, make_async_client, make_client, profile
+from .conftest import API_KEY, HOST, fast, make_async_client, make_client, profile
 
 MAPPER = acx.FieldMapping(email="email", first_name="first").resolve([])
 #: Emulated seconds a batch takes, from its submit to its end, in the fake driver below.
@@ -50,7 +50,7 @@ def drive(
             if infos_failed < failing_info:
                 infos_failed += 1
                 request = httpx.Request("GET", "https://acme.api-us1.com/api/3/import/info")
-                return acx.ServerError("503", method="GET", url=str(request.url), status_code=503)
+                return acx.ServerError("500", method="GET", url=str(request.url), status_code=500)
             batch_id = dict(op.spec.params)["batchId"]
             done = clock.now - submitted[batch_id] >= BATCH_TAKES
             return BulkImportInfo(BatchStatus.COMPLETED if done else BatchStatus.ACTIVE)
@@ -71,7 +71,7 @@ def drive(
         elif isinstance(command, Sleep):
             clock.now += command.seconds
         elif isinstance(command, Both):
-            send = (answer(command.first), answer(command.second))
+            send = (Sent(answer(command.first), False), answer(command.second))
             if isinstance(send[0], BaseException) and isinstance(send[1], BaseException):
                 pytest.fail("both failed")
         elif isinstance(command, Call):
@@ -79,16 +79,22 @@ def drive(
             if isinstance(result, BaseException):
                 throw = result
             else:
-                send = result
+                send = Sent(result, False) if command.doubt else result
 
 
-def engine_for(n: int, clock: Clock, **settings: Any) -> tuple[Engine, ExportReport]:
+def engine_for(n: int, clock: Clock, **options: Any) -> tuple[Engine, ExportReport]:
     report = ExportReport(
         destination="d", list_id=1, list_name="l", export_user=None, mode="upsert"
     )
-    options: dict[str, Any] = {"list_id": 1, "check_unsubscribed": False, "pull_size": 250}
-    options.update(settings)
-    return Engine(EngineSettings(**options), MAPPER, report, clock=clock), report
+    engine = Engine(
+        Target(list_id=1),
+        acx.ExportOptions(check_unsubscribed=False, **options),
+        MAPPER,
+        report,
+        tuning=Tuning(pull_size=250),
+        clock=clock,
+    )
+    return engine, report
 
 
 def infos(commands: list[Any]) -> tuple[int, int]:
@@ -152,7 +158,7 @@ def test_sync_exports_with_overlapping_checks_balance(count: int) -> None:
     """Against the emulator, an export that overlaps checks and submits accounts for all."""
     emu, list_id, destination = fast_setup()
     with make_client(emu) as client:
-        report = acx.Exporter(destination, client=client, **FAST).run(
+        report = acx.Exporter(destination, client=client, options=fast()).run(
             profile(i) for i in range(count)
         )
     assert report.balanced
@@ -165,7 +171,7 @@ async def test_async_exports_with_overlapping_checks_balance() -> None:
     """The async driver sends both requests of a ``Both`` concurrently, and balances."""
     emu, list_id, destination = fast_setup()
     async with make_async_client(emu) as client:
-        report = await acx.AsyncExporter(destination, client=client, **FAST).run(
+        report = await acx.AsyncExporter(destination, client=client, options=fast()).run(
             [profile(i) for i in range(3_000)]
         )
     assert report.balanced

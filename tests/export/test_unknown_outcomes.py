@@ -9,7 +9,7 @@ import pytest
 
 from ac_segment_export import ExportAbortedError, Exporter, ExportMode, OutcomeStatus, RetryPolicy
 
-from .conftest import FAST, make_client, profile
+from .conftest import fast, make_client, profile
 
 if TYPE_CHECKING:
     from ac_segment_export import Client, ExportDestination
@@ -24,7 +24,9 @@ def test_a_bulk_request_applied_then_lost_is_unknown_not_failed(
     """The answer is lost after the write, then every retry fails: the list holds them."""
     emu.queue_fault("drop_after_write", path=BULK)
     emu.queue_fault("500", count=5, path=BULK)  # the other five attempts
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(500)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(500)]
+    )
     assert report.balanced
     assert report.counts["failed"] == 0
     unknown = report.by_status(OutcomeStatus.UNKNOWN)
@@ -40,7 +42,9 @@ def test_a_dropped_connection_is_unknown_the_client_cannot_tell_before_from_afte
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
     emu.queue_fault("drop", count=6, path=BULK)
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(500)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(500)]
+    )
     assert report.counts["failed"] == 0
     assert report.counts["unknown"] == 250
     assert report.exported == 250
@@ -54,7 +58,9 @@ def test_a_bulk_request_refused_every_time_is_failed(
     emu.queue_fault("429", count=10, path=BULK)
     retry = RetryPolicy(backoff=False, max_rate_limit_wait=2.0)
     with make_client(emu, retry=retry) as client:
-        report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(250)])
+        report = Exporter(destination, client=client, options=fast()).run(
+            [profile(i) for i in range(250)]
+        )
     assert report.counts["unknown"] == 0
     failed = report.by_status(OutcomeStatus.FAILED)
     assert len(failed) == 250
@@ -68,7 +74,9 @@ def test_contact_sync_applied_then_lost_is_unknown(
     """The small remainder goes through contact/sync: a lost answer there is unknown too."""
     emu.queue_fault("drop_after_write", path="/contact/sync")
     emu.queue_fault("502", count=5, path="/contact/sync")
-    report = Exporter(destination, client=client, **FAST).run([profile(i) for i in range(3)])
+    report = Exporter(destination, client=client, options=fast()).run(
+        [profile(i) for i in range(3)]
+    )
     assert report.balanced
     statuses = [o.status for o in report.outcomes]
     assert statuses == [OutcomeStatus.UNKNOWN]
@@ -86,7 +94,7 @@ def test_mirror_unsubscribes_applied_then_lost_are_unknown_leavers(
     emu.queue_fault("drop_after_write", path=BULK)  # so these hit the unsubscribe request
     emu.queue_fault("500", count=5, path=BULK)
     with pytest.raises(ExportAbortedError) as caught:
-        Exporter(mirror, client=client, max_unsubscribe_fraction=1.0, **FAST).run(rows)
+        Exporter(mirror, client=client, options=fast(max_unsubscribe_fraction=1.0)).run(rows)
     report = caught.value.report
     assert report.leavers == 20
     assert report.leavers_unknown == 20

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import ac_segment_export as acx
+from ac_segment_export import ExportOptions
 
 if TYPE_CHECKING:
     from ac_segment_export.testing import ActiveCampaignEmulator
@@ -256,12 +257,21 @@ PROFILES = [{"Email": "ana@contoso.com", "Tier": "gold"}, {"Email": "bo@contoso.
 
 
 def exporter_for(
-    destination: acx.ExportDestination, emu: ActiveCampaignEmulator, **options: object
+    destination: acx.ExportDestination,
+    emu: ActiveCampaignEmulator,
+    *,
+    actor: acx.Actor | None = None,
+    **options: Any,
 ) -> acx.Exporter:
     client = destination.connection.client(
         transport=emu.transport(), retry=FAST, rate_limits=acx.RateLimits.unlimited()
     )
-    return acx.Exporter(destination, client=client, first_poll_delay=0, poll_interval=0, **options)  # type: ignore[arg-type]
+    return acx.Exporter(
+        destination,
+        client=client,
+        actor=actor,
+        options=ExportOptions(**options, first_poll_delay=0, poll_interval=0),
+    )
 
 
 @pytest.mark.parametrize(

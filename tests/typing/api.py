@@ -7,6 +7,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 import ac_segment_export as acx
+from ac_segment_export import ExportOptions
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
 
 if TYPE_CHECKING:
@@ -120,4 +121,4 @@ async def async_export_use(dest: acx.ExportDestination) -> acx.ExportReport:
     async def rows() -> AsyncIterator[dict[str, str]]:
         yield {"Email": "ana@example.org"}
 
-    return await acx.AsyncExporter(dest, dry_run=True).run(rows())
+    return await acx.AsyncExporter(dest, options=ExportOptions(dry_run=True)).run(rows())

@@ -8,6 +8,7 @@ from ac_segment_export._export._checkpoint import (
 )
 from ac_segment_export._export._exporter import AsyncExporter, CancelToken, Exporter
 from ac_segment_export._export._index import EmailIndex
+from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._export._validate import check_email, to_e164
 
@@ -18,6 +19,7 @@ __all__ = [
     "CheckpointMismatchError",
     "CheckpointState",
     "EmailIndex",
+    "ExportOptions",
     "ExportReport",
     "Exporter",
     "FileCheckpoint",

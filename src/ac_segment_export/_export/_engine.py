@@ -25,7 +25,7 @@ from ac_segment_export._core.errors import (
     BulkImportRejectedError,
     UnprocessableEntityError,
 )
-from ac_segment_export._core.ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BULK_MAX_CONTACTS
+from ac_segment_export._core.ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES
 from ac_segment_export._core.wire import (
     BatchStatus,
     BulkImportInfo,
@@ -51,18 +51,20 @@ from ac_segment_export._export._validate import (
 )
 
 if TYPE_CHECKING:
+    from ac_segment_export._export._options import ExportOptions
     from ac_segment_export._model import FieldMapper
 
 __all__ = [
     "Call",
     "Command",
     "Engine",
-    "EngineSettings",
     "Pull",
     "Save",
     "Sent",
     "Sleep",
     "SourceError",
+    "Target",
+    "Tuning",
 ]
 
 logger = logging.getLogger("ac_segment_export")
@@ -154,36 +156,27 @@ class SourceError(Exception):
 
 
 @attrs.frozen(kw_only=True)
-class EngineSettings:
-    """The knobs of one run (see :class:`~ac_segment_export.Exporter` for their meaning)."""
+class Target:
+    """What the destination says about where contacts go."""
 
     list_id: int
     tags: tuple[str, ...] = ()
     exclude_automations: bool = True
     mirror: bool = False
-    dry_run: bool = False
-    keep: str = "first"
-    max_profiles: int = 1_000_000
-    batch_size: int = BULK_MAX_CONTACTS
+
+
+@attrs.frozen(kw_only=True)
+class Tuning:
+    """The engine's own limits: not options, but named here once."""
+
     max_bytes: int = BULK_MAX_BYTES
-    small_batch: int = 10
-    max_in_flight: int = 40
-    first_poll_delay: float = 1.0
+    small_batch: int = 10  # a remainder this small goes through contact/sync
     max_first_poll_delay: float = 60.0
-    poll_interval: float = 2.0
-    max_batch_resubmits: int = 2
-    max_batch_wait: float = 3600.0
-    max_unsubscribe_fraction: float = 0.5
-    allow_empty: bool = False
     max_consecutive_failures: int = 3
-    max_failure_lookups: int = 100
     max_poll_errors: int = 10
-    cancel_grace: float = 60.0
-    check_unsubscribed: bool = True
-    phone_e164: bool = False
-    default_country_code: str | None = None
     progress_every: float = 0.5
     pull_size: int = 500
+    max_failure_lookups: int = 100
 
 
 def _next_poll(batch: _Batch) -> float:
@@ -229,11 +222,8 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.positions)
 
-    def fits(self, encoded: bytes, settings: EngineSettings) -> bool:
-        return (
-            len(self.positions) < settings.batch_size
-            and self.size + len(encoded) + 1 <= settings.max_bytes
-        )
+    def fits(self, encoded: bytes, batch_size: int, max_bytes: int) -> bool:
+        return len(self.positions) < batch_size and self.size + len(encoded) + 1 <= max_bytes
 
     def add(self, position: int, email: str, encoded: bytes) -> None:
         self.size += len(encoded) + (1 if self.positions else 0)
@@ -305,10 +295,12 @@ class Engine:
 
     def __init__(
         self,
-        settings: EngineSettings,
+        target: Target,
+        options: ExportOptions,
         mapper: FieldMapper,
         report: ExportReport,
         *,
+        tuning: Tuning = Tuning(),
         total: int | None = None,
         fingerprint: str | None = None,
         resume: CheckpointState | None = None,
@@ -316,7 +308,9 @@ class Engine:
         on_progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.s = settings
+        self.target = target
+        self.o = options
+        self.t = tuning
         self.mapper = mapper
         self.report = report
         self.total = total
@@ -330,7 +324,7 @@ class Engine:
         self.seen = EmailIndex()
         self.unsubscribed = EmailIndex()
         #: Mirror only: the emails of segment members that were not sent (rejected ones).
-        self.members: EmailIndex | None = EmailIndex() if settings.mirror else None
+        self.members: EmailIndex | None = EmailIndex() if target.mirror else None
         self.active_members: EmailIndex | None = None
         self.last_position: EmailIndex | None = None
         self.pending = _Batch()
@@ -347,10 +341,10 @@ class Engine:
         self.mirror_refusal: tuple[str, int, int] | None = None
         self._last_progress = 0.0
         self._encoded_tail = ""
-        self._tags = settings.tags
-        self._subscribe = [{"listid": settings.list_id}]
+        self._tags = target.tags
+        self._subscribe = [{"listid": target.list_id}]
         self._index_base: int | None = None  # failureReasons[].contact counts from 0 or 1
-        self._lookups = settings.max_failure_lookups  # why a contact was not imported
+        self._lookups = tuning.max_failure_lookups  # why a contact was not imported
         # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
         # of the emails read, so a resumed run can tell that its input is the same.
         self.checkpointing = fingerprint is not None
@@ -434,7 +428,7 @@ class Engine:
         if self.on_progress is None:
             return
         now = self.clock()
-        if not force and now - self._last_progress < self.s.progress_every:
+        if not force and now - self._last_progress < self.t.progress_every:
             return
         self._last_progress = now
         elapsed = max(now - self.started, 1e-9)
@@ -442,7 +436,7 @@ class Engine:
         rate = settled / elapsed
         eta = None
         if self.total is not None and rate > 0:
-            eta = max(0.0, (min(self.total, self.s.max_profiles) - settled) / rate)
+            eta = max(0.0, (min(self.total, self.o.max_profiles) - settled) / rate)
         progress = Progress(self.read, settled, self.report.exported, self.total, rate, eta)
         try:
             self.on_progress(progress)
@@ -581,8 +575,8 @@ class Engine:
                 return f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
             parts += (',"last_name":', _string(last) if type(last) is str else _encode(last))
         if phone:
-            if self.s.phone_e164:
-                normalised = to_e164(phone, self.s.default_country_code)
+            if self.o.phone_e164:
+                normalised = to_e164(phone, self.o.default_country_code)
                 if normalised is None:
                     return f"phone {phone!r} cannot be written in E.164 form", "phone"
                 phone = normalised
@@ -606,7 +600,7 @@ class Engine:
         tail = self._encoded_tail
         if not tail:  # the part every contact shares, encoded once
             shared: dict[str, Any] = {"subscribe": self._subscribe}
-            if self.s.exclude_automations:
+            if self.target.exclude_automations:
                 shared["exclude_automations"] = True
             tail = self._encoded_tail = "," + _encode(shared)[1:]
         parts.append(tail)
@@ -673,19 +667,19 @@ class Engine:
         if isinstance(encoded, tuple):
             self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
             return key
-        if len(encoded) + BULK_BODY_OVERHEAD > self.s.max_bytes:
+        if len(encoded) + BULK_BODY_OVERHEAD > self.t.max_bytes:
             self._out(
                 position,
                 email,
                 OutcomeStatus.REJECTED,
                 f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
-                f"may carry ({self.s.max_bytes:,})",
+                f"may carry ({self.t.max_bytes:,})",
             )
             return key
-        if self.s.dry_run:
+        if self.o.dry_run:
             self._dry_run_outcome(position, email, key)
             return key
-        if not self.pending.fits(encoded, self.s):
+        if not self.pending.fits(encoded, self.o.batch_size, self.t.max_bytes):
             self._full.append(self.pending)
             self.pending = _Batch()
         self.pending.add(position, email, encoded)
@@ -708,18 +702,18 @@ class Engine:
         """The whole export; returns the report (also kept in :attr:`report`)."""
         self._full = []
         try:
-            if self.s.check_unsubscribed or self.s.mirror:
+            if self.o.check_unsubscribed or self.target.mirror:
                 yield from self._load_members(MembershipStatus.UNSUBSCRIBED, self.unsubscribed)
-            if self.s.dry_run and (self.s.mirror or self.s.check_unsubscribed):
+            if self.o.dry_run and (self.target.mirror or self.o.check_unsubscribed):
                 self.active_members = EmailIndex()
                 yield from self._load_members(MembershipStatus.ACTIVE, self.active_members)
-            if self.s.keep == "last":
+            if self.o.keep == "last":
                 yield from self._first_pass()
             yield from self._stream()
-            if not self.s.dry_run:
+            if not self.o.dry_run:
                 yield from self._flush()
                 yield from self._drain()
-            if self.s.mirror:
+            if self.target.mirror:
                 yield from self._mirror()
         except Stop:
             self.halt("stopped by the user (interrupt or cancellation)")
@@ -752,7 +746,7 @@ class Engine:
         self._full = []
         self._not_attempted(self.pending)
         self.pending = _Batch()
-        deadline = self.clock() + self.s.cancel_grace
+        deadline = self.clock() + self.o.cancel_grace
         while self.in_flight and self.clock() < deadline:
             yield from self._poll(block=True, deadline=deadline)
 
@@ -811,7 +805,7 @@ class Engine:
     def _load_members(
         self, status: MembershipStatus, into: EmailIndex
     ) -> Generator[Command, Any, int]:
-        pager = ops.contacts_pager(list_id=self.s.list_id, status=status, by_id=True)
+        pager = ops.contacts_pager(list_id=self.target.list_id, status=status, by_id=True)
         spec: Any = pager.first()
         count = 0
         while spec is not None:
@@ -845,11 +839,11 @@ class Engine:
         self.last_position = EmailIndex(with_values=True)
         position = 0
         while True:
-            chunk = yield Pull(self.s.pull_size, first_pass=True)
+            chunk = yield Pull(self.t.pull_size, first_pass=True)
             if not chunk:
                 return
             for profile in chunk:
-                if position >= self.s.max_profiles:
+                if position >= self.o.max_profiles:
                     return
                 key, email = self._read_key(profile)
                 if email is not None:
@@ -857,7 +851,7 @@ class Engine:
                 position += 1
 
     def _stream(self) -> Generator[Command, Any, None]:
-        limit = self.s.max_profiles
+        limit = self.o.max_profiles
         resume = self.resume
         digest = self.digest
         over = False
@@ -865,7 +859,7 @@ class Engine:
             if self.cancelled():
                 raise _Abort("cancelled", fatal=False, drain=True)
             # Read at most one profile past the limit: enough to know the source holds more.
-            chunk = yield Pull(min(self.s.pull_size, limit - self.read + 1))
+            chunk = yield Pull(min(self.t.pull_size, limit - self.read + 1))
             if not chunk:
                 break
             for profile in chunk:
@@ -923,8 +917,8 @@ class Engine:
         """Count profiles read past ``max_profiles`` as not attempted; reading stops there."""
         self.report.stopped_early = True
         self.report.stop_reason = (
-            f"max_profiles ({self.s.max_profiles:,}) reached: the source holds more profiles; "
-            f"those from position {self.s.max_profiles:,} on were not attempted (and not read "
+            f"max_profiles ({self.o.max_profiles:,}) reached: the source holds more profiles; "
+            f"those from position {self.o.max_profiles:,} on were not attempted (and not read "
             "beyond the first)"
         )
         self.read += n
@@ -952,7 +946,7 @@ class Engine:
         batch, self.pending = self.pending, _Batch()
         if not batch:
             return
-        if len(batch) <= self.s.small_batch and not self._tags and not batch.has_tags:
+        if len(batch) <= self.t.small_batch and not self._tags and not batch.has_tags:
             self._transit.append(batch)
             yield from self._sync_each(batch)
             self._transit.remove(batch)
@@ -982,7 +976,7 @@ class Engine:
         return batch if batch is not None and batch.next_poll <= self.clock() else None
 
     def _send(self, batch: _Batch) -> Generator[Command, Any, None]:
-        while len(self.in_flight) >= self.s.max_in_flight:
+        while len(self.in_flight) >= self.o.max_in_flight:
             yield from self._poll(block=True)
         op = ops.bulk_import_submit_encoded(batch.encoded)
         due = self._due()
@@ -1029,7 +1023,7 @@ class Engine:
         if isinstance(result, APIError):
             self.failures_in_a_row += 1
             self._lost(batch, result, "its bulk-import request")
-            if self.failures_in_a_row >= self.s.max_consecutive_failures:
+            if self.failures_in_a_row >= self.t.max_consecutive_failures:
                 self.cause = result
                 msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {result}"
                 raise _Abort(msg) from result
@@ -1044,7 +1038,7 @@ class Engine:
         batch.attempts += 1
         batch.submitted_at = self.clock()
         batch.polls = 0
-        batch.next_poll = batch.submitted_at + max(self.s.first_poll_delay, self._typical_end)
+        batch.next_poll = batch.submitted_at + max(self.o.first_poll_delay, self._typical_end)
         batch.first_due = batch.next_poll
         self.in_flight.append(batch)
 
@@ -1195,12 +1189,12 @@ class Engine:
         """Act on one status check of *batch*; return whether the batch was settled."""
         if isinstance(info, APIError):
             logger.warning("Polling batch %s failed: %s", batch.batch_id, info)
-            batch.next_poll = self.clock() + self.s.poll_interval
+            batch.next_poll = self.clock() + self.o.poll_interval
             if isinstance(info, AuthenticationError):
                 self.cause = info
                 raise _Abort(str(info)) from info
             batch.poll_errors += 1
-            if batch.poll_errors >= self.s.max_poll_errors:
+            if batch.poll_errors >= self.t.max_poll_errors:
                 self.in_flight.remove(batch)
                 self._unknown(
                     batch,
@@ -1214,7 +1208,7 @@ class Engine:
         batch.polls += 1
         if not info.is_final:
             now = self.clock()
-            if now - batch.submitted_at > self.s.max_batch_wait:
+            if now - batch.submitted_at > self.o.max_batch_wait:
                 self.in_flight.remove(batch)
                 status = getattr(info, "raw_status", None) or (
                     info.status.value if info.status else "not started"
@@ -1222,11 +1216,11 @@ class Engine:
                 self._unknown(
                     batch,
                     f"its batch {batch.batch_id} had not ended after "
-                    f"{self.s.max_batch_wait:g} s (last status: {status})",
+                    f"{self.o.max_batch_wait:g} s (last status: {status})",
                 )
                 yield from self._checkpoint()
                 return True
-            batch.next_poll = now + self.s.poll_interval
+            batch.next_poll = now + self.o.poll_interval
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -1248,7 +1242,7 @@ class Engine:
         else:
             ended = batch.submitted_at + (batch.first_due - batch.submitted_at) * 0.95
         estimate = ended - batch.submitted_at
-        self._typical_end = min(max(estimate, 0.0), self.s.max_first_poll_delay)
+        self._typical_end = min(max(estimate, 0.0), self.t.max_first_poll_delay)
 
     def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
@@ -1278,7 +1272,7 @@ class Engine:
             return
         if info.status is BatchStatus.INTERRUPTED:
             batch.partial = True
-        if batch.attempts <= self.s.max_batch_resubmits:
+        if batch.attempts <= self.o.max_batch_resubmits:
             self.report.resubmitted_batches += 1
             logger.info(
                 "Batch %s ended %s; resubmitting its %d contacts",
@@ -1336,7 +1330,7 @@ class Engine:
             memberships = yield Call(ops.contacts_memberships(contact.id))
         except APIError:
             return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
-        current = {m.list: m.status for m in memberships}.get(self.s.list_id)
+        current = {m.list: m.status for m in memberships}.get(self.target.list_id)
         if current is MembershipStatus.UNSUBSCRIBED:
             return OutcomeStatus.SKIPPED, (
                 "unsubscribed from the list; ActiveCampaign's import left it unsubscribed (it "
@@ -1374,7 +1368,7 @@ class Engine:
                 self.report.sync_requests += 1
                 step = "reading its list memberships"
                 memberships = yield Call(ops.contacts_memberships(synced.id))
-                current = {m.list: m.status for m in memberships}.get(self.s.list_id)
+                current = {m.list: m.status for m in memberships}.get(self.target.list_id)
                 if current is MembershipStatus.UNSUBSCRIBED:
                     self._out(
                         position,
@@ -1387,7 +1381,7 @@ class Engine:
                 if current is not MembershipStatus.ACTIVE:
                     step = "subscribing it to the list"
                     yield Call(
-                        ops.memberships_set(synced.id, self.s.list_id, MembershipStatus.ACTIVE)
+                        ops.memberships_set(synced.id, self.target.list_id, MembershipStatus.ACTIVE)
                     )
             except Stop:
                 self._out(
@@ -1451,7 +1445,7 @@ class Engine:
                 "; mirror skipped: the segment was not read in full"
             )
             return
-        if self._segment_size() == 0 and not self.s.allow_empty:
+        if self._segment_size() == 0 and not self.o.allow_empty:
             self._refuse(
                 "the segment holds no profile with a readable email, so mirror would "
                 "unsubscribe every member of the list; pass allow_empty=True to mean it",
@@ -1459,7 +1453,7 @@ class Engine:
                 0,
             )
         pager = ops.contacts_pager(
-            list_id=self.s.list_id, status=MembershipStatus.ACTIVE, by_id=True
+            list_id=self.target.list_id, status=MembershipStatus.ACTIVE, by_id=True
         )
         leavers: list[bytes] = []
         spec: Any = pager.first()
@@ -1473,11 +1467,11 @@ class Engine:
                     continue
                 leavers.append(
                     _encode(
-                        {"email": contact.email, "unsubscribe": [{"listid": self.s.list_id}]}
+                        {"email": contact.email, "unsubscribe": [{"listid": self.target.list_id}]}
                     ).encode()
                 )
         count = len(leavers)
-        limit = self.s.max_unsubscribe_fraction
+        limit = self.o.max_unsubscribe_fraction
         if active and count > limit * active and self._segment_size():
             self._refuse(
                 f"it would unsubscribe {count:,} of the list's {active:,} active members "
@@ -1487,13 +1481,13 @@ class Engine:
                 active,
             )
         self.report.leavers = count
-        if self.s.dry_run:
+        if self.o.dry_run:
             self.report.would_unsubscribe = count
             return
         unknown = 0
         try:
-            for start in range(0, count, self.s.batch_size):
-                chunk = leavers[start : start + self.s.batch_size]
+            for start in range(0, count, self.o.batch_size):
+                chunk = leavers[start : start + self.o.batch_size]
                 try:
                     done, unsure = yield from self._unsubscribe(chunk)
                 except Stop:
@@ -1523,7 +1517,7 @@ class Engine:
             return (0, len(chunk)) if exc.maybe_applied else (0, 0)
         queued, ghost = (sent.value, sent.doubt) if isinstance(sent, Sent) else (sent, False)
         self.report.bulk_requests += 1
-        yield Sleep(self.s.first_poll_delay)
+        yield Sleep(self.o.first_poll_delay)
         errors = 0
         started = self.clock()
         while True:
@@ -1531,7 +1525,7 @@ class Engine:
                 info = yield Call(ops.bulk_import_info(queued.batch_id, with_ids=False))
             except APIError as exc:
                 errors += 1
-                if errors >= self.s.max_poll_errors:
+                if errors >= self.t.max_poll_errors:
                     self.report.mirror_problem = (
                         f"the unsubscribe batch {queued.batch_id} could not be tracked: {exc}"
                     )
@@ -1540,10 +1534,10 @@ class Engine:
                 errors = 0
                 if info.is_final:
                     break
-                if self.clock() - started > self.s.max_batch_wait:
+                if self.clock() - started > self.o.max_batch_wait:
                     self.report.mirror_problem = (
                         f"the unsubscribe batch {queued.batch_id} had not ended after "
-                        f"{self.s.max_batch_wait:g} s"
+                        f"{self.o.max_batch_wait:g} s"
                     )
                     return 0, len(chunk)
             if self.cancelled():
@@ -1552,7 +1546,7 @@ class Engine:
                     "imported; check the list before re-running"
                 )
                 return 0, len(chunk)
-            yield Sleep(self.s.poll_interval)
+            yield Sleep(self.o.poll_interval)
         if info.status is BatchStatus.COMPLETED:
             if info.failure:
                 self.report.mirror_problem = (

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import math
 import signal
 import threading
 import time
@@ -25,14 +24,15 @@ from ac_segment_export._export._engine import (
     Both,
     Call,
     Engine,
-    EngineSettings,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
     Stop,
+    Target,
 )
+from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._model._destination import ExportMode
 
@@ -72,77 +72,33 @@ class CancelToken:
 
 
 class _BaseExporter:
-    """Options and the parts of a run that do no I/O."""
+    """What both exporters share: the options and the parts of a run that do no I/O."""
 
     def __init__(
         self,
         destination: ExportDestination,
         *,
-        actor: Actor | None = None,
-        mapper: FieldMapper | None = None,
-        dry_run: bool = False,
-        keep: str = "first",
-        max_profiles: int = 1_000_000,
-        check_unsubscribed: bool = True,
-        phone_e164: bool = False,
-        default_country_code: str | None = None,
-        batch_size: int = 250,
-        max_in_flight: int = 40,
-        first_poll_delay: float = 1.0,
-        poll_interval: float = 2.0,
-        max_batch_resubmits: int = 2,
-        max_batch_wait: float = 3600.0,
-        max_unsubscribe_fraction: float = 0.5,
-        allow_empty: bool = False,
-        cancel_grace: float = 60.0,
-        cancel: CancelToken | None = None,
-        checkpoint: Checkpoint | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-        progress: bool = False,
-        exported_sink: Callable[[RecordOutcome], None] | None = None,
+        actor: Actor | None,
+        mapper: FieldMapper | None,
+        options: ExportOptions,
+        checkpoint: Checkpoint | None,
+        cancel: CancelToken | None,
+        on_progress: Callable[[Progress], None] | None,
+        progress: bool,
+        exported_sink: Callable[[RecordOutcome], None] | None,
     ) -> None:
-        _check_options(
-            {
-                "keep": keep,
-                "max_profiles": max_profiles,
-                "batch_size": batch_size,
-                "max_in_flight": max_in_flight,
-                "max_batch_resubmits": max_batch_resubmits,
-                "first_poll_delay": first_poll_delay,
-                "poll_interval": poll_interval,
-                "cancel_grace": cancel_grace,
-                "max_batch_wait": max_batch_wait,
-                "max_unsubscribe_fraction": max_unsubscribe_fraction,
-                "dry_run": dry_run,
-                "check_unsubscribed": check_unsubscribed,
-                "phone_e164": phone_e164,
-                "allow_empty": allow_empty,
-                "progress": progress,
-                "on_progress": on_progress,
-                "exported_sink": exported_sink,
-                "mapper": mapper,
-                "cancel": cancel,
-                "default_country_code": default_country_code,
-            }
+        _check_arguments(
+            options=options,
+            mapper=mapper,
+            cancel=cancel,
+            on_progress=on_progress,
+            progress=progress,
+            exported_sink=exported_sink,
         )
         self.destination = destination
         self.actor = actor
         self.mapper = mapper
-        self.dry_run = dry_run
-        self.keep = keep
-        self.max_profiles = max_profiles
-        self.check_unsubscribed = check_unsubscribed
-        self.phone_e164 = phone_e164
-        self.default_country_code = default_country_code
-        self.batch_size = batch_size
-        self.max_in_flight = max_in_flight
-        self.first_poll_delay = first_poll_delay
-        self.poll_interval = poll_interval
-        self.max_batch_resubmits = max_batch_resubmits
-        self.max_batch_wait = max_batch_wait
-        self.max_unsubscribe_fraction = max_unsubscribe_fraction
-        self.allow_empty = allow_empty
-        self.cancel_grace = cancel_grace
+        self.options = options
         self.cancel = cancel or CancelToken()
         self.checkpoint = checkpoint
         self.on_progress = on_progress
@@ -164,14 +120,14 @@ class _BaseExporter:
             raise ConfigurationError(msg)
         self.destination.preflight(self.actor)
         total = len(profiles) if isinstance(profiles, Sized) else None
-        if total is not None and total > self.max_profiles:
+        if total is not None and total > self.options.max_profiles:
             msg = (
                 f"The source holds {total:,} profiles, more than max_profiles "
-                f"({self.max_profiles:,}); raise the limit (within your ActiveCampaign "
+                f"({self.options.max_profiles:,}); raise the limit (within your ActiveCampaign "
                 "contract) or export a smaller segment."
             )
             raise ConfigurationError(msg)
-        if self.keep == "last" and (
+        if self.options.keep == "last" and (
             not isinstance(profiles, Iterable) or iter(profiles) is profiles
         ):
             msg = (
@@ -189,43 +145,29 @@ class _BaseExporter:
         self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
     ) -> Engine:
         d = self.destination
-        sink = self.exported_sink
+        o = self.options
         report = ExportReport(
             destination=d.name,
             list_id=d.list_id,
             list_name=resolved.list_name,
             export_user=d.connection.export_user,
             mode=d.mode.value,
-            dry_run=self.dry_run,
-            sink=sink,
+            dry_run=o.dry_run,
+            sink=self.exported_sink,
         )
         resume: CheckpointState | None = None
-        checkpointing = self.checkpoint is not None and not self.dry_run
+        checkpointing = self.checkpoint is not None and not o.dry_run
         if self.checkpoint is not None and checkpointing:
             resume = self.checkpoint.bind(self._fingerprint())
-        settings = EngineSettings(
+        target = Target(
             list_id=d.list_id,
             tags=tuple(d.tags),
             exclude_automations=not d.run_automations,
             mirror=d.mode is ExportMode.MIRROR,
-            dry_run=self.dry_run,
-            keep=self.keep,
-            max_profiles=self.max_profiles,
-            batch_size=self.batch_size,
-            max_in_flight=self.max_in_flight,
-            first_poll_delay=self.first_poll_delay,
-            poll_interval=self.poll_interval,
-            max_batch_resubmits=self.max_batch_resubmits,
-            max_batch_wait=self.max_batch_wait,
-            max_unsubscribe_fraction=self.max_unsubscribe_fraction,
-            allow_empty=self.allow_empty,
-            cancel_grace=self.cancel_grace,
-            check_unsubscribed=self.check_unsubscribed,
-            phone_e164=self.phone_e164,
-            default_country_code=self.default_country_code,
         )
         return Engine(
-            settings,
+            target,
+            o,
             self.mapper or resolved.mapper,
             report,
             total=total,
@@ -322,23 +264,10 @@ class Exporter(_BaseExporter):
         client: The client to use; by default one is made from the connection and closed
             after the run.
         actor: The user running the export, checked against the connection's audience.
-        mapper: Your own :class:`~ac_segment_export._model.FieldMapper` instead of the
+        mapper: Your own :class:`~ac_segment_export.FieldMapper` instead of the
             destination's mapping.
-        dry_run: Map, validate, de-duplicate and diff against the list without writing.
-        keep: Which of several profiles with one email wins: ``"first"`` or ``"last"``
-            (``"last"`` reads a re-iterable source twice).
-        max_profiles: The most profiles one export may send (1,000,000 by default).
-        check_unsubscribed: Read the list's unsubscribed members first, to report them as
-            skipped instead of sending them.
-        phone_e164: Normalise phone numbers to E.164 (rejecting those that cannot be).
-        default_country_code: The country code for E.164 numbers written without one.
-        batch_size: Contacts per bulk-import request (at most 250).
-        max_in_flight: Batches queued at ActiveCampaign before submission waits.
-        first_poll_delay: Seconds after a submit before its first status check.
-        poll_interval: Seconds between status checks of a batch.
-        max_batch_resubmits: Times a batch that ended ``failed``/``interrupted`` is resent.
-        cancel_grace: After a cancel, seconds to keep tracking the batches in flight before
-            reporting the rest as unknown.
+        options: How the run goes: see :class:`ExportOptions` (dry run, limits, polling,
+            mirror safety, …).
         cancel: A :class:`CancelToken` to stop the run from elsewhere.
         checkpoint: Where to keep confirmed progress, to resume an interrupted run.
         on_progress: Called with a :class:`Progress` about twice a second.
@@ -353,9 +282,30 @@ class Exporter(_BaseExporter):
     """
 
     def __init__(
-        self, destination: ExportDestination, *, client: Client | None = None, **options: Any
+        self,
+        destination: ExportDestination,
+        *,
+        client: Client | None = None,
+        actor: Actor | None = None,
+        mapper: FieldMapper | None = None,
+        options: ExportOptions = ExportOptions(),  # noqa: B008 - a frozen value
+        checkpoint: Checkpoint | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        progress: bool = False,
+        exported_sink: Callable[[RecordOutcome], None] | None = None,
     ) -> None:
-        super().__init__(destination, **options)
+        super().__init__(
+            destination,
+            actor=actor,
+            mapper=mapper,
+            options=options,
+            checkpoint=checkpoint,
+            cancel=cancel,
+            on_progress=on_progress,
+            progress=progress,
+            exported_sink=exported_sink,
+        )
         self.client = client
 
     def run(self, profiles: Profiles) -> ExportReport:
@@ -453,9 +403,26 @@ class AsyncExporter(_BaseExporter):
         destination: ExportDestination,
         *,
         client: AsyncClient | None = None,
-        **options: Any,
+        actor: Actor | None = None,
+        mapper: FieldMapper | None = None,
+        options: ExportOptions = ExportOptions(),  # noqa: B008 - a frozen value
+        checkpoint: Checkpoint | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        progress: bool = False,
+        exported_sink: Callable[[RecordOutcome], None] | None = None,
     ) -> None:
-        super().__init__(destination, **options)
+        super().__init__(
+            destination,
+            actor=actor,
+            mapper=mapper,
+            options=options,
+            checkpoint=checkpoint,
+            cancel=cancel,
+            on_progress=on_progress,
+            progress=progress,
+            exported_sink=exported_sink,
+        )
         self.client = client
 
     async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
@@ -553,69 +520,31 @@ def _raise_if_fatal(engine: Engine) -> None:
         raise ExportAbortedError(msg, report=report) from engine.cause
 
 
-def _check_options(o: dict[str, object]) -> None:
-    """Refuse every invalid run option up front, with a :class:`ConfigurationError`."""
-    if o["keep"] not in {"first", "last"}:
-        msg = f"keep must be 'first' or 'last', not {o['keep']!r}."
+def _check_arguments(
+    *,
+    options: object,
+    mapper: object,
+    cancel: object,
+    on_progress: object,
+    progress: object,
+    exported_sink: object,
+) -> None:
+    """Refuse every invalid argument up front, with a :class:`ConfigurationError`."""
+    if not isinstance(options, ExportOptions):
+        msg = f"options must be an ExportOptions, not {type(options).__name__}."
         raise ConfigurationError(msg)
-    _check_int("max_profiles", o["max_profiles"], 1)
-    _check_int("batch_size", o["batch_size"], 2, 250)
-    _check_int("max_in_flight", o["max_in_flight"], 1)
-    _check_int("max_batch_resubmits", o["max_batch_resubmits"], 0)
-    for name in ("first_poll_delay", "poll_interval", "cancel_grace"):
-        _check_seconds(name, o[name])
-    _check_seconds("max_batch_wait", o["max_batch_wait"], positive=True)
-    fraction = o["max_unsubscribe_fraction"]
-    if (
-        not isinstance(fraction, int | float)
-        or isinstance(fraction, bool)
-        or not 0 <= fraction <= 1
-    ):
-        msg = f"max_unsubscribe_fraction must be a number from 0 to 1, not {fraction!r}."
+    if not isinstance(progress, bool):
+        msg = f"progress must be True or False, not {progress!r}."
         raise ConfigurationError(msg)
-    for name in ("dry_run", "check_unsubscribed", "phone_e164", "allow_empty", "progress"):
-        if not isinstance(o[name], bool):
-            msg = f"{name} must be True or False, not {o[name]!r}."
+    for name, value in (("on_progress", on_progress), ("exported_sink", exported_sink)):
+        if value is not None and not callable(value):
+            msg = f"{name} must be callable (or None), not {type(value).__name__}."
             raise ConfigurationError(msg)
-    for name in ("on_progress", "exported_sink"):
-        if o[name] is not None and not callable(o[name]):
-            msg = f"{name} must be callable (or None), not {type(o[name]).__name__}."
-            raise ConfigurationError(msg)
-    mapper = o["mapper"]
     if mapper is not None and not callable(getattr(mapper, "map", None)):
         msg = f"mapper must have a map(profile) method, not {type(mapper).__name__}."
         raise ConfigurationError(msg)
-    if o["cancel"] is not None and not isinstance(o["cancel"], CancelToken):
-        msg = f"cancel must be a CancelToken, not {type(o['cancel']).__name__}."
-        raise ConfigurationError(msg)
-    code = o["default_country_code"]
-    if code is not None and not (isinstance(code, str) and code.lstrip("+").isdigit()):
-        msg = f"default_country_code must be digits such as '44' (or None), not {code!r}."
-        raise ConfigurationError(msg)
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        msg = f"{name} must be an integer {bounds}, not {value!r}."
-        raise ConfigurationError(msg)
-
-
-def _check_seconds(name: str, value: object, *, positive: bool = False) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        what = "a positive" if positive else "a non-negative"
-        msg = f"{name} must be {what} number of seconds, not {value!r}."
+    if cancel is not None and not isinstance(cancel, CancelToken):
+        msg = f"cancel must be a CancelToken, not {type(cancel).__name__}."
         raise ConfigurationError(msg)
 
 
