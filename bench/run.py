@@ -672,14 +672,8 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         ExportOptions,
         FieldMapping,
     )
-    from ac_segment_export._export._engine import (  # noqa: PLC0415
-        Both,
-        Call,
-        Engine,
-        Pull,
-        Sent,
-        Target,
-    )
+    from ac_segment_export._export._commands import Both, Call, Pull, Sent  # noqa: PLC0415
+    from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
     mapper = FieldMapping(email="Email", first_name="First", last_name="Last", phone="Phone")

@@ -10,7 +10,8 @@ import pytest
 
 import ac_segment_export as acx
 from ac_segment_export._core.wire import BatchStatus, BulkImportInfo, BulkImportQueued
-from ac_segment_export._export._engine import Both, Call, Engine, Pull, Sent, Sleep, Target, Tuning
+from ac_segment_export._export._commands import Both, Call, Pull, Sent, Sleep
+from ac_segment_export._export._engine import Engine, Target, Tuning
 from ac_segment_export._export._report import ExportReport
 
 from .conftest import API_KEY, HOST, fast, make_async_client, make_client, profile

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -33,12 +33,24 @@ from ac_segment_export._core.wire import (
     FieldValueInput,
     MembershipStatus,
 )
+from ac_segment_export._export._batch import Batch, next_poll
 from ac_segment_export._export._checkpoint import (
     CheckpointMismatchError,
     CheckpointState,
     Digest,
     kept_outcomes,
     ranges,
+)
+from ac_segment_export._export._commands import (
+    Both,
+    Call,
+    Command,
+    Pull,
+    Save,
+    Sent,
+    Sleep,
+    SourceError,
+    Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
@@ -54,105 +66,12 @@ if TYPE_CHECKING:
     from ac_segment_export._export._options import ExportOptions
     from ac_segment_export._model import FieldMapper
 
-__all__ = [
-    "Call",
-    "Command",
-    "Engine",
-    "Pull",
-    "Save",
-    "Sent",
-    "Sleep",
-    "SourceError",
-    "Target",
-    "Tuning",
-]
+__all__ = ["Engine", "Target", "Tuning"]
 
 logger = logging.getLogger("ac_segment_export")
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
-
-
-@attrs.frozen
-class Call:
-    """Send one API operation; the driver sends back its result or throws its error.
-
-    With ``doubt``, the result comes back as a :class:`Sent`.
-    """
-
-    op: ops.Operation[Any]
-    doubt: bool = False
-
-
-@attrs.frozen
-class Sent:
-    """A result, and whether an earlier attempt of the same request may have been carried out.
-
-    A bulk import retried after an answer lost on the wire may have queued a batch that no one
-    tracks: the contacts of a tracked batch that then fails may still have been imported.
-    """
-
-    value: Any
-    doubt: bool
-
-
-@attrs.frozen
-class Sleep:
-    """Wait this many seconds."""
-
-    seconds: float
-
-
-@attrs.frozen
-class Pull:
-    """Read up to ``n`` more profiles; the driver sends back a list (empty at the end).
-
-    When the source raises, the driver sends back the profiles read before the error and
-    throws :class:`SourceError` at the next ``Pull``.
-    """
-
-    n: int
-    #: The first of two passes over a re-iterable source (``keep="last"``).
-    first_pass: bool = False
-
-
-@attrs.frozen
-class Save:
-    """Save this checkpoint state now (the driver writes it; the async one off the loop)."""
-
-    state: CheckpointState
-
-
-@attrs.frozen
-class Both:
-    """Send two API operations at once; the driver sends back both results, in order.
-
-    The first comes back as a :class:`Sent` (or the error it raised).
-
-    The second is paced after the first (it waits until the first's rate-limit slots are
-    taken), then both travel concurrently. Each result is the operation's value or the
-    :class:`APIError` it raised (any other exception propagates). The exporter checks a
-    batch's status while it submits the next one, so a slow network costs one round trip
-    per batch, not two.
-    """
-
-    first: ops.Operation[Any]
-    second: ops.Operation[Any]
-
-
-Command = Call | Both | Sleep | Pull | Save
-
-
-class Stop(Exception):  # noqa: N818 - a signal, not an error
-    """Thrown into the engine by a driver to stop the run now (Ctrl-C, task cancellation)."""
-
-
-class SourceError(Exception):
-    """Thrown into the engine by a driver when reading the profiles raised ``cause``."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(type(cause).__name__)
-        self.cause = cause
 
 
 @attrs.frozen(kw_only=True)
@@ -179,73 +98,11 @@ class Tuning:
     max_failure_lookups: int = 100
 
 
-def _next_poll(batch: _Batch) -> float:
-    return batch.next_poll
-
-
-class _Batch:
-    """Contacts travelling together in one bulk-import request."""
-
-    __slots__ = (
-        "attempts",
-        "batch_id",
-        "emails",
-        "encoded",
-        "first_due",
-        "has_tags",
-        "next_poll",
-        "partial",
-        "poll_errors",
-        "polls",
-        "positions",
-        "size",
-        "submitted_at",
-    )
-
-    def __init__(self) -> None:
-        self.submitted_at = 0.0
-        self.first_due = 0.0
-        self.polls = 0
-        self.positions: list[int] = []
-        self.emails: list[str] = []
-        self.encoded: list[bytes] = []
-        self.size = BULK_BODY_OVERHEAD
-        self.batch_id: str | None = None
-        self.next_poll = 0.0
-        self.attempts = 0
-        self.poll_errors = 0
-        self.has_tags = False
-        #: An earlier attempt may have imported some or all of it (an interrupted batch, a
-        #: retried submit whose first answer was lost): it can never be called failed.
-        self.partial = False
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def fits(self, encoded: bytes, batch_size: int, max_bytes: int) -> bool:
-        return len(self.positions) < batch_size and self.size + len(encoded) + 1 <= max_bytes
-
-    def add(self, position: int, email: str, encoded: bytes) -> None:
-        self.size += len(encoded) + (1 if self.positions else 0)
-        self.positions.append(position)
-        self.emails.append(email)
-        self.encoded.append(encoded)
-
-    def subset(self, keep: Sequence[int]) -> _Batch:
-        other = _Batch()
-        for i in keep:
-            other.add(self.positions[i], self.emails[i], self.encoded[i])
-        other.has_tags = self.has_tags
-        other.partial = self.partial
-        return other
-
-
 _UNSUBSCRIBED_REASON = "unsubscribed from the list; it is never re-subscribed"
 _NOT_IMPORTED_REASON = (
     "ActiveCampaign did not import this contact: it may be on the account's exclusion list, "
     "have bounced, or have unsubscribed from the list"
 )
-
 
 _MISSING: Any = object()
 
@@ -327,10 +184,10 @@ class Engine:
         self.members: EmailIndex | None = EmailIndex() if target.mirror else None
         self.active_members: EmailIndex | None = None
         self.last_position: EmailIndex | None = None
-        self.pending = _Batch()
-        self.in_flight: deque[_Batch] = deque()
+        self.pending = Batch()
+        self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
-        self._transit: list[_Batch] = []  # batches between containers (being sent or synced)
+        self._transit: list[Batch] = []  # batches between containers (being sent or synced)
         self._mark = 0  # every position below this one has its outcome
         self._ahead: set[int] = set()  # positions at or above the mark that have one
         self.failures_in_a_row = 0
@@ -681,13 +538,13 @@ class Engine:
             return key
         if not self.pending.fits(encoded, self.o.batch_size, self.t.max_bytes):
             self._full.append(self.pending)
-            self.pending = _Batch()
+            self.pending = Batch()
         self.pending.add(position, email, encoded)
         if getattr(mapped, "tags", None):
             self.pending.has_tags = True
         return key
 
-    _full: list[_Batch]
+    _full: list[Batch]
     _winding_down = False
 
     def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
@@ -745,7 +602,7 @@ class Engine:
             self._not_attempted(batch)
         self._full = []
         self._not_attempted(self.pending)
-        self.pending = _Batch()
+        self.pending = Batch()
         deadline = self.clock() + self.o.cancel_grace
         while self.in_flight and self.clock() < deadline:
             yield from self._poll(block=True, deadline=deadline)
@@ -763,7 +620,7 @@ class Engine:
             self._not_attempted(batch)
         self._full = []
         self._not_attempted(self.pending)
-        self.pending = _Batch()
+        self.pending = Batch()
         while self.in_flight:
             batch = self.in_flight.popleft()
             self._unknown(
@@ -780,18 +637,18 @@ class Engine:
 
     _halt = halt
 
-    def _not_attempted(self, batch: _Batch) -> None:
+    def _not_attempted(self, batch: Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
         for position, email in zip(batch.positions, batch.emails, strict=True):
             if not self._has_outcome(position):
                 self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, reason)
 
-    def _unknown(self, batch: _Batch, reason: str) -> None:
+    def _unknown(self, batch: Batch, reason: str) -> None:
         for position, email in zip(batch.positions, batch.emails, strict=True):
             if not self._has_outcome(position):
                 self._out(position, email, OutcomeStatus.UNKNOWN, reason)
 
-    def _lost(self, batch: _Batch, exc: APIError, what: str) -> None:
+    def _lost(self, batch: Batch, exc: APIError, what: str) -> None:
         """A request for *batch* ended in *exc*: unknown when it may have been carried out."""
         if exc.maybe_applied or batch.partial:
             self._unknown(
@@ -943,7 +800,7 @@ class Engine:
         return key
 
     def _flush(self) -> Generator[Command, Any, None]:
-        batch, self.pending = self.pending, _Batch()
+        batch, self.pending = self.pending, Batch()
         if not batch:
             return
         if len(batch) <= self.t.small_batch and not self._tags and not batch.has_tags:
@@ -955,7 +812,7 @@ class Engine:
 
     # -- bulk import --------------------------------------------------------------------------
 
-    def _submit(self, batch: _Batch) -> Generator[Command, Any, None]:
+    def _submit(self, batch: Batch) -> Generator[Command, Any, None]:
         # While it travels, the batch is in ``_transit``: a stop then still accounts for it.
         self._transit.append(batch)
         yield from self._send(batch)
@@ -966,16 +823,16 @@ class Engine:
         now = self.clock()
         return sum(1 for b in self.in_flight if b.next_poll <= now) > 1
 
-    def _next(self) -> _Batch | None:
+    def _next(self) -> Batch | None:
         """The batch in flight whose status check comes first (the oldest among equals)."""
-        return min(self.in_flight, key=_next_poll) if self.in_flight else None
+        return min(self.in_flight, key=next_poll) if self.in_flight else None
 
-    def _due(self) -> _Batch | None:
+    def _due(self) -> Batch | None:
         """The batch whose status check is due first, if one is due now."""
         batch = self._next()
         return batch if batch is not None and batch.next_poll <= self.clock() else None
 
-    def _send(self, batch: _Batch) -> Generator[Command, Any, None]:
+    def _send(self, batch: Batch) -> Generator[Command, Any, None]:
         while len(self.in_flight) >= self.o.max_in_flight:
             yield from self._poll(block=True)
         op = ops.bulk_import_submit_encoded(batch.encoded)
@@ -1030,7 +887,7 @@ class Engine:
             return
         self._queued(batch, result)
 
-    def _queued(self, batch: _Batch, queued: Any) -> None:
+    def _queued(self, batch: Batch, queued: Any) -> None:
         self.failures_in_a_row = 0
         self.report.batches += 1
         self.report.bulk_requests += 1
@@ -1043,7 +900,7 @@ class Engine:
         self.in_flight.append(batch)
 
     def _rejected(
-        self, batch: _Batch, exc: BulkImportRejectedError
+        self, batch: Batch, exc: BulkImportRejectedError
     ) -> Generator[Command, Any, None]:
         """A whole request was refused: reject the contacts it named, resend the others.
 
@@ -1105,7 +962,7 @@ class Engine:
             yield from self._submit(rest)
 
     def _learn_base(
-        self, batch: _Batch, reasons: dict[int, str]
+        self, batch: Batch, reasons: dict[int, str]
     ) -> Generator[Command, Any, set[int]]:
         """Learn whether ``failureReasons[].contact`` counts from 0 or 1; the indices handled.
 
@@ -1152,7 +1009,7 @@ class Engine:
         self._queued(alone, result)
         return {k}
 
-    def _fail(self, batch: _Batch, reason: str) -> None:
+    def _fail(self, batch: Batch, reason: str) -> None:
         for position, email in zip(batch.positions, batch.emails, strict=True):
             if not self._has_outcome(position):
                 self._out(position, email, OutcomeStatus.FAILED, reason)
@@ -1184,7 +1041,7 @@ class Engine:
                 return  # one status check per call: polling must not starve submission
 
     def _polled(
-        self, batch: _Batch, info: BulkImportInfo | APIError
+        self, batch: Batch, info: BulkImportInfo | APIError
     ) -> Generator[Command, Any, bool]:
         """Act on one status check of *batch*; return whether the batch was settled."""
         if isinstance(info, APIError):
@@ -1227,7 +1084,7 @@ class Engine:
         yield from self._settle(batch, info)
         return True
 
-    def _learn_end(self, batch: _Batch) -> None:
+    def _learn_end(self, batch: Batch) -> None:
         """Learn how long batches take, so the first status check of the next one is its last.
 
         Each status check costs one of the account's requests, which bulk submission needs
@@ -1244,7 +1101,7 @@ class Engine:
         estimate = ended - batch.submitted_at
         self._typical_end = min(max(estimate, 0.0), self.t.max_first_poll_delay)
 
-    def _settle(self, batch: _Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
+    def _settle(self, batch: Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED:
             failed = {email.strip().lower() for email in info.failure}
             if not failed:
@@ -1346,7 +1203,7 @@ class Engine:
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 
-    def _sync_each(self, batch: _Batch) -> Generator[Command, Any, None]:
+    def _sync_each(self, batch: Batch) -> Generator[Command, Any, None]:
         for position, email, encoded in zip(
             batch.positions, batch.emails, batch.encoded, strict=True
         ):

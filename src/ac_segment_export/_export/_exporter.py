@@ -20,18 +20,17 @@ from ac_segment_export._core.errors import (
     ExportAbortedError,
     MirrorRefusedError,
 )
-from ac_segment_export._export._engine import (
+from ac_segment_export._export._commands import (
     Both,
     Call,
-    Engine,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
     Stop,
-    Target,
 )
+from ac_segment_export._export._engine import Engine, Target
 from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._model._destination import ExportMode
