@@ -35,11 +35,11 @@ from ac_segment_export._core.wire import (
 )
 from ac_segment_export._export._batch import Batch, next_poll
 from ac_segment_export._export._checkpoint import (
+    RESENT,
     CheckpointMismatchError,
     CheckpointState,
     Digest,
     kept_outcomes,
-    ranges,
 )
 from ac_segment_export._export._commands import (
     Both,
@@ -53,6 +53,7 @@ from ac_segment_export._export._commands import (
     Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
+from ac_segment_export._export._ledger import Ledger
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._export._validate import (
     MAX_NAME_LENGTH,
@@ -118,17 +119,6 @@ def _raised(who: str, exc: BaseException) -> str:
     return f"{who} raised {type(exc).__name__}" + (f": {detail}" if detail else "")
 
 
-def _printable(text: str | None) -> str | None:
-    """*text* safe to print and encode: lone surrogates become backslash escapes."""
-    if text is None or text.isascii():
-        return text
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode()
-    return text
-
-
 def _text_of(value: object) -> str:
     """``str(value)``, or a placeholder when its ``__str__`` raises."""
     try:
@@ -188,8 +178,6 @@ class Engine:
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
         self._transit: list[Batch] = []  # batches between containers (being sent or synced)
-        self._mark = 0  # every position below this one has its outcome
-        self._ahead: set[int] = set()  # positions at or above the mark that have one
         self.failures_in_a_row = 0
         self.fatal = False
         #: The exception that ended the run, when one did (a source's, a sink's, an API's).
@@ -205,64 +193,25 @@ class Engine:
         # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
         # of the emails read, so a resumed run can tell that its input is the same.
         self.checkpointing = fingerprint is not None
-        self._journal: list[RecordOutcome] = []
-        self._unsure: set[int] = set()  # positions a resumed run sends again
         self.digest: Digest | None = Digest() if self.checkpointing else None
         self._restored: dict[int, RecordOutcome] = {}
         self._verify_at = 0
+        kept: tuple[RecordOutcome, ...] = ()
         if resume is not None:
             kept = kept_outcomes(resume)
-            self._journal.extend(kept)
             self._restored = {o.position: o for o in kept}
-            resent = {o.position for o in resume.outcomes if o.status in _RESENT}
-            self._resent = resent
+            self._resent = {o.position for o in resume.outcomes if o.status in RESENT}
             self._verify_at = resume.extent if resume.digest is not None else 0
             report.resumed_from = resume.position
+        self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
     _resent: set[int] = set()  # noqa: RUF012 - replaced per instance when resuming
 
     # -- bookkeeping --------------------------------------------------------------------------
 
-    def _out(
-        self,
-        position: int,
-        email: str | None,
-        status: OutcomeStatus,
-        reason: str | None = None,
-        field: str | None = None,
-    ) -> None:
-        if status is not OutcomeStatus.EXPORTED:
-            reason, email, field = _printable(reason), _printable(email), _printable(field)
-        outcome = RecordOutcome(position, email, status, reason, field)
-        self.report.record(outcome)
-        if self.checkpointing and status is not OutcomeStatus.EXPORTED:
-            self._journal.append(outcome)
-            if status in _RESENT:
-                self._unsure.add(position)
-        self._settled(position)
-
-    def _settled(self, position: int) -> None:
-        """Move the mark of settled positions past *position* when it is next in line."""
-        if position == self._mark:
-            mark = position + 1
-            ahead = self._ahead
-            while ahead and mark in ahead:
-                ahead.remove(mark)
-                mark += 1
-            self._mark = mark
-        else:
-            self._ahead.add(position)
-
     def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:
-        """Record exported profiles: counted (and streamed to a sink), not kept one by one."""
-        report = self.report
-        if report.has_sink:
-            for position, email in zip(positions, emails, strict=True):
-                report.record(RecordOutcome(position, email, OutcomeStatus.EXPORTED))
-        else:
-            report.count_only(OutcomeStatus.EXPORTED, len(positions))
-        for position in positions:
-            self._settled(position)
+        """Record exported profiles (and end the run if the exported sink raised)."""
+        self.ledger.exported(positions, emails)
         if check:
             self._check_sink()
 
@@ -276,9 +225,6 @@ class Engine:
                 "listed in the report's outcomes"
             )
             raise _Abort(msg, drain=True)
-
-    def _has_outcome(self, position: int) -> bool:
-        return position < self._mark or position in self._ahead
 
     def progress(self, *, force: bool = False) -> None:
         """Call ``on_progress`` (at most every ``progress_every`` seconds unless *force*)."""
@@ -303,13 +249,8 @@ class Engine:
     _progress = progress
 
     def low_water_mark(self) -> int:
-        """The input position below which every profile has a confirmed outcome.
-
-        Profiles reported ``unknown`` or ``not_attempted`` are not confirmed: a resumed run
-        sends them again.
-        """
-        below = [p for p in self._unsure if p < self._mark]
-        return min(below) if below else self._mark
+        """The input position below which every profile has a confirmed outcome."""
+        return self.ledger.low_water_mark()
 
     def checkpoint_state(self) -> CheckpointState:
         """What a checkpoint should hold now (see :class:`CheckpointState`).
@@ -319,26 +260,7 @@ class Engine:
         """
         assert self.fingerprint is not None
         assert self.digest is not None
-        mark, unsure = self._mark, self._unsure
-        position = self.low_water_mark()
-        settled: list[tuple[int, int]] = []
-        start = position
-        for p in sorted(u for u in unsure if position <= u < mark):
-            if p > start:
-                settled.append((start, p))
-            start = p + 1
-        if start < mark:
-            settled.append((start, mark))
-        settled.extend(ranges(self._ahead - unsure) if unsure else ranges(self._ahead))
-        extent = max(mark, settled[-1][1] if settled else 0, self.digest.folded)
-        return CheckpointState(
-            fingerprint=self.fingerprint,
-            position=position,
-            outcomes=self._journal,
-            settled=tuple(settled),
-            digest=self.digest.at(extent, fold=mark),
-            extent=extent,
-        )
+        return self.ledger.state(self.fingerprint, self.digest)
 
     @property
     def input_checked(self) -> bool:
@@ -374,7 +296,7 @@ class Engine:
     def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | str:
         """Map and check one profile's email; its email key when it got an outcome already."""
         if type(profile) is not dict and not isinstance(profile, Mapping):
-            self._out(
+            self.ledger.record(
                 position,
                 None,
                 OutcomeStatus.REJECTED,
@@ -387,10 +309,10 @@ class Engine:
             reason = getattr(mapped, "reason", None)
             email = getattr(mapped, "email", _MISSING) if reason is None else None
         except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
-            self._out(position, None, OutcomeStatus.REJECTED, _raised("the mapper", exc))
+            self.ledger.record(position, None, OutcomeStatus.REJECTED, _raised("the mapper", exc))
             return self._member(self._email_of(profile))
         if email is _MISSING:
-            self._out(
+            self.ledger.record(
                 position,
                 None,
                 OutcomeStatus.REJECTED,
@@ -400,7 +322,7 @@ class Engine:
         if reason is not None:
             raw = getattr(mapped, "email", None) or self._email_of(profile)
             field = getattr(mapped, "field", None)
-            self._out(
+            self.ledger.record(
                 position,
                 None,
                 OutcomeStatus.REJECTED,
@@ -411,7 +333,7 @@ class Engine:
         checked = check_email(email)
         if isinstance(checked, str):
             raw = email if isinstance(email, str) else None
-            self._out(position, raw, OutcomeStatus.REJECTED, checked, "email")
+            self.ledger.record(position, raw, OutcomeStatus.REJECTED, checked, "email")
             return self._member(raw)
         return checked[0], checked[1], mapped
 
@@ -500,7 +422,7 @@ class Engine:
         if self.last_position is not None:  # keep the last occurrence
             last = self.last_position.get(key)
             if last is not None and last != position:
-                self._out(
+                self.ledger.record(
                     position,
                     email,
                     OutcomeStatus.DUPLICATE,
@@ -509,12 +431,12 @@ class Engine:
                 return key
             self.seen.add_hash(h)
         elif not self.seen.add_hash(h):
-            self._out(
+            self.ledger.record(
                 position, email, OutcomeStatus.DUPLICATE, "an earlier profile has the same email"
             )
             return key
         if self.unsubscribed and self.unsubscribed.has_hash(h):
-            self._out(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
+            self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
             return key
         encoded: bytes | tuple[str, str | None]
         try:
@@ -522,10 +444,10 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - a value that cannot be sent rejects its profile
             encoded = self._unencodable(mapped, exc)
         if isinstance(encoded, tuple):
-            self._out(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
+            self.ledger.record(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
             return key
         if len(encoded) + BULK_BODY_OVERHEAD > self.t.max_bytes:
-            self._out(
+            self.ledger.record(
                 position,
                 email,
                 OutcomeStatus.REJECTED,
@@ -551,7 +473,7 @@ class Engine:
         self.report.would_subscribe = (self.report.would_subscribe or 0) + (
             0 if self.active_members is not None and key in self.active_members else 1
         )
-        self._out(position, email, OutcomeStatus.EXPORTED, "dry run: would be exported")
+        self.ledger.record(position, email, OutcomeStatus.EXPORTED, "dry run: would be exported")
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -639,14 +561,10 @@ class Engine:
 
     def _not_attempted(self, batch: Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
-        for position, email in zip(batch.positions, batch.emails, strict=True):
-            if not self._has_outcome(position):
-                self._out(position, email, OutcomeStatus.NOT_ATTEMPTED, reason)
+        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.NOT_ATTEMPTED, reason)
 
     def _unknown(self, batch: Batch, reason: str) -> None:
-        for position, email in zip(batch.positions, batch.emails, strict=True):
-            if not self._has_outcome(position):
-                self._out(position, email, OutcomeStatus.UNKNOWN, reason)
+        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.UNKNOWN, reason)
 
     def _lost(self, batch: Batch, exc: APIError, what: str) -> None:
         """A request for *batch* ended in *exc*: unknown when it may have been carried out."""
@@ -785,18 +703,12 @@ class Engine:
         """A profile settled by the run being resumed: its earlier outcome, and the indexes."""
         key, email = self._read_key(profile)
         restored = self._restored.pop(position, None)
-        if restored is not None:
-            self.report.record(restored)
-            if email is None:
-                self._member(key)
-        elif self.report.has_sink:
-            self.report.record(RecordOutcome(position, email, OutcomeStatus.EXPORTED))
-            self._check_sink()
-        else:
-            self.report.count_only(OutcomeStatus.EXPORTED, 1)
+        self.ledger.restore(position, restored, email)
         if email is not None:
             self.seen.add(key)
-        self._settled(position)
+        elif restored is not None:
+            self._member(key)
+        self._check_sink()
         return key
 
     def _flush(self) -> Generator[Command, Any, None]:
@@ -939,7 +851,7 @@ class Engine:
             if len(remaining) == 1:
                 reason = "; ".join(f.reason for f in exc.failures) or exc.message
                 i = remaining[0]
-                self._out(
+                self.ledger.record(
                     batch.positions[i],
                     batch.emails[i],
                     OutcomeStatus.REJECTED,
@@ -951,7 +863,7 @@ class Engine:
             yield from self._submit(batch.subset(remaining[half:]))
             return
         for index, reason in named.items():
-            self._out(
+            self.ledger.record(
                 batch.positions[index],
                 batch.emails[index],
                 OutcomeStatus.REJECTED,
@@ -993,7 +905,7 @@ class Engine:
             self._index_base = 0
             self.report.bulk_requests += 1
             why = "; ".join(f.reason for f in result.failures) or reasons[k]
-            self._out(
+            self.ledger.record(
                 alone.positions[0],
                 alone.emails[0],
                 OutcomeStatus.REJECTED,
@@ -1010,9 +922,7 @@ class Engine:
         return {k}
 
     def _fail(self, batch: Batch, reason: str) -> None:
-        for position, email in zip(batch.positions, batch.emails, strict=True):
-            if not self._has_outcome(position):
-                self._out(position, email, OutcomeStatus.FAILED, reason)
+        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
 
     def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
         """Check the batch due first, when it is due; with ``block``, wait until one settles."""
@@ -1170,11 +1080,11 @@ class Engine:
                 elif self._lookups > 0:
                     self._lookups -= 1
                     status, reason = yield from self._why_not_imported(email)
-                self._out(position, email, status, reason)
+                self.ledger.record(position, email, status, reason)
                 pending.pop(0)
         finally:
             for position, email in pending:  # stopped while looking: the generic reason
-                self._out(position, email, OutcomeStatus.FAILED, _NOT_IMPORTED_REASON)
+                self.ledger.record(position, email, OutcomeStatus.FAILED, _NOT_IMPORTED_REASON)
 
     def _why_not_imported(self, email: str) -> Generator[Command, Any, tuple[OutcomeStatus, str]]:
         try:
@@ -1227,7 +1137,7 @@ class Engine:
                 memberships = yield Call(ops.contacts_memberships(synced.id))
                 current = {m.list: m.status for m in memberships}.get(self.target.list_id)
                 if current is MembershipStatus.UNSUBSCRIBED:
-                    self._out(
+                    self.ledger.record(
                         position,
                         email,
                         OutcomeStatus.SKIPPED,
@@ -1241,7 +1151,7 @@ class Engine:
                         ops.memberships_set(synced.id, self.target.list_id, MembershipStatus.ACTIVE)
                     )
             except Stop:
-                self._out(
+                self.ledger.record(
                     position,
                     email,
                     OutcomeStatus.UNKNOWN,
@@ -1249,7 +1159,7 @@ class Engine:
                 )
                 raise
             except UnprocessableEntityError as exc:
-                self._out(
+                self.ledger.record(
                     position,
                     email,
                     OutcomeStatus.REJECTED,
@@ -1259,19 +1169,21 @@ class Engine:
             except APIError as exc:
                 done = "" if step == "syncing it" else "its details were updated; "
                 if exc.maybe_applied:
-                    self._out(
+                    self.ledger.record(
                         position,
                         email,
                         OutcomeStatus.UNKNOWN,
                         f"{done}{step} may have been carried out before it failed: {exc}",
                     )
                 else:
-                    self._out(position, email, OutcomeStatus.FAILED, f"{done}{step} failed: {exc}")
+                    self.ledger.record(
+                        position, email, OutcomeStatus.FAILED, f"{done}{step} failed: {exc}"
+                    )
                 if isinstance(exc, AuthenticationError):
                     self.cause = exc
                     raise _Abort(str(exc)) from exc
                 continue
-            self._out(position, email, OutcomeStatus.EXPORTED)
+            self.ledger.record(position, email, OutcomeStatus.EXPORTED)
             self._check_sink()
         yield from self._checkpoint()
 
@@ -1415,9 +1327,6 @@ class Engine:
             f"{info.status.value if info.status else '?'}"
         )
         return 0, (len(chunk) if info.status is BatchStatus.INTERRUPTED or ghost else 0)
-
-
-_RESENT = frozenset({OutcomeStatus.UNKNOWN, OutcomeStatus.NOT_ATTEMPTED})
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow
