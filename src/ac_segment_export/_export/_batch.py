@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ac_segment_export._core.ops import BULK_BODY_OVERHEAD
 
@@ -33,6 +33,7 @@ class Batch:
         "positions",
         "size",
         "submitted_at",
+        "values",
     )
 
     def __init__(self) -> None:
@@ -42,6 +43,9 @@ class Batch:
         self.positions: list[int] = []
         self.emails: list[str] = []
         self.encoded: list[bytes] = []
+        #: The checked values of each contact, while the batch may still go through
+        #: contact/sync (the small remainder); dropped once it is sent in bulk.
+        self.values: list[Any] = []
         self.size = BULK_BODY_OVERHEAD
         self.batch_id: str | None = None
         self.next_poll = 0.0
@@ -58,16 +62,18 @@ class Batch:
     def fits(self, encoded: bytes, batch_size: int, max_bytes: int) -> bool:
         return len(self.positions) < batch_size and self.size + len(encoded) + 1 <= max_bytes
 
-    def add(self, position: int, email: str, encoded: bytes) -> None:
+    def add(self, position: int, email: str, encoded: bytes, values: Any = None) -> None:
         self.size += len(encoded) + (1 if self.positions else 0)
         self.positions.append(position)
         self.emails.append(email)
         self.encoded.append(encoded)
+        self.values.append(values)
 
     def subset(self, keep: Sequence[int]) -> Batch:
         other = Batch()
+        values = self.values or [None] * len(self.positions)
         for i in keep:
-            other.add(self.positions[i], self.emails[i], self.encoded[i])
+            other.add(self.positions[i], self.emails[i], self.encoded[i], values[i])
         other.has_tags = self.has_tags
         other.partial = self.partial
         return other

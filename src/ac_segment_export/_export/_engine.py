@@ -9,12 +9,11 @@ de-duplication, batching, tracking, accounting) is plain code here, shared by bo
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -25,7 +24,7 @@ from ac_segment_export._core.errors import (
     BulkImportRejectedError,
     UnprocessableEntityError,
 )
-from ac_segment_export._core.ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES
+from ac_segment_export._core.ops import BULK_BODY_OVERHEAD, BULK_MAX_BYTES, BulkContactEncoder
 from ac_segment_export._core.wire import (
     BatchStatus,
     BulkImportInfo,
@@ -62,6 +61,7 @@ from ac_segment_export._export._validate import (
     check_email,
     to_e164,
 )
+from ac_segment_export._model._mapping import MappedProfile
 
 if TYPE_CHECKING:
     from ac_segment_export._export._options import ExportOptions
@@ -70,9 +70,6 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Target", "Tuning"]
 
 logger = logging.getLogger("ac_segment_export")
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +103,20 @@ _NOT_IMPORTED_REASON = (
 )
 
 _MISSING: Any = object()
+
+#: The checked values of one contact: first name, last name, phone, tags, custom fields.
+_Values = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[FieldValueInput, ...]]
+
+
+class _Refusal(NamedTuple):
+    """Why a profile's values cannot be sent, and the field it is about."""
+
+    reason: str
+    field: str | None
+
+
+def _not_text(what: str, value: object) -> str:
+    return f"{what} must be text, not {type(value).__name__}"
 
 
 def _raised(who: str, exc: BaseException) -> str:
@@ -185,9 +196,15 @@ class Engine:
         #: Set when mirror refused to run: ``(reason, leavers, active)``.
         self.mirror_refusal: tuple[str, int, int] | None = None
         self._last_progress = 0.0
-        self._encoded_tail = ""
         self._tags = target.tags
-        self._subscribe = [{"listid": target.list_id}]
+        self.encoder = BulkContactEncoder(
+            subscribe=(target.list_id,), exclude_automations=target.exclude_automations
+        )
+        # The hot path's lookups, bound once.
+        self._encode_contact = self.encoder.encode
+        self._max_bytes = tuning.max_bytes
+        self._batch_size = options.batch_size
+        self._dry_run = options.dry_run
         self._index_base: int | None = None  # failureReasons[].contact counts from 0 or 1
         self._lookups = tuning.max_failure_lookups  # why a contact was not imported
         # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
@@ -304,10 +321,14 @@ class Engine:
             )
             return ""
         mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
+        email: Any
         try:
             mapped = self.mapper.map(profile)
-            reason = getattr(mapped, "reason", None)
-            email = getattr(mapped, "email", _MISSING) if reason is None else None
+            if type(mapped) is MappedProfile:  # the common case, without the look-ups
+                reason, email = None, mapped.email
+            else:
+                reason = getattr(mapped, "reason", None)
+                email = getattr(mapped, "email", _MISSING) if reason is None else None
         except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
             self.ledger.record(position, None, OutcomeStatus.REJECTED, _raised("the mapper", exc))
             return self._member(self._email_of(profile))
@@ -337,53 +358,56 @@ class Engine:
             return self._member(raw)
         return checked[0], checked[1], mapped
 
-    def _encode(self, email: str, mapped: Any) -> bytes | tuple[str, str]:
-        """The bulk-import JSON of one contact, or ``(reason, field)``.
-
-        Written piece by piece: the same bytes, in the same key order, as ``_encode`` of the
-        contact's dict, without building the dict or running the encoder (the hot path).
-        """
-        parts = ['{"email":', _string(email)]
-        first, last, phone = mapped.first_name, mapped.last_name, mapped.phone
-        if first:
+    def _values(self, mapped: Any) -> _Values | _Refusal:
+        """Check the values of one mapped profile (types, lengths, E.164): what to send."""
+        first = mapped.first_name or None
+        last = mapped.last_name or None
+        phone = mapped.phone or None
+        if first is not None:
+            if type(first) is not str:
+                return _Refusal(_not_text("first name", first), "first_name")
             if len(first) > MAX_NAME_LENGTH:
-                return f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
-            parts += (',"first_name":', _string(first) if type(first) is str else _encode(first))
-        if last:
+                return _Refusal(
+                    f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
+                )
+        if last is not None:
+            if type(last) is not str:
+                return _Refusal(_not_text("last name", last), "last_name")
             if len(last) > MAX_NAME_LENGTH:
-                return f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
-            parts += (',"last_name":', _string(last) if type(last) is str else _encode(last))
-        if phone:
+                return _Refusal(
+                    f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
+                )
+        if phone is not None:
+            if type(phone) is not str:
+                return _Refusal(_not_text("phone", phone), "phone")
             if self.o.phone_e164:
                 normalised = to_e164(phone, self.o.default_country_code)
                 if normalised is None:
-                    return f"phone {phone!r} cannot be written in E.164 form", "phone"
+                    return _Refusal(f"phone {phone!r} cannot be written in E.164 form", "phone")
                 phone = normalised
             if len(phone) > MAX_PHONE_LENGTH:
-                return f"phone is longer than {MAX_PHONE_LENGTH} characters", "phone"
-            parts += (',"phone":', _string(phone) if type(phone) is str else _encode(phone))
-        tags = mapped.tags + self._tags if mapped.tags else self._tags
-        if tags:
-            parts += (',"tags":', _encode(list(tags)))
-        if mapped.fields:
-            fields = []
-            for fv in mapped.fields:
-                if len(fv.value) > MAX_VALUE_LENGTH:
-                    return (
-                        f"custom field {fv.field}'s value is longer than "
-                        f"{MAX_VALUE_LENGTH} characters",
-                        str(fv.field),
-                    )
-                fields.append({"id": fv.field, "value": fv.value})
-            parts += (',"fields":', _encode(fields))
-        tail = self._encoded_tail
-        if not tail:  # the part every contact shares, encoded once
-            shared: dict[str, Any] = {"subscribe": self._subscribe}
-            if self.target.exclude_automations:
-                shared["exclude_automations"] = True
-            tail = self._encoded_tail = "," + _encode(shared)[1:]
-        parts.append(tail)
-        return "".join(parts).encode()
+                return _Refusal(f"phone is longer than {MAX_PHONE_LENGTH} characters", "phone")
+        own = mapped.tags
+        if own:
+            for tag in own:
+                if type(tag) is not str:
+                    return _Refusal(_not_text("a tag", tag), "tags")
+            tags = tuple(own) + self._tags
+        else:
+            tags = self._tags
+        fields = mapped.fields
+        for fv in fields:
+            value = fv.value
+            if type(value) is not str:
+                return _Refusal(_not_text(f"custom field {fv.field}'s value", value), None)
+            if type(fv.field) is not int:
+                return _Refusal(f"a custom field ID must be an integer, not {fv.field!r}", None)
+            if len(value) > MAX_VALUE_LENGTH:
+                return _Refusal(
+                    f"custom field {fv.field}'s value is longer than {MAX_VALUE_LENGTH} characters",
+                    str(fv.field),
+                )
+        return first, last, phone, tags, fields if type(fields) is tuple else tuple(fields)
 
     @staticmethod
     def _unencodable(mapped: Any, exc: Exception) -> tuple[str, str | None]:
@@ -438,32 +462,37 @@ class Engine:
         if self.unsubscribed and self.unsubscribed.has_hash(h):
             self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
             return key
-        encoded: bytes | tuple[str, str | None]
         try:
-            encoded = self._encode(email, mapped)
+            values = self._values(mapped)
+            if len(values) == 2:  # a _Refusal
+                self.ledger.record(position, email, OutcomeStatus.REJECTED, *values)
+                return key
+            encoded = self._encode_contact(email, *values)
         except Exception as exc:  # noqa: BLE001 - a value that cannot be sent rejects its profile
-            encoded = self._unencodable(mapped, exc)
-        if isinstance(encoded, tuple):
-            self.ledger.record(position, email, OutcomeStatus.REJECTED, encoded[0], encoded[1])
+            self.ledger.record(
+                position, email, OutcomeStatus.REJECTED, *self._unencodable(mapped, exc)
+            )
             return key
-        if len(encoded) + BULK_BODY_OVERHEAD > self.t.max_bytes:
+        max_bytes = self._max_bytes
+        if len(encoded) + BULK_BODY_OVERHEAD > max_bytes:
             self.ledger.record(
                 position,
                 email,
                 OutcomeStatus.REJECTED,
                 f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
-                f"may carry ({self.t.max_bytes:,})",
+                f"may carry ({max_bytes:,})",
             )
             return key
-        if self.o.dry_run:
+        if self._dry_run:
             self._dry_run_outcome(position, email, key)
             return key
-        if not self.pending.fits(encoded, self.o.batch_size, self.t.max_bytes):
-            self._full.append(self.pending)
-            self.pending = Batch()
-        self.pending.add(position, email, encoded)
-        if getattr(mapped, "tags", None):
-            self.pending.has_tags = True
+        pending = self.pending
+        if not pending.fits(encoded, self._batch_size, max_bytes):
+            self._full.append(pending)
+            pending = self.pending = Batch()
+        pending.add(position, email, encoded, values)
+        if values[3]:  # tags: such a batch never goes through contact/sync
+            pending.has_tags = True
         return key
 
     _full: list[Batch]
@@ -748,6 +777,7 @@ class Engine:
         while len(self.in_flight) >= self.o.max_in_flight:
             yield from self._poll(block=True)
         op = ops.bulk_import_submit_encoded(batch.encoded)
+        batch.values = []  # sent in bulk: no longer needed for contact/sync
         due = self._due()
         result: Any
         try:
@@ -1114,20 +1144,14 @@ class Engine:
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 
     def _sync_each(self, batch: Batch) -> Generator[Command, Any, None]:
-        for position, email, encoded in zip(
-            batch.positions, batch.emails, batch.encoded, strict=True
+        for position, email, values in zip(
+            batch.positions, batch.emails, batch.values, strict=True
         ):
             if self.cancelled():
                 raise _Abort("cancelled", fatal=False, drain=True)
-            item = json.loads(encoded)
+            first, last, phone, _tags, fields = values
             contact = ContactInput(
-                email=email,
-                first_name=item.get("first_name"),
-                last_name=item.get("last_name"),
-                phone=item.get("phone"),
-                field_values=tuple(
-                    FieldValueInput(int(f["id"]), f["value"]) for f in item.get("fields", ())
-                ),
+                email=email, first_name=first, last_name=last, phone=phone, field_values=fields
             )
             step = "syncing it"
             try:
@@ -1225,6 +1249,10 @@ class Engine:
             list_id=self.target.list_id, status=MembershipStatus.ACTIVE, by_id=True
         )
         leavers: list[bytes] = []
+        unsubscribe = BulkContactEncoder(
+            unsubscribe=(self.target.list_id,),
+            exclude_automations=self.target.exclude_automations,
+        )
         spec: Any = pager.first()
         active = 0
         while spec is not None:
@@ -1234,11 +1262,7 @@ class Engine:
                 active += 1
                 if self._is_member(contact.email.strip().lower()):
                     continue
-                leavers.append(
-                    _encode(
-                        {"email": contact.email, "unsubscribe": [{"listid": self.target.list_id}]}
-                    ).encode()
-                )
+                leavers.append(unsubscribe.encode(contact.email))
         count = len(leavers)
         limit = self.o.max_unsubscribe_fraction
         if active and count > limit * active and self._segment_size():
