@@ -22,6 +22,7 @@ class Batch:
     __slots__ = (
         "attempts",
         "batch_id",
+        "book",
         "emails",
         "encoded",
         "first_due",
@@ -55,6 +56,8 @@ class Batch:
         #: An earlier attempt may have imported some or all of it (an interrupted batch, a
         #: retried submit whose first answer was lost): it can never be called failed.
         self.partial = False
+        #: Where its outcomes are booked when not in the run's ledger (mirror's leavers).
+        self.book: Any = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -76,4 +79,5 @@ class Batch:
             other.add(self.positions[i], self.emails[i], self.encoded[i], values[i])
         other.has_tags = self.has_tags
         other.partial = self.partial
+        other.book = self.book
         return other

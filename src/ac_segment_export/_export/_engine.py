@@ -53,6 +53,7 @@ from ac_segment_export._export._commands import (
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Ledger
+from ac_segment_export._export._mirror import Leavers
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._export._validate import (
     MAX_NAME_LENGTH,
@@ -190,6 +191,7 @@ class Engine:
         self._typical_end = 0.0
         self._transit: list[Batch] = []  # batches between containers (being sent or synced)
         self.failures_in_a_row = 0
+        self._leavers: Leavers | None = None
         self.fatal = False
         #: The exception that ended the run, when one did (a source's, a sink's, an API's).
         self.cause: BaseException | None = None
@@ -585,15 +587,17 @@ class Engine:
                 self._unknown(batch, "its batch was being resubmitted when the export stopped")
             else:
                 self._not_attempted(batch)
+        if self._leavers is not None:
+            self._leavers.close(f"not sent: {self.report.stop_reason}")
 
     _halt = halt
 
     def _not_attempted(self, batch: Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"
-        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.NOT_ATTEMPTED, reason)
+        self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.NOT_ATTEMPTED, reason)
 
     def _unknown(self, batch: Batch, reason: str) -> None:
-        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.UNKNOWN, reason)
+        self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.UNKNOWN, reason)
 
     def _lost(self, batch: Batch, exc: APIError, what: str) -> None:
         """A request for *batch* ended in *exc*: unknown when it may have been carried out."""
@@ -881,7 +885,7 @@ class Engine:
             if len(remaining) == 1:
                 reason = "; ".join(f.reason for f in exc.failures) or exc.message
                 i = remaining[0]
-                self.ledger.record(
+                self._book(batch).record(
                     batch.positions[i],
                     batch.emails[i],
                     OutcomeStatus.REJECTED,
@@ -893,7 +897,7 @@ class Engine:
             yield from self._submit(batch.subset(remaining[half:]))
             return
         for index, reason in named.items():
-            self.ledger.record(
+            self._book(batch).record(
                 batch.positions[index],
                 batch.emails[index],
                 OutcomeStatus.REJECTED,
@@ -935,7 +939,7 @@ class Engine:
             self._index_base = 0
             self.report.bulk_requests += 1
             why = "; ".join(f.reason for f in result.failures) or reasons[k]
-            self.ledger.record(
+            self._book(alone).record(
                 alone.positions[0],
                 alone.emails[0],
                 OutcomeStatus.REJECTED,
@@ -951,8 +955,23 @@ class Engine:
         self._queued(alone, result)
         return {k}
 
+    def _book(self, batch: Batch) -> Any:
+        """Where *batch*'s outcomes go: the run's ledger, or mirror's tally of leavers."""
+        return batch.book if batch.book is not None else self.ledger
+
+    def _leavers_done(self, batch: Batch, info: BulkImportInfo) -> None:
+        failed = {email.strip().lower() for email in info.failure}
+        book = batch.book
+        for position, email in zip(batch.positions, batch.emails, strict=True):
+            if email.strip().lower() in failed:
+                book.record(
+                    position, email, OutcomeStatus.FAILED, "ActiveCampaign did not unsubscribe it"
+                )
+            else:
+                book.record(position, email, OutcomeStatus.EXPORTED)
+
     def _fail(self, batch: Batch, reason: str) -> None:
-        self.ledger.rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
+        self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
 
     def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
         """Check the batch due first, when it is due; with ``block``, wait until one settles."""
@@ -1042,6 +1061,9 @@ class Engine:
         self._typical_end = min(max(estimate, 0.0), self.t.max_first_poll_delay)
 
     def _settle(self, batch: Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
+        if info.status is BatchStatus.COMPLETED and batch.book is not None:
+            self._leavers_done(batch, info)
+            return
         if info.status is BatchStatus.COMPLETED:
             failed = {email.strip().lower() for email in info.failure}
             if not failed:
@@ -1249,6 +1271,7 @@ class Engine:
             list_id=self.target.list_id, status=MembershipStatus.ACTIVE, by_id=True
         )
         leavers: list[bytes] = []
+        emails: list[str] = []
         unsubscribe = BulkContactEncoder(
             unsubscribe=(self.target.list_id,),
             exclude_automations=self.target.exclude_automations,
@@ -1263,6 +1286,7 @@ class Engine:
                 if self._is_member(contact.email.strip().lower()):
                     continue
                 leavers.append(unsubscribe.encode(contact.email))
+                emails.append(contact.email)
         count = len(leavers)
         limit = self.o.max_unsubscribe_fraction
         if active and count > limit * active and self._segment_size():
@@ -1273,84 +1297,28 @@ class Engine:
                 count,
                 active,
             )
-        self.report.leavers = count
         if self.o.dry_run:
+            self.report.leavers = count
             self.report.would_unsubscribe = count
             return
-        unknown = 0
-        try:
-            for start in range(0, count, self.o.batch_size):
-                chunk = leavers[start : start + self.o.batch_size]
-                try:
-                    done, unsure = yield from self._unsubscribe(chunk)
-                except Stop:
-                    unknown += len(chunk)
-                    raise
-                self.report.unsubscribed += done
-                unknown += unsure
-                if done + unsure < len(chunk):
-                    break
-        finally:
-            self.report.leavers_unknown = unknown
-            remaining = count - self.report.unsubscribed - unknown
-            self.report.leavers_remaining = remaining
-        if remaining or unknown:
-            reason = self.report.mirror_problem or "the unsubscribe batches did not all end"
+        tally = self._leavers = Leavers(self.report, count)
+        batch = Batch()
+        batch.book = tally
+        for index, encoded in enumerate(leavers):
+            if not batch.fits(encoded, self._batch_size, self._max_bytes):
+                yield from self._submit(batch)
+                batch = Batch()
+                batch.book = tally
+            batch.add(index, emails[index], encoded)
+        if batch:
+            yield from self._submit(batch)
+        yield from self._drain()
+        if not tally.complete:
             raise _Abort(
-                f"mirror did not complete: {remaining:,} leavers are still subscribed and "
-                f"{unknown:,} may or may not be ({reason})"
+                f"mirror did not complete: {self.report.leavers_remaining:,} leavers are still "
+                f"subscribed and {self.report.leavers_unknown:,} may or may not be "
+                f"({self.report.mirror_problem or 'the unsubscribe batches did not all end'})"
             )
-
-    def _unsubscribe(self, chunk: list[bytes]) -> Generator[Command, Any, tuple[int, int]]:
-        """Unsubscribe one chunk of leavers; ``(unsubscribed, unknown)``."""
-        try:
-            sent = yield Call(ops.bulk_import_submit_encoded(chunk), doubt=True)
-        except APIError as exc:
-            self.report.mirror_problem = f"an unsubscribe request failed: {exc}"
-            return (0, len(chunk)) if exc.maybe_applied else (0, 0)
-        queued, ghost = (sent.value, sent.doubt) if isinstance(sent, Sent) else (sent, False)
-        self.report.bulk_requests += 1
-        yield Sleep(self.o.first_poll_delay)
-        errors = 0
-        started = self.clock()
-        while True:
-            try:
-                info = yield Call(ops.bulk_import_info(queued.batch_id, with_ids=False))
-            except APIError as exc:
-                errors += 1
-                if errors >= self.t.max_poll_errors:
-                    self.report.mirror_problem = (
-                        f"the unsubscribe batch {queued.batch_id} could not be tracked: {exc}"
-                    )
-                    return 0, len(chunk)
-            else:
-                errors = 0
-                if info.is_final:
-                    break
-                if self.clock() - started > self.o.max_batch_wait:
-                    self.report.mirror_problem = (
-                        f"the unsubscribe batch {queued.batch_id} had not ended after "
-                        f"{self.o.max_batch_wait:g} s"
-                    )
-                    return 0, len(chunk)
-            if self.cancelled():
-                self.report.mirror_problem = (
-                    f"cancelled while the unsubscribe batch {queued.batch_id} was being "
-                    "imported; check the list before re-running"
-                )
-                return 0, len(chunk)
-            yield Sleep(self.o.poll_interval)
-        if info.status is BatchStatus.COMPLETED:
-            if info.failure:
-                self.report.mirror_problem = (
-                    f"ActiveCampaign did not unsubscribe {len(info.failure)} leavers"
-                )
-            return len(chunk) - len(info.failure), 0
-        self.report.mirror_problem = (
-            f"the unsubscribe batch {queued.batch_id} ended "
-            f"{info.status.value if info.status else '?'}"
-        )
-        return 0, (len(chunk) if info.status is BatchStatus.INTERRUPTED or ghost else 0)
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow
