@@ -44,6 +44,12 @@ def emu() -> ActiveCampaignEmulator:
 
 
 @pytest.fixture
+def options(emu: ActiveCampaignEmulator) -> acx.ClientOptions:
+    """Client options that send to the emulator, retrying without sleeping, without pacing."""
+    return acx.ClientOptions(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+
+
+@pytest.fixture
 def connection() -> acx.Connection:
     """A connection without consent."""
     return acx.Connection("Marketing AC", HOST, KEY)

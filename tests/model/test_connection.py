@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -353,3 +354,50 @@ def test_actor_validation() -> None:
         acx.Actor("ana", "owner")  # type: ignore[arg-type]
     with pytest.raises(acx.ConfigurationError, match="non-blank user identity"):
         acx.Actor("", acx.Role.ADMIN)
+
+
+# -- building clients ---------------------------------------------------------------------------
+
+
+def test_clients_are_built_from_client_options(connection: acx.Connection) -> None:
+    """Connection.client() and async_client() take one ClientOptions value, whole."""
+    limiter = acx.RateLimiter(acx.RateLimits.unlimited())
+    options = acx.ClientOptions(timeout=3, retry=acx.RetryPolicy.never(), rate_limits=limiter)
+    with connection.client(options) as client:
+        assert client.timeout == httpx.Timeout(3)
+        assert client.retry == acx.RetryPolicy.never()
+        assert client.rate_limiter is limiter
+        assert client.uses_key(KEY)
+        assert client.endpoint == connection.endpoint
+    aclient = connection.async_client(options)
+    assert aclient.rate_limiter is limiter  # the two share the budget
+    with connection.client() as default:
+        assert default.retry == acx.RetryPolicy()
+        assert default.timeout == httpx.Timeout(acx.DEFAULT_TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": 0}, "timeout must be positive seconds or an httpx.Timeout, not 0"),
+        ({"retry": 3}, "retry must be a RetryPolicy, not int"),
+        ({"rate_limits": 5}, "rate_limits must be a RateLimits or a RateLimiter, not int"),
+        ({"transport": "emu"}, "transport must be an httpx transport or None, not str"),
+    ],
+)
+def test_bad_client_options(options: dict[str, object], message: str) -> None:
+    """A ClientOptions of the wrong shape fails when it is made, with ConfigurationError."""
+    with pytest.raises(acx.ConfigurationError, match=message):
+        acx.ClientOptions(**options)  # type: ignore[arg-type]
+
+
+def test_a_transport_must_suit_the_client(connection: acx.Connection) -> None:
+    """A sync-only transport makes no AsyncClient, and an async-only one no Client."""
+    sync_only = acx.ClientOptions(transport=httpx.HTTPTransport())
+    async_only = acx.ClientOptions(transport=httpx.AsyncHTTPTransport())
+    with pytest.raises(acx.ConfigurationError, match="is sync only; an AsyncClient needs"):
+        connection.async_client(sync_only)
+    with pytest.raises(acx.ConfigurationError, match="is async only; a Client needs"):
+        connection.client(async_only)
+    with pytest.raises(acx.ConfigurationError, match=r"Expected ClientOptions .* not RetryPolicy"):
+        connection.client(acx.RetryPolicy())  # type: ignore[arg-type]

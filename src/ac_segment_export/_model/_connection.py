@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
+from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import (
     ConfigurationError,
     ConsentRequiredError,
@@ -28,10 +28,7 @@ from ac_segment_export._model._roles import Actor, Audience
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    import httpx
-
     from ac_segment_export._client import AsyncClient, Client
-    from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.wire import User
 
 __all__ = ["DATA_PRIVACY_NOTICE", "DATA_PRIVACY_TERMS_VERSION", "Connection", "Consent"]
@@ -50,6 +47,9 @@ DATA_PRIVACY_NOTICE = (
 )
 
 _MAX_NAME = 256
+
+#: The options of a client built without any: the library's defaults.
+DEFAULT_CLIENT_OPTIONS = ClientOptions()
 
 
 def _text(value: object, what: str) -> str:
@@ -150,6 +150,15 @@ def _consent(_: object, __: attrs.Attribute[Any], value: object) -> None:
         msg = (
             f"consent must be a Consent or None, not {type(value).__name__}; record it with "
             "accept_data_privacy_terms()."
+        )
+        raise ConfigurationError(msg)
+
+
+def _check_options(options: object) -> None:
+    if not isinstance(options, ClientOptions):
+        msg = (
+            f"Expected ClientOptions (timeout, retry, rate_limits, transport), not "
+            f"{type(options).__name__}."
         )
         raise ConfigurationError(msg)
 
@@ -392,48 +401,40 @@ class Connection:
 
     # -- clients and the Connect step --------------------------------------------------------------
 
-    def client(
-        self,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> Client:
-        """A :class:`Client` for this connection's account (the options are the client's)."""
+    def client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> Client:
+        """A :class:`Client` for this connection's account: the one way to build one.
+
+        Args:
+            options: How the client sends (timeout, retries, pacing, transport).
+
+        Raises:
+            ConfigurationError: *options* is not a :class:`ClientOptions`, or its transport
+                is async only.
+        """
         from ac_segment_export._client import Client  # noqa: PLC0415
 
+        _check_options(options)
         return Client(
             self.endpoint,
             self.api_key,
-            timeout=timeout,
-            retry=retry,
-            rate_limits=rate_limits,
-            transport=transport,
-            http_client=http_client,
+            timeout=options.timeout,
+            retry=options.retry,
+            rate_limits=options.rate_limits,
+            transport=options.sync_transport(),
         )
 
-    def async_client(
-        self,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> AsyncClient:
-        """An :class:`AsyncClient` for this connection's account."""
+    def async_client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> AsyncClient:
+        """An :class:`AsyncClient` for this connection's account (see :meth:`client`)."""
         from ac_segment_export._client import AsyncClient  # noqa: PLC0415
 
+        _check_options(options)
         return AsyncClient(
             self.endpoint,
             self.api_key,
-            timeout=timeout,
-            retry=retry,
-            rate_limits=rate_limits,
-            transport=transport,
-            http_client=http_client,
+            timeout=options.timeout,
+            retry=options.retry,
+            rate_limits=options.rate_limits,
+            transport=options.async_transport(),
         )
 
     def check_client(self, client: Client | AsyncClient) -> None:
@@ -448,34 +449,21 @@ class Connection:
                 f"is for {self.host}; use connection.client()."
             )
             raise ConfigurationError(msg)
-        if client._api_key != self.api_key:  # same package: compare, never reveal
+        if not client.uses_key(self.api_key):
             msg = (
                 f"The client uses another API key than connection {self.display_name!r}; "
                 "use connection.client()."
             )
             raise ConfigurationError(msg)
 
-    def verify(
-        self,
-        client: Client | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> User:
+    def verify(self, client: Client | None = None) -> User:
         """The "Connect" step: check the key against the API and return whom it belongs to.
 
         Sends ``GET /users/me`` (no profile data, so no consent is needed).
 
         Args:
-            client: A client for this connection to send through (not closed); by default
-                one is made (with *transport*, *retry*, *rate_limits* and *timeout*) and closed.
-            transport: An httpx transport for the client made here (an emulator's, in tests).
-            retry: The retry policy of the client made here.
-            rate_limits: The pacing of the client made here (share a ``RateLimiter`` to keep
-                within the account's budget).
-            timeout: The timeout of the client made here.
+            client: A client for this connection (from :meth:`client`) to send through; it is
+                not closed. By default ``self.client()`` is built, used and closed.
 
         Returns:
             The ActiveCampaign user the key belongs to.
@@ -485,37 +473,21 @@ class Connection:
             APIConnectionError: The host could not be reached; the message names it.
             ConfigurationError: *client* is for another host or key.
         """
-        if client is not None:
-            self.check_client(client)
-            user = client.users.me()
-        else:
-            with self.client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
-                user = own.users.me()
-        logger.debug(
-            "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
-        )
-        return user
+        if client is None:
+            with self.client() as own:
+                return self.verify(own)
+        self.check_client(client)
+        return self._verified(client.users.me())
 
-    async def averify(
-        self,
-        client: AsyncClient | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> User:
-        """The async :meth:`verify`."""
-        if client is not None:
-            self.check_client(client)
-            user = await client.users.me()
-        else:
-            async with self.async_client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
-                user = await own.users.me()
+    async def averify(self, client: AsyncClient | None = None) -> User:
+        """The async :meth:`verify` (by default through ``self.async_client()``)."""
+        if client is None:
+            async with self.async_client() as own:
+                return await self.averify(own)
+        self.check_client(client)
+        return self._verified(await client.users.me())
+
+    def _verified(self, user: User) -> User:
         logger.debug(
             "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
         )
