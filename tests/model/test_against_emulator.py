@@ -333,12 +333,13 @@ def test_no_request_is_sent_without_consent(
     assert emu.requests == []
 
 
-def test_a_revoked_consent_stops_destinations_created_before(
+def test_a_revoked_consent_stops_the_destination_moved_onto_it(
     emu: ActiveCampaignEmulator, consented: acx.Connection, account: dict[str, int]
 ) -> None:
+    """The caller holds the revoked connection and moves the destination onto it."""
     destination = destination_for(consented, account["list"])
     destination.preflight(ADMIN)  # consented: allowed
-    consented.revoke_consent(actor=ADMIN)
+    destination = destination.with_connection(consented.revoke_consent(ADMIN))
     with pytest.raises(acx.ConsentRequiredError, match="revoked"):
         destination.preflight(ADMIN)
     with pytest.raises(acx.ConsentRequiredError, match="revoked"):

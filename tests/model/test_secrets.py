@@ -156,7 +156,7 @@ def test_logs_never_hold_the_key(
         )
         with pytest.raises(acx.AuthenticationError):
             _verify(bad, options)
-        consented.revoke_consent()
+        consented.revoke_consent(ADMIN)
     assert caplog.records, "expected some log records to check"
     for record in caplog.records:
         text = record.getMessage() + repr(record.args) + repr(vars(record))

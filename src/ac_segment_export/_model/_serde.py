@@ -37,7 +37,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
 from ac_segment_export._core.secrets import Secret
-from ac_segment_export._model._connection import Connection
+from ac_segment_export._model._connection import Connection, Consent
 from ac_segment_export._model._destination import ExportDestination, ExportMode
 from ac_segment_export._model._mapping import (
     Attribute,
@@ -355,6 +355,15 @@ def _build() -> cattrs.Converter:
                 raise FieldMappingError(msg)
         return tuple(out)
 
+    conv.register_unstructure_hook(
+        Consent,
+        make_dict_unstructure_fn(
+            Consent,
+            conv,
+            revoked_by=override(omit_if_default=True),
+            revoked_at=override(omit_if_default=True),
+        ),
+    )
     conv.register_unstructure_hook(
         FieldMapping,
         make_dict_unstructure_fn(
