@@ -1,16 +1,16 @@
 """Export customer segments into ActiveCampaign lists.
 
 ``import ac_segment_export as acx`` gives the whole public API: the typed clients
-(:class:`Client`, :class:`AsyncClient`), their options (:class:`RetryPolicy`,
-:class:`RateLimits`, :class:`RateLimiter`), the wire models, the error tree rooted in
-:class:`ACSegmentExportError`, and :class:`Secret`. The offline emulator lives in
-:mod:`ac_segment_export.testing`.
+(:class:`Client`, :class:`AsyncClient`), their options (:class:`ClientOptions`,
+:class:`RetryPolicy`, :class:`RateLimits`, :class:`RateLimiter`), the wire models, the error
+tree rooted in :class:`ACSegmentExportError`, and :class:`Secret`. The offline emulator lives
+in :mod:`ac_segment_export.testing`.
 """
 
 from __future__ import annotations
 
 from ac_segment_export._client import AsyncClient, Client, ClientStats
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
+from ac_segment_export._core.config import DEFAULT_TIMEOUT, ClientOptions, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import (
     ACSegmentExportError,
     APIConnectionError,
@@ -125,6 +125,7 @@ __all__ = [
     "CheckpointMismatchError",
     "CheckpointState",
     "Client",
+    "ClientOptions",
     "ClientStats",
     "ConfigurationError",
     "Connection",

@@ -94,3 +94,15 @@ async def test_async_passed_http_client(emu: ActiveCampaignEmulator) -> None:
         assert (await client.users.me()).username == "emulator"
         await client.aclose()
         assert not http.is_closed
+
+
+@pytest.mark.parametrize("make", [acx.Client, acx.AsyncClient])
+def test_uses_key_answers_without_revealing(make: type[acx.Client | acx.AsyncClient]) -> None:
+    """uses_key() compares a key (string or Secret) with the client's own; odd values are not it."""
+    client = make("acme.api-us1.com", " the-key ")
+    assert client.uses_key("the-key")
+    assert client.uses_key(acx.Secret("the-key"))
+    assert not client.uses_key("other-key")
+    assert not client.uses_key("")
+    assert not client.uses_key("the key")
+    assert not client.uses_key(None)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from ac_segment_export import (
     AsyncExporter,
     CancelToken,
     Client,
+    ClientOptions,
     ConfigurationError,
     Connection,
     ExportDestination,
@@ -353,9 +354,8 @@ def test_end_to_end_over_a_real_socket(emu: ActiveCampaignEmulator) -> None:
     with emu.serve() as base_url:
         connection = consented(Connection("Local", base_url, API_KEY))
         destination = ExportDestination(connection, "VIP export", 1, MAPPING)
-        with connection.client(
-            retry=RetryPolicy.for_tests(), rate_limits=RateLimits.unlimited()
-        ) as client:
+        options = ClientOptions(retry=RetryPolicy.for_tests(), rate_limits=RateLimits.unlimited())
+        with connection.client(options) as client:
             assert isinstance(client, Client)
             report = Exporter(destination, client=client, options=fast()).run(
                 [profile(i) for i in range(260)] + [{"email": "nope"}]

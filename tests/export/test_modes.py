@@ -148,8 +148,7 @@ def test_no_request_without_consent(
 ) -> None:
     """No consent, or revoked consent: ConsentRequiredError and not a single request."""
     if revoke:
-        dest = ExportDestination(connection, "VIP", 1, MAPPING)
-        connection.revoke_consent()
+        dest = ExportDestination(connection.revoke_consent("ana@contoso.com"), "VIP", 1, MAPPING)
     else:
         dest = ExportDestination(attrs.evolve(connection, consent=None), "VIP", 1, MAPPING)
     with pytest.raises(ConsentRequiredError):

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import pytest
 
 import ac_segment_export as acx
-from ac_segment_export._model import _connection
 from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 HOST = "acme.api-us1.com"
 KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567"
@@ -21,14 +16,6 @@ ADMIN = acx.Actor("ana@contoso.com", acx.Role.ADMIN)
 CONTRIBUTOR = acx.Actor("carl@contoso.com", acx.Role.CONTRIBUTOR)
 FAST = acx.RetryPolicy.for_tests(max_attempts=2)
 UNLIMITED = acx.RateLimits.unlimited()
-
-
-@pytest.fixture(autouse=True)
-def _forget_revocations() -> Iterator[None]:
-    """Revocations are process-wide; keep one test's from reaching the next."""
-    yield
-    with _connection._revoked_lock:
-        _connection._revoked.clear()
 
 
 @pytest.fixture
@@ -41,6 +28,12 @@ def anyio_backend() -> str:
 def emu() -> ActiveCampaignEmulator:
     """An emulator that accepts KEY, without account rate limits."""
     return ActiveCampaignEmulator(api_key=KEY, limits=EmulatorLimits.unlimited())
+
+
+@pytest.fixture
+def options(emu: ActiveCampaignEmulator) -> acx.ClientOptions:
+    """Client options that send to the emulator, retrying without sleeping, without pacing."""
+    return acx.ClientOptions(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
 
 
 @pytest.fixture

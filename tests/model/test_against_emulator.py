@@ -30,21 +30,23 @@ def paths(emu: ActiveCampaignEmulator) -> list[tuple[str, str, int]]:
 
 
 def test_verify_returns_the_keys_user(
-    emu: ActiveCampaignEmulator, connection: acx.Connection
+    emu: ActiveCampaignEmulator, connection: acx.Connection, options: acx.ClientOptions
 ) -> None:
-    assert connection.verify(transport=emu.transport()) == EMULATOR_USER
+    with connection.client(options) as client:
+        assert connection.verify(client) == EMULATOR_USER
     assert paths(emu) == [("GET", "/users/me", 200)]
 
 
-def test_verify_needs_no_consent(emu: ActiveCampaignEmulator, connection: acx.Connection) -> None:
+def test_verify_needs_no_consent(connection: acx.Connection, options: acx.ClientOptions) -> None:
     assert connection.consent is None
-    connection.verify(transport=emu.transport())
+    with connection.client(options) as client:
+        connection.verify(client)
 
 
 def test_verify_through_a_given_client(
-    emu: ActiveCampaignEmulator, connection: acx.Connection
+    emu: ActiveCampaignEmulator, connection: acx.Connection, options: acx.ClientOptions
 ) -> None:
-    with connection.client(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED) as client:
+    with connection.client(options) as client:
         assert connection.verify(client) == EMULATOR_USER
         assert connection.verify(client) == EMULATOR_USER  # the given client is not closed
     assert len(emu.requests) == 2
@@ -64,10 +66,10 @@ def test_verify_refuses_a_client_for_another_account(
     assert emu.requests == []
 
 
-def test_a_bad_key_says_where_the_key_is(emu: ActiveCampaignEmulator) -> None:
+def test_a_bad_key_says_where_the_key_is(options: acx.ClientOptions) -> None:
     connection = acx.Connection("AC", HOST, "wrong-key")
-    with pytest.raises(acx.AuthenticationError) as caught:
-        connection.verify(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+    with pytest.raises(acx.AuthenticationError) as caught, connection.client(options) as client:
+        connection.verify(client)
     assert "Settings > Developer" in str(caught.value)
     assert caught.value.status_code == 403
     assert "wrong-key" not in str(caught.value)
@@ -76,8 +78,9 @@ def test_a_bad_key_says_where_the_key_is(emu: ActiveCampaignEmulator) -> None:
 def test_an_unreachable_host_names_the_host() -> None:
     # Port 9 on loopback (discard) is closed on test machines: the connection is refused.
     connection = acx.Connection("AC", "http://127.0.0.1:9", KEY)
-    with pytest.raises(acx.APIConnectionError) as caught:
-        connection.verify(retry=acx.RetryPolicy.never(), timeout=2)
+    never = acx.ClientOptions(retry=acx.RetryPolicy.never(), timeout=2)
+    with pytest.raises(acx.APIConnectionError) as caught, connection.client(never) as client:
+        connection.verify(client)
     assert "127.0.0.1" in str(caught.value)
     assert KEY not in str(caught.value)
 
@@ -86,17 +89,28 @@ def test_verify_over_a_socket(emu: ActiveCampaignEmulator) -> None:
     with emu.serve() as base_url:
         connection = acx.Connection("Local", base_url, KEY)
         assert connection.host == base_url
-        assert connection.verify(retry=FAST, rate_limits=UNLIMITED) == EMULATOR_USER
+        with connection.client(acx.ClientOptions(retry=FAST, rate_limits=UNLIMITED)) as client:
+            assert connection.verify(client) == EMULATOR_USER
+
+
+def test_verify_builds_and_closes_a_default_client(emu: ActiveCampaignEmulator) -> None:
+    """Without a client, verify() builds connection.client() (the defaults) and closes it."""
+    with emu.serve() as base_url:
+        assert acx.Connection("Local", base_url, KEY).verify() == EMULATOR_USER
 
 
 @pytest.mark.anyio
-async def test_averify(emu: ActiveCampaignEmulator, connection: acx.Connection) -> None:
-    assert await connection.averify(transport=emu.transport()) == EMULATOR_USER
-    async with connection.async_client(transport=emu.transport()) as client:
+async def test_averify(
+    emu: ActiveCampaignEmulator, connection: acx.Connection, options: acx.ClientOptions
+) -> None:
+    async with connection.async_client(options) as client:
         assert await connection.averify(client) == EMULATOR_USER
     bad = acx.Connection("AC", HOST, "wrong-key")
     with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
-        await bad.averify(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+        async with bad.async_client(options) as client:
+            await bad.averify(client)
+    with emu.serve() as base_url:
+        assert await acx.Connection("Local", base_url, KEY).averify() == EMULATOR_USER
 
 
 # -- validate -----------------------------------------------------------------------------------
@@ -122,8 +136,25 @@ def destination_for(
     return acx.ExportDestination(connection, "VIP", list_id, mapping)
 
 
+def validated(
+    destination: acx.ExportDestination, options: acx.ClientOptions
+) -> acx.ResolvedDestination:
+    with destination.connection.client(options) as client:
+        return destination.validate(client)
+
+
+async def avalidated(
+    destination: acx.ExportDestination, options: acx.ClientOptions
+) -> acx.ResolvedDestination:
+    async with destination.connection.async_client(options) as client:
+        return await destination.avalidate(client)
+
+
 def test_validate_resolves_the_list_and_fields_from_every_page(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
     destination = acx.ExportDestination(
         connection,
@@ -134,7 +165,7 @@ def test_validate_resolves_the_list_and_fields_from_every_page(
             fields={"LOYALTY_TIER": "Tier", "Size": "Size", account["birthday"]: "DOB"},
         ),
     )
-    resolved = destination.validate(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+    resolved = validated(destination, options)
     assert resolved.list_name == "VIP customers"
     assert resolved.list_id == account["list"]
     assert [f.id for f in resolved.fields] == [
@@ -166,29 +197,36 @@ def test_validate_resolves_the_list_and_fields_from_every_page(
 
 
 def test_validate_needs_no_consent_and_sends_no_profile_data(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
-    destination_for(connection, account["list"]).validate(transport=emu.transport())
+    validated(destination_for(connection, account["list"]), options)
     assert {r.method for r in emu.requests} == {"GET"}
 
 
 def test_validate_without_custom_fields_reads_only_the_list(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
     destination = acx.ExportDestination(
         connection, "VIP", account["list"], acx.FieldMapping(email="Email")
     )
-    destination.validate(transport=emu.transport())
+    validated(destination, options)
     assert paths(emu) == [("GET", f"/lists/{account['list']}", 200)]
 
 
 def test_a_missing_list_is_an_error_naming_its_id(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
     with pytest.raises(acx.NotFoundError) as caught:
-        destination_for(connection, 4242).validate(
-            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
-        )
+        validated(destination_for(connection, 4242), options)
     assert str(caught.value) == (
         "List 4242 does not exist in the ActiveCampaign account at acme.api-us1.com "
         "(destination 'VIP'); check the list ID under Contacts > Lists."
@@ -197,11 +235,14 @@ def test_a_missing_list_is_an_error_naming_its_id(
 
 
 def test_an_unknown_custom_field_is_an_error_naming_it(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
     destination = destination_for(connection, account["list"], LOYALTY_TEIR="Tier", Sizes="S")
     with pytest.raises(acx.FieldMappingError) as caught:
-        destination.validate(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+        validated(destination, options)
     message = str(caught.value)
     assert message.startswith(
         "2 custom field references of the mapping could not be resolved against the account's "
@@ -211,19 +252,20 @@ def test_an_unknown_custom_field_is_an_error_naming_it(
     )
 
 
-def test_validate_with_a_bad_key(emu: ActiveCampaignEmulator, account: dict[str, int]) -> None:
+def test_validate_with_a_bad_key(
+    emu: ActiveCampaignEmulator, account: dict[str, int], options: acx.ClientOptions
+) -> None:
     connection = acx.Connection("AC", HOST, "wrong-key")
     with pytest.raises(acx.AuthenticationError, match="Settings > Developer"):
-        destination_for(connection, account["list"]).validate(
-            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
-        )
+        validated(destination_for(connection, account["list"]), options)
 
 
 def test_validate_over_a_socket(emu: ActiveCampaignEmulator, account: dict[str, int]) -> None:
     with emu.serve() as base_url:
         connection = acx.Connection("Local", base_url, KEY)
-        resolved = destination_for(connection, account["list"]).validate(
-            retry=FAST, rate_limits=UNLIMITED
+        resolved = validated(
+            destination_for(connection, account["list"]),
+            acx.ClientOptions(retry=FAST, rate_limits=UNLIMITED),
         )
     assert resolved.list_name == "VIP customers"
     assert [f.id for f in resolved.fields] == [account["tier"]]
@@ -231,22 +273,19 @@ def test_validate_over_a_socket(emu: ActiveCampaignEmulator, account: dict[str, 
 
 @pytest.mark.anyio
 async def test_avalidate(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
-    resolved = await destination_for(connection, account["list"], SIZE="Size").avalidate(
-        transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
-    )
+    resolved = await avalidated(destination_for(connection, account["list"], SIZE="Size"), options)
     assert resolved.list_name == "VIP customers"
     assert [f.id for f in resolved.fields] == [account["size"]]
     with pytest.raises(acx.NotFoundError, match="List 4242 does not exist"):
-        await destination_for(connection, 4242).avalidate(
-            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
-        )
+        await avalidated(destination_for(connection, 4242), options)
     with pytest.raises(acx.FieldMappingError, match="'NOPE' \\(attribute 'x'\\)"):
-        await destination_for(connection, account["list"], NOPE="x").avalidate(
-            transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED
-        )
-    async with connection.async_client(transport=emu.transport()) as client:
+        await avalidated(destination_for(connection, account["list"], NOPE="x"), options)
+    async with connection.async_client(options) as client:
         again = await destination_for(connection, account["list"]).avalidate(client)
     assert again.list == resolved.list
 
@@ -264,7 +303,7 @@ def exporter_for(
     **options: Any,
 ) -> acx.Exporter:
     client = destination.connection.client(
-        transport=emu.transport(), retry=FAST, rate_limits=acx.RateLimits.unlimited()
+        acx.ClientOptions(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
     )
     return acx.Exporter(
         destination,
@@ -304,12 +343,13 @@ def test_no_request_is_sent_without_consent(
     assert emu.requests == []
 
 
-def test_a_revoked_consent_stops_destinations_created_before(
+def test_a_revoked_consent_stops_the_destination_moved_onto_it(
     emu: ActiveCampaignEmulator, consented: acx.Connection, account: dict[str, int]
 ) -> None:
+    """The caller holds the revoked connection and moves the destination onto it."""
     destination = destination_for(consented, account["list"])
     destination.preflight(ADMIN)  # consented: allowed
-    consented.revoke_consent(actor=ADMIN)
+    destination = destination.with_connection(consented.revoke_consent(ADMIN))
     with pytest.raises(acx.ConsentRequiredError, match="revoked"):
         destination.preflight(ADMIN)
     with pytest.raises(acx.ConsentRequiredError, match="revoked"):
@@ -338,10 +378,13 @@ def test_with_consent_the_export_does_send(
 
 @pytest.mark.anyio
 async def test_no_request_is_sent_without_consent_async(
-    emu: ActiveCampaignEmulator, connection: acx.Connection, account: dict[str, int]
+    emu: ActiveCampaignEmulator,
+    connection: acx.Connection,
+    account: dict[str, int],
+    options: acx.ClientOptions,
 ) -> None:
     destination = destination_for(connection, account["list"])
-    client = connection.async_client(transport=emu.transport(), retry=FAST, rate_limits=UNLIMITED)
+    client = connection.async_client(options)
     async with client:
         with pytest.raises(acx.ConsentRequiredError):
             await acx.AsyncExporter(destination, client=client).run(PROFILES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
+import httpx
 import pytest
 
 import ac_segment_export as acx
@@ -247,32 +248,62 @@ def test_missing_consent_is_refused_before_io(connection: acx.Connection) -> Non
     assert isinstance(caught.value, acx.PolicyError)
 
 
-def test_revocation_stops_every_copy(consented: acx.Connection) -> None:
-    kept_copy = attrs.evolve(consented)  # e.g. the one an earlier destination holds
-    revoked = consented.revoke_consent()
-    assert revoked.consent is None
-    for connection in (revoked, consented, kept_copy):
-        assert not connection.has_consent
-        with pytest.raises(acx.ConsentRequiredError):
-            connection.require_consent()
-    with pytest.raises(acx.ConsentRequiredError) as caught:
-        consented.require_consent()
-    assert "had its data-privacy consent (given by ana@contoso.com on 2026-11-30) revoked" in str(
-        caught.value
+def test_revocation_is_recorded_in_the_returned_connection(consented: acx.Connection) -> None:
+    """The revoked value carries who withdrew the consent and when; it refuses every export."""
+    when = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    revoked = consented.revoke_consent("bo@contoso.com", revoked_at=when)
+    assert revoked.consent == attrs.evolve(
+        consented.consent,
+        revoked_by="bo@contoso.com",
+        revoked_at=dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc),
     )
+    assert revoked.consent is not None
+    assert revoked.consent.revoked
+    assert not revoked.has_consent
+    with pytest.raises(acx.ConsentRequiredError) as caught:
+        revoked.require_consent()
+    assert (
+        "had its data-privacy consent (given by ana@contoso.com on 2026-11-30) revoked by "
+        "bo@contoso.com on 2026-12-01"
+    ) in str(caught.value)
+    # Revoking again keeps the first revocation on record.
+    assert revoked.revoke_consent("carl@contoso.com") is revoked
     # Consenting again works.
     again = revoked.accept_data_privacy_terms("ana@contoso.com")
+    assert again.consent is not None
+    assert not again.consent.revoked
     again.require_consent()
 
 
+def test_revocation_changes_only_the_returned_value(consented: acx.Connection) -> None:
+    """A frozen value is not changed behind the holder's back: no process-wide revocation list.
+
+    Copies made before (a destination holds one) keep their consent; the caller stores the
+    revoked connection where connections are kept and moves destinations onto it.
+    """
+    kept_copy = attrs.evolve(consented)
+    revoked = consented.revoke_consent("ana@contoso.com")
+    assert not revoked.has_consent
+    assert consented.has_consent
+    assert kept_copy.has_consent
+    destination = acx.ExportDestination(consented, "VIP", 7, acx.FieldMapping(email="E"))
+    with pytest.raises(acx.ConsentRequiredError, match="revoked"):
+        destination.with_connection(revoked).preflight()
+
+
 def test_revoking_without_consent_is_a_no_op(connection: acx.Connection) -> None:
-    assert connection.revoke_consent() == connection
+    assert connection.revoke_consent("ana@contoso.com") is connection
 
 
-def test_revocation_is_per_host(consented: acx.Connection) -> None:
-    other = attrs.evolve(consented, host="other.api-us1.com")
-    consented.revoke_consent()
-    other.require_consent()
+def test_a_revoked_consent_needs_both_who_and_when() -> None:
+    with pytest.raises(acx.ConfigurationError, match="revoked_by and revoked_at go together"):
+        acx.Consent("ana", ACCEPTED_AT, revoked_by="bo")
+    with pytest.raises(acx.ConfigurationError, match="revoked_by and revoked_at go together"):
+        acx.Consent("ana", ACCEPTED_AT, revoked_at=ACCEPTED_AT)
+    with pytest.raises(acx.ConfigurationError, match="revoked_at '2026-01-01T00:00:00' has no"):
+        acx.Consent("ana", ACCEPTED_AT, revoked_by="bo", revoked_at=dt.datetime(2026, 1, 1))
+    with pytest.raises(acx.ConfigurationError, match="consent's revoked_by is blank"):
+        acx.Consent("ana", ACCEPTED_AT, revoked_by=" ", revoked_at=ACCEPTED_AT)
 
 
 def test_accepting_as_an_actor(connection: acx.Connection) -> None:
@@ -290,9 +321,11 @@ def test_accepting_as_an_actor(connection: acx.Connection) -> None:
 
 def test_only_admins_may_revoke(consented: acx.Connection) -> None:
     with pytest.raises(acx.PermissionDeniedError, match="Only admins may revoke the consent of"):
-        consented.revoke_consent(actor=CONTRIBUTOR)
+        consented.revoke_consent(CONTRIBUTOR)
     consented.require_consent()  # the refused revocation changed nothing
-    assert consented.revoke_consent(actor=ADMIN).consent is None
+    revoked = consented.revoke_consent(ADMIN)
+    assert revoked.consent is not None
+    assert revoked.consent.revoked_by == "ana@contoso.com"
 
 
 # -- the export user ----------------------------------------------------------------------------
@@ -353,3 +386,50 @@ def test_actor_validation() -> None:
         acx.Actor("ana", "owner")  # type: ignore[arg-type]
     with pytest.raises(acx.ConfigurationError, match="non-blank user identity"):
         acx.Actor("", acx.Role.ADMIN)
+
+
+# -- building clients ---------------------------------------------------------------------------
+
+
+def test_clients_are_built_from_client_options(connection: acx.Connection) -> None:
+    """Connection.client() and async_client() take one ClientOptions value, whole."""
+    limiter = acx.RateLimiter(acx.RateLimits.unlimited())
+    options = acx.ClientOptions(timeout=3, retry=acx.RetryPolicy.never(), rate_limits=limiter)
+    with connection.client(options) as client:
+        assert client.timeout == httpx.Timeout(3)
+        assert client.retry == acx.RetryPolicy.never()
+        assert client.rate_limiter is limiter
+        assert client.uses_key(KEY)
+        assert client.endpoint == connection.endpoint
+    aclient = connection.async_client(options)
+    assert aclient.rate_limiter is limiter  # the two share the budget
+    with connection.client() as default:
+        assert default.retry == acx.RetryPolicy()
+        assert default.timeout == httpx.Timeout(acx.DEFAULT_TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": 0}, "timeout must be positive seconds or an httpx.Timeout, not 0"),
+        ({"retry": 3}, "retry must be a RetryPolicy, not int"),
+        ({"rate_limits": 5}, "rate_limits must be a RateLimits or a RateLimiter, not int"),
+        ({"transport": "emu"}, "transport must be an httpx transport or None, not str"),
+    ],
+)
+def test_bad_client_options(options: dict[str, object], message: str) -> None:
+    """A ClientOptions of the wrong shape fails when it is made, with ConfigurationError."""
+    with pytest.raises(acx.ConfigurationError, match=message):
+        acx.ClientOptions(**options)  # type: ignore[arg-type]
+
+
+def test_a_transport_must_suit_the_client(connection: acx.Connection) -> None:
+    """A sync-only transport makes no AsyncClient, and an async-only one no Client."""
+    sync_only = acx.ClientOptions(transport=httpx.HTTPTransport())
+    async_only = acx.ClientOptions(transport=httpx.AsyncHTTPTransport())
+    with pytest.raises(acx.ConfigurationError, match="is sync only; an AsyncClient needs"):
+        connection.async_client(sync_only)
+    with pytest.raises(acx.ConfigurationError, match="is async only; a Client needs"):
+        connection.client(async_only)
+    with pytest.raises(acx.ConfigurationError, match=r"Expected ClientOptions .* not RetryPolicy"):
+        connection.client(acx.RetryPolicy())  # type: ignore[arg-type]

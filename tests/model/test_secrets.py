@@ -89,9 +89,22 @@ def _raises(action: Callable[[], object]) -> BaseException:
     pytest.fail("expected an exception")
 
 
+def _verify(connection: acx.Connection, options: acx.ClientOptions) -> acx.User:
+    with connection.client(options) as client:
+        return connection.verify(client)
+
+
+def _validate(
+    destination: acx.ExportDestination, options: acx.ClientOptions
+) -> acx.ResolvedDestination:
+    with destination.connection.client(options) as client:
+        return destination.validate(client)
+
+
 def test_exceptions_never_hold_the_key(
     emu: ActiveCampaignEmulator, consented: acx.Connection, connection: acx.Connection
 ) -> None:
+    options = acx.ClientOptions(transport=emu.transport(), retry=FAST)
     bad = acx.Connection("AC", HOST, WRONG_KEY)
     list_id = emu.add_list("VIP")
     actions: list[Callable[[], object]] = [
@@ -104,12 +117,12 @@ def test_exceptions_never_hold_the_key(
         lambda: acx.Connection("AC", f"https://user:{KEY}@acme.api-us1.com", KEY),
         lambda: acx.Connection("AC", f"acme.api-us1.com/{KEY}", KEY),
         lambda: acx.Connection(KEY * 4, HOST, KEY),
-        lambda: bad.verify(transport=emu.transport(), retry=FAST),
-        lambda: acx.ExportDestination(bad, "VIP", list_id, acx.FieldMapping(email="E")).validate(
-            transport=emu.transport(), retry=FAST
+        lambda: _verify(bad, options),
+        lambda: _validate(
+            acx.ExportDestination(bad, "VIP", list_id, acx.FieldMapping(email="E")), options
         ),
-        lambda: acx.ExportDestination(consented, "VIP", 999, acx.FieldMapping(email="E")).validate(
-            transport=emu.transport(), retry=FAST
+        lambda: _validate(
+            acx.ExportDestination(consented, "VIP", 999, acx.FieldMapping(email="E")), options
         ),
         lambda: acx.Connection.from_dict({**consented.to_dict(), "colour": 1}, api_key=KEY),
         lambda: acx.Connection.from_dict(
@@ -132,14 +145,18 @@ def test_logs_never_hold_the_key(
     list_id = emu.add_list("VIP")
     emu.add_field("Tier", perstag="TIER")
     bad = acx.Connection("AC", HOST, WRONG_KEY)
+    options = acx.ClientOptions(transport=emu.transport(), retry=FAST)
     with caplog.at_level(logging.DEBUG):
-        consented.verify(transport=emu.transport())
-        acx.ExportDestination(
-            consented, "VIP", list_id, acx.FieldMapping(email="E", fields={"TIER": "T"})
-        ).validate(transport=emu.transport())
+        _verify(consented, options)
+        _validate(
+            acx.ExportDestination(
+                consented, "VIP", list_id, acx.FieldMapping(email="E", fields={"TIER": "T"})
+            ),
+            options,
+        )
         with pytest.raises(acx.AuthenticationError):
-            bad.verify(transport=emu.transport(), retry=FAST)
-        consented.revoke_consent()
+            _verify(bad, options)
+        consented.revoke_consent(ADMIN)
     assert caplog.records, "expected some log records to check"
     for record in caplog.records:
         text = record.getMessage() + repr(record.args) + repr(vars(record))

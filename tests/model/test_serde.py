@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ac_segment_export as acx
+from ac_segment_export._core import convert
 from ac_segment_export._model import _serde
 
 from .conftest import ACCEPTED_AT, HOST, KEY
@@ -33,7 +34,9 @@ utc_datetimes = st.datetimes(
     max_value=dt.datetime(2100, 1, 1),
     timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5, minutes=-30))]),
 )
-consents = st.builds(acx.Consent, names, utc_datetimes, names)
+consents = st.builds(acx.Consent, names, utc_datetimes, names) | st.builds(
+    acx.Consent, names, utc_datetimes, names, revoked_by=names, revoked_at=utc_datetimes
+)
 hosts = st.sampled_from(
     ["acme.api-us1.com", "ACME.api-us1.com", "https://x.api-us2.com/api/3", "http://127.0.0.1:8080"]
 )
@@ -94,7 +97,7 @@ destinations = st.builds(
 
 @given(consents)
 def test_consent_round_trips_exactly(consent: acx.Consent) -> None:
-    conv = _serde._CONVERTER
+    conv = convert.converter
     data = conv.unstructure(consent)
     assert data["accepted_at"].endswith("+00:00")
     back = conv.structure(json.loads(json.dumps(data)), acx.Consent)
@@ -152,9 +155,61 @@ def test_destination_round_trips(destination: acx.ExportDestination) -> None:
     assert back == destination
 
 
+@given(tag_rules)
+def test_tag_rules_round_trip_with_their_tags(rule: acx.TagRule) -> None:
+    """A tag rule is stored as its fields plus a "type" tag naming its class, and read back."""
+    mapping = acx.FieldMapping(email="E", tags=[rule])
+    data = _serde.mapping_to_dict(mapping, transforms=TRANSFORMS)
+    (stored,) = data["tags"]
+    assert stored["type"] == {acx.FlagTag: "flag", acx.ValueTag: "value"}[type(rule)]
+    back = _serde.mapping_from_dict(json.loads(json.dumps(data)), transforms=TRANSFORMS)
+    assert back.tags == (rule,)
+
+
+@given(tag_rules, st.sampled_from(["flag", "value"]))
+def test_the_tag_alone_picks_the_tag_rule_class(rule: acx.TagRule, tag: str) -> None:
+    """A rule stored under the other class's tag is refused, never read as the other class."""
+    data = _serde.mapping_to_dict(acx.FieldMapping(email="E", tags=[rule]), transforms=TRANSFORMS)
+    data["tags"][0]["type"] = tag
+    if {"flag": acx.FlagTag, "value": acx.ValueTag}[tag] is type(rule):
+        assert _serde.mapping_from_dict(data, transforms=TRANSFORMS).tags == (rule,)
+    else:
+        with pytest.raises(acx.FieldMappingError, match="A stored tag rule must be"):
+            _serde.mapping_from_dict(data, transforms=TRANSFORMS)
+
+
+def test_per_call_choices_do_not_reach_the_shared_converter(consented: acx.Connection) -> None:
+    """include_secrets= and transforms= live in a converter made for the call, then dropped."""
+    assert consented.to_dict(include_secrets=True)["api_key"] == {"value": KEY}
+    assert convert.converter.unstructure(consented)["api_key"] is None
+    with pytest.raises(acx.ConfigurationError, match="without saying where the key comes from"):
+        convert.converter.structure(consented.to_dict(include_secrets=True), acx.Connection)
+    mapping = acx.FieldMapping(email=acx.Attribute("E", transform=UPPER))
+    assert _serde.mapping_to_dict(mapping, transforms=TRANSFORMS)["email"]["transform"] == "upper"
+    with pytest.raises(acx.FieldMappingError, match="cannot be serialized"):
+        convert.converter.unstructure(mapping)
+
+
+def test_a_revoked_consent_is_stored_with_the_connection(consented: acx.Connection) -> None:
+    """The revocation is part of the stored connection; a consent that holds stores no such keys."""
+    at = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+    revoked = consented.revoke_consent("bo@contoso.com", revoked_at=at)
+    data = revoked.to_dict(api_key_env="K")
+    assert data["consent"] == {
+        "accepted_by": "ana@contoso.com",
+        "accepted_at": "2026-11-30T08:15:00.123456+00:00",
+        "terms_version": "1",
+        "revoked_by": "bo@contoso.com",
+        "revoked_at": "2026-12-01T08:00:00+00:00",
+    }
+    back = acx.Connection.from_dict(data, environ={"K": KEY})
+    assert back == revoked
+    assert not back.has_consent
+
+
 @given(st.sampled_from(acx.Audience), st.sampled_from(acx.Role))
 def test_actor_and_enums_round_trip(audience: acx.Audience, role: acx.Role) -> None:
-    conv = _serde._CONVERTER
+    conv = convert.converter
     actor = acx.Actor("ana", role)
     assert conv.structure(conv.unstructure(actor), acx.Actor) == actor
     assert conv.unstructure(audience) == audience.value

@@ -105,7 +105,7 @@ def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
     rows = csv.DictReader(io.StringIO("Email,First\nana@example.org,Ana\n"))
     report = acx.Exporter(
         dest,
-        client=conn.client(transport=emu.transport()),
+        client=conn.client(acx.ClientOptions(transport=emu.transport())),
         cancel=token,
         on_progress=on_progress,
         checkpoint=acx.FileCheckpoint("run.json"),

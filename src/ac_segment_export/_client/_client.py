@@ -122,6 +122,22 @@ class _BaseClient:
         """The API base URL, ``https://HOST/api/3/``."""
         return self.endpoint.base_url
 
+    def uses_key(self, api_key: str | Secret) -> bool:
+        """Whether this client sends *api_key*, without revealing its own key.
+
+        The keys are compared in constant time. A value that cannot be an API key (blank,
+        or holding whitespace inside) is no client's key.
+
+        Args:
+            api_key: The key to compare with, as a string or a :class:`Secret`.
+        """
+        if not isinstance(api_key, Secret):
+            try:
+                api_key = Secret(api_key)
+            except ConfigurationError:
+                return False
+        return self._api_key == api_key
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={str(self.endpoint)!r})"
 

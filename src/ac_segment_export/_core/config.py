@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
+import httpx
 
 from ac_segment_export._core.errors import ConfigurationError
+from ac_segment_export._core.pacing import RateLimiter
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "ClientOptions",
     "RateLimits",
     "RetryPolicy",
 ]
@@ -163,3 +168,87 @@ class RateLimits:
             bulk_per_minute=self.bulk_per_minute * factor,
             bulk_single_per_minute=self.bulk_single_per_minute * factor,
         )
+
+
+def _timeout(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, httpx.Timeout):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        msg = f"timeout must be positive seconds or an httpx.Timeout, not {value!r}."
+        raise ConfigurationError(msg)
+
+
+def _retry(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, RetryPolicy):
+        msg = f"retry must be a RetryPolicy, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+
+
+def _rate_limits(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, (RateLimits, RateLimiter)):
+        msg = f"rate_limits must be a RateLimits or a RateLimiter, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+
+
+def _transport(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, (httpx.BaseTransport, httpx.AsyncBaseTransport)):
+        msg = f"transport must be an httpx transport or None, not {type(value).__name__}."
+        raise ConfigurationError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """How a client built from a connection sends: timeout, retries, pacing and transport.
+
+    One value, passed whole to :meth:`Connection.client` and :meth:`Connection.async_client`
+    (the only builders of a client from a connection), so that a connection's checks, the
+    exporter and your own code build their clients alike.
+
+    Attributes:
+        timeout: Seconds (or an :class:`httpx.Timeout`) for each request.
+        retry: When to retry; see :class:`RetryPolicy`.
+        rate_limits: Client-side pacing; a shared :class:`RateLimiter` makes every client
+            built with these options share one budget, a :class:`RateLimits` gives each
+            client its own.
+        transport: An httpx transport to send through (an emulator's, in tests). A
+            :class:`Client` needs an :class:`httpx.BaseTransport`, an :class:`AsyncClient`
+            an :class:`httpx.AsyncBaseTransport`; the emulator's transport is both.
+
+    Raises:
+        ConfigurationError: An option has the wrong type or value.
+    """
+
+    timeout: float | httpx.Timeout = attrs.field(default=DEFAULT_TIMEOUT, validator=_timeout)
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry)
+    rate_limits: RateLimits | RateLimiter = attrs.field(factory=RateLimits, validator=_rate_limits)
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = attrs.field(
+        default=None, validator=_transport
+    )
+
+    def sync_transport(self) -> httpx.BaseTransport | None:
+        """The transport, for a :class:`Client`.
+
+        Raises:
+            ConfigurationError: The transport is async only.
+        """
+        if self.transport is None or isinstance(self.transport, httpx.BaseTransport):
+            return self.transport
+        msg = (
+            f"The transport {type(self.transport).__name__} is async only; a Client needs an "
+            "httpx.BaseTransport (use async_client() for this one)."
+        )
+        raise ConfigurationError(msg)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport, for an :class:`AsyncClient`.
+
+        Raises:
+            ConfigurationError: The transport is sync only.
+        """
+        if self.transport is None or isinstance(self.transport, httpx.AsyncBaseTransport):
+            return self.transport
+        msg = (
+            f"The transport {type(self.transport).__name__} is sync only; an AsyncClient needs "
+            "an httpx.AsyncBaseTransport (use client() for this one)."
+        )
+        raise ConfigurationError(msg)

@@ -12,6 +12,7 @@ Frozen, validated values that do no I/O except in the explicit ``verify``/``vali
 
 import attrs
 
+from ac_segment_export._model import _serde as _serde  # registers the stored shapes
 from ac_segment_export._model._connection import (
     DATA_PRIVACY_NOTICE,
     DATA_PRIVACY_TERMS_VERSION,

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
+from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import (
     ConfigurationError,
     ConsentRequiredError,
@@ -28,10 +27,7 @@ from ac_segment_export._model._roles import Actor, Audience
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    import httpx
-
     from ac_segment_export._client import AsyncClient, Client
-    from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.wire import User
 
 __all__ = ["DATA_PRIVACY_NOTICE", "DATA_PRIVACY_TERMS_VERSION", "Connection", "Consent"]
@@ -50,6 +46,9 @@ DATA_PRIVACY_NOTICE = (
 )
 
 _MAX_NAME = 256
+
+#: The options of a client built without any: the library's defaults.
+DEFAULT_CLIENT_OPTIONS = ClientOptions()
 
 
 def _text(value: object, what: str) -> str:
@@ -78,44 +77,70 @@ def _terms_version(value: object) -> str:
     return _text(value, "consent's terms_version")
 
 
-def _utc(value: object) -> dt.datetime:
+def _utc(value: object, what: str = "accepted_at") -> dt.datetime:
     if not isinstance(value, dt.datetime):
-        msg = f"accepted_at must be a datetime, not {type(value).__name__}."
+        msg = f"{what} must be a datetime, not {type(value).__name__}."
         raise ConfigurationError(msg)
     if value.tzinfo is None or value.utcoffset() is None:
         msg = (
-            f"accepted_at {value.isoformat()!r} has no time zone; pass a timezone-aware "
+            f"{what} {value.isoformat()!r} has no time zone; pass a timezone-aware "
             "datetime (it is stored in UTC)."
         )
         raise ConfigurationError(msg)
     return value.astimezone(dt.timezone.utc)
 
 
+def _revoked_by(value: object) -> str | None:
+    return None if value is None else _text(value, "consent's revoked_by")
+
+
+def _revoked_at(value: object) -> dt.datetime | None:
+    return None if value is None else _utc(value, "revoked_at")
+
+
+def _revoked_together(consent: Consent, _: attrs.Attribute[Any], value: object) -> None:
+    if (consent.revoked_by is None) != (value is None):
+        msg = "A consent's revoked_by and revoked_at go together: give both or neither."
+        raise ConfigurationError(msg)
+
+
+def _now_utc(value: dt.datetime | None) -> dt.datetime:
+    return value if value is not None else dt.datetime.now(dt.timezone.utc)
+
+
 @attrs.frozen
 class Consent:
     """The recorded acknowledgement that profile data may be sent to ActiveCampaign.
+
+    A revoked consent stays on record (who gave it, and who withdrew it when) and allows
+    nothing; :meth:`Connection.revoke_consent` makes one.
 
     Args:
         accepted_by: Who accepted (a user name or email).
         accepted_at: When, timezone-aware; stored in UTC.
         terms_version: Which version of the terms was accepted (see
             :data:`DATA_PRIVACY_TERMS_VERSION`).
+        revoked_by: Who withdrew the consent, or ``None`` while it holds.
+        revoked_at: When it was withdrawn, timezone-aware (stored in UTC); given together
+            with *revoked_by*.
 
     Raises:
-        ConfigurationError: A blank name or version, or a naive datetime.
+        ConfigurationError: A blank name or version, a naive datetime, or only one of
+            *revoked_by* and *revoked_at*.
     """
 
     accepted_by: str = attrs.field(converter=_accepted_by)
     accepted_at: dt.datetime = attrs.field(converter=_utc)
     terms_version: str = attrs.field(default=DATA_PRIVACY_TERMS_VERSION, converter=_terms_version)
+    revoked_by: str | None = attrs.field(default=None, kw_only=True, converter=_revoked_by)
+    revoked_at: dt.datetime | None = attrs.field(
+        default=None, kw_only=True, converter=_revoked_at, validator=_revoked_together
+    )
 
-
-# Consents revoked in this process, with the host they were given for. Connections are frozen
-# values that get copied around (a destination holds one); recording revocation here makes it
-# stop every later export through *any* copy, not only through the object revoke_consent()
-# returned.
-_revoked: set[tuple[str, Consent]] = set()
-_revoked_lock = threading.Lock()
+    @property
+    def revoked(self) -> bool:
+        """Whether the consent was withdrawn."""
+        return self.revoked_at is not None
 
 
 def _host(value: object) -> str:
@@ -154,6 +179,15 @@ def _consent(_: object, __: attrs.Attribute[Any], value: object) -> None:
         raise ConfigurationError(msg)
 
 
+def _check_options(options: object) -> None:
+    if not isinstance(options, ClientOptions):
+        msg = (
+            f"Expected ClientOptions (timeout, retry, rate_limits, transport), not "
+            f"{type(options).__name__}."
+        )
+        raise ConfigurationError(msg)
+
+
 def _check_actor(actor: object) -> None:
     if not isinstance(actor, Actor):
         msg = f"Expected an Actor (the acting user and their role), not {type(actor).__name__}."
@@ -177,7 +211,8 @@ class Connection:
         usable_by: Who may run exports through it: :attr:`Audience.ADMINS` (the default) or
             :attr:`Audience.ADMINS_AND_CONTRIBUTORS`.
         consent: The data-privacy consent; ``None`` until an admin calls
-            :meth:`accept_data_privacy_terms`. Without it no profile data is sent.
+            :meth:`accept_data_privacy_terms`. Without it, or once it is revoked
+            (:meth:`revoke_consent`), no profile data is sent.
         export_user: The identity exports through this connection run as; carried into
             every export report.
 
@@ -208,10 +243,7 @@ class Connection:
     @property
     def has_consent(self) -> bool:
         """Whether profile data may be sent (consent recorded and not revoked)."""
-        if self.consent is None:
-            return False
-        with _revoked_lock:
-            return (self.host, self.consent) not in _revoked
+        return self.consent is not None and not self.consent.revoked
 
     # -- consent -------------------------------------------------------------------------------
 
@@ -239,33 +271,42 @@ class Connection:
         if isinstance(accepted_by, Actor):
             self._require_admin(accepted_by, "accept the data-privacy terms of")
             accepted_by = accepted_by.user
-        when = accepted_at if accepted_at is not None else dt.datetime.now(dt.timezone.utc)
-        consent = Consent(accepted_by, when, terms_version)
+        consent = Consent(accepted_by, _now_utc(accepted_at), terms_version)
         return attrs.evolve(self, consent=consent)
 
-    def revoke_consent(self, *, actor: Actor | None = None) -> Connection:
-        """Withdraw the consent: no later export through this connection sends data.
+    def revoke_consent(
+        self, revoked_by: str | Actor, *, revoked_at: dt.datetime | None = None
+    ) -> Connection:
+        """Withdraw the consent: no export through the returned connection sends data.
 
-        Revocation holds in this whole process: every copy of the connection that carries
-        the revoked consent (a destination created earlier holds one) fails
-        :meth:`require_consent` from now on. Persist the returned connection so that other
-        processes see it too.
+        The revocation is part of the value returned: its consent records who withdrew it
+        and when, and :meth:`require_consent` refuses it. This connection (a frozen value)
+        and copies of it made before (a destination holds one) are unchanged: store the
+        returned connection where the connection is kept, and move destinations onto it
+        (:meth:`ExportDestination.with_connection`) or load them again.
 
         Args:
-            actor: The acting user; when given, they must be an admin.
+            revoked_by: Who withdraws: a name or email, or an :class:`Actor` (who must be an
+                admin).
+            revoked_at: When; defaults to now. Stored in UTC.
 
         Returns:
-            This connection without consent.
+            This connection with its consent marked revoked; unchanged when there is no
+            consent or it was already revoked (the first revocation stays on record).
+
+        Raises:
+            PermissionDeniedError: *revoked_by* is an actor who is not an admin.
         """
-        if actor is not None:
-            self._require_admin(actor, "revoke the consent of")
-        if self.consent is not None:
-            with _revoked_lock:
-                _revoked.add((self.host, self.consent))
-            logger.info(
-                "Data-privacy consent revoked for connection %r (%s)", self.display_name, self.host
-            )
-        return attrs.evolve(self, consent=None)
+        if isinstance(revoked_by, Actor):
+            self._require_admin(revoked_by, "revoke the consent of")
+            revoked_by = revoked_by.user
+        if self.consent is None or self.consent.revoked:
+            return self
+        consent = attrs.evolve(self.consent, revoked_by=revoked_by, revoked_at=_now_utc(revoked_at))
+        logger.info(
+            "Data-privacy consent revoked for connection %r (%s)", self.display_name, self.host
+        )
+        return attrs.evolve(self, consent=consent)
 
     def require_consent(self) -> None:
         """Raise unless profile data may be sent through this connection.
@@ -279,12 +320,14 @@ class Connection:
         """
         if self.has_consent:
             return
-        if self.consent is None:
+        consent = self.consent
+        if consent is None or consent.revoked_at is None:
             problem = "has no data-privacy consent"
         else:
             problem = (
-                f"had its data-privacy consent (given by {self.consent.accepted_by} on "
-                f"{self.consent.accepted_at:%Y-%m-%d}) revoked"
+                f"had its data-privacy consent (given by {consent.accepted_by} on "
+                f"{consent.accepted_at:%Y-%m-%d}) revoked by {consent.revoked_by} on "
+                f"{consent.revoked_at:%Y-%m-%d}"
             )
         msg = (
             f"Connection {self.display_name!r} {problem}. Exporting sends profiles, which may "
@@ -392,48 +435,40 @@ class Connection:
 
     # -- clients and the Connect step --------------------------------------------------------------
 
-    def client(
-        self,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> Client:
-        """A :class:`Client` for this connection's account (the options are the client's)."""
+    def client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> Client:
+        """A :class:`Client` for this connection's account: the one way to build one.
+
+        Args:
+            options: How the client sends (timeout, retries, pacing, transport).
+
+        Raises:
+            ConfigurationError: *options* is not a :class:`ClientOptions`, or its transport
+                is async only.
+        """
         from ac_segment_export._client import Client  # noqa: PLC0415
 
+        _check_options(options)
         return Client(
             self.endpoint,
             self.api_key,
-            timeout=timeout,
-            retry=retry,
-            rate_limits=rate_limits,
-            transport=transport,
-            http_client=http_client,
+            timeout=options.timeout,
+            retry=options.retry,
+            rate_limits=options.rate_limits,
+            transport=options.sync_transport(),
         )
 
-    def async_client(
-        self,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> AsyncClient:
-        """An :class:`AsyncClient` for this connection's account."""
+    def async_client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> AsyncClient:
+        """An :class:`AsyncClient` for this connection's account (see :meth:`client`)."""
         from ac_segment_export._client import AsyncClient  # noqa: PLC0415
 
+        _check_options(options)
         return AsyncClient(
             self.endpoint,
             self.api_key,
-            timeout=timeout,
-            retry=retry,
-            rate_limits=rate_limits,
-            transport=transport,
-            http_client=http_client,
+            timeout=options.timeout,
+            retry=options.retry,
+            rate_limits=options.rate_limits,
+            transport=options.async_transport(),
         )
 
     def check_client(self, client: Client | AsyncClient) -> None:
@@ -448,34 +483,21 @@ class Connection:
                 f"is for {self.host}; use connection.client()."
             )
             raise ConfigurationError(msg)
-        if client._api_key != self.api_key:  # same package: compare, never reveal
+        if not client.uses_key(self.api_key):
             msg = (
                 f"The client uses another API key than connection {self.display_name!r}; "
                 "use connection.client()."
             )
             raise ConfigurationError(msg)
 
-    def verify(
-        self,
-        client: Client | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> User:
+    def verify(self, client: Client | None = None) -> User:
         """The "Connect" step: check the key against the API and return whom it belongs to.
 
         Sends ``GET /users/me`` (no profile data, so no consent is needed).
 
         Args:
-            client: A client for this connection to send through (not closed); by default
-                one is made (with *transport*, *retry*, *rate_limits* and *timeout*) and closed.
-            transport: An httpx transport for the client made here (an emulator's, in tests).
-            retry: The retry policy of the client made here.
-            rate_limits: The pacing of the client made here (share a ``RateLimiter`` to keep
-                within the account's budget).
-            timeout: The timeout of the client made here.
+            client: A client for this connection (from :meth:`client`) to send through; it is
+                not closed. By default ``self.client()`` is built, used and closed.
 
         Returns:
             The ActiveCampaign user the key belongs to.
@@ -485,37 +507,21 @@ class Connection:
             APIConnectionError: The host could not be reached; the message names it.
             ConfigurationError: *client* is for another host or key.
         """
-        if client is not None:
-            self.check_client(client)
-            user = client.users.me()
-        else:
-            with self.client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
-                user = own.users.me()
-        logger.debug(
-            "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
-        )
-        return user
+        if client is None:
+            with self.client() as own:
+                return self.verify(own)
+        self.check_client(client)
+        return self._verified(client.users.me())
 
-    async def averify(
-        self,
-        client: AsyncClient | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> User:
-        """The async :meth:`verify`."""
-        if client is not None:
-            self.check_client(client)
-            user = await client.users.me()
-        else:
-            async with self.async_client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
-                user = await own.users.me()
+    async def averify(self, client: AsyncClient | None = None) -> User:
+        """The async :meth:`verify` (by default through ``self.async_client()``)."""
+        if client is None:
+            async with self.async_client() as own:
+                return await self.averify(own)
+        self.check_client(client)
+        return self._verified(await client.users.me())
+
+    def _verified(self, user: User) -> User:
         logger.debug(
             "Connection %r verified: the key belongs to user #%d", self.display_name, user.id
         )

@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError, NotFoundError
 from ac_segment_export._core.wire import CustomField, MailingList  # noqa: TC001 - resolved at runtime
 from ac_segment_export._model._connection import Connection
 from ac_segment_export._model._mapping import FieldMapper, FieldMapping
 
 if TYPE_CHECKING:
-    import httpx
-
     from ac_segment_export._client import AsyncClient, Client
-    from ac_segment_export._core.pacing import RateLimiter
     from ac_segment_export._core.secrets import Secret
     from ac_segment_export._model._roles import Actor
 
@@ -253,28 +249,16 @@ class ExportDestination:
     def _needs_fields(self) -> bool:
         return isinstance(self.mapping, FieldMapping) and bool(self.mapping.fields)
 
-    def validate(
-        self,
-        client: Client | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> ResolvedDestination:
+    def validate(self, client: Client | None = None) -> ResolvedDestination:
         """Check the destination against the account before any data moves.
 
         Reads the list (``GET /lists/{id}``) and, when the mapping has custom fields, every
         page of ``/fields``. No profile data is sent, so no consent is needed.
 
         Args:
-            client: A client for the destination's connection (not closed); by default one
-                is made (with *transport*, *retry*, *rate_limits* and *timeout*) and closed.
-            transport: An httpx transport for the client made here.
-            retry: The retry policy of the client made here.
-            rate_limits: The pacing of the client made here (share a ``RateLimiter`` to keep
-                within the account's budget).
-            timeout: The timeout of the client made here.
+            client: A client for the destination's connection (from
+                :meth:`Connection.client`); it is not closed. By default
+                ``connection.client()`` is built, used and closed.
 
         Returns:
             The resolved destination: the list (with its name) and the mapper.
@@ -283,11 +267,10 @@ class ExportDestination:
             NotFoundError: The list does not exist; the message names its ID.
             FieldMappingError: A mapped custom field is unknown or ambiguous.
             AuthenticationError: The key was refused.
+            ConfigurationError: *client* is for another host or key.
         """
         if client is None:
-            with self.connection.client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
+            with self.connection.client() as own:
                 return self.validate(own)
         self.connection.check_client(client)
         try:
@@ -297,20 +280,10 @@ class ExportDestination:
         fields = list(client.fields.iterate()) if self._needs_fields() else None
         return self.resolve(mailing_list, fields or ())
 
-    async def avalidate(
-        self,
-        client: AsyncClient | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-    ) -> ResolvedDestination:
-        """The async :meth:`validate`."""
+    async def avalidate(self, client: AsyncClient | None = None) -> ResolvedDestination:
+        """The async :meth:`validate` (by default through ``connection.async_client()``)."""
         if client is None:
-            async with self.connection.async_client(
-                transport=transport, retry=retry, rate_limits=rate_limits, timeout=timeout
-            ) as own:
+            async with self.connection.async_client() as own:
                 return await self.avalidate(own)
         self.connection.check_client(client)
         try:

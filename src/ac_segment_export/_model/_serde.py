@@ -1,4 +1,4 @@
-"""Plain-data (dict / JSON) forms of connections and destinations, through a private converter.
+"""Plain-data (dict / JSON) forms of connections and destinations, through the one converter.
 
 The stored shapes (``version`` 1)::
 
@@ -6,7 +6,8 @@ The stored shapes (``version`` 1)::
                   "api_key": None | {"env": NAME} | {"ref": REF} | {"value": KEY},
                   "usable_by": "admins" | "admins_and_contributors",
                   "consent": None | {"accepted_by": str, "accepted_at": ISO-8601 UTC,
-                                     "terms_version": str},
+                                     "terms_version": str,
+                                     "revoked_by"?: str, "revoked_at"?: ISO-8601 UTC},
                   "export_user": None | str}
     destination: {"version": 1, "connection": <connection> | None, "name": str,
                   "list_id": int, "mapping": <mapping>, "tags": [str],
@@ -17,27 +18,29 @@ The stored shapes (``version`` 1)::
                             | {"type": "value", "attribute": <attr>, "prefix": str}]}
     <attr>:      "AttributeName" | {"name": str, "transform": TRANSFORM_NAME}
 
-The key's value is written only on request (``include_secrets=True``); transforms are written
-by the name the caller gives them, because a callable cannot be stored.
+The classes are registered on the shared converter (:mod:`ac_segment_export._core.convert`)
+when this module is imported. What one call chooses (write the key or a reference to it, where
+to read it from, the transforms registry, the connection of a destination) goes into hooks of
+a converter derived for that call only. The key's value is written only on request
+(``include_secrets=True``); transforms are written by the name the caller gives them, because
+a callable cannot be stored.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import datetime as dt
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import override
 
+from ac_segment_export._core import convert
 from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
 from ac_segment_export._core.secrets import Secret
-from ac_segment_export._model._connection import Connection
+from ac_segment_export._model._connection import Connection, Consent
 from ac_segment_export._model._destination import ExportDestination, ExportMode
 from ac_segment_export._model._mapping import (
     Attribute,
@@ -46,11 +49,7 @@ from ac_segment_export._model._mapping import (
     TagRule,
     ValueTag,
 )
-from ac_segment_export._model._roles import Audience, Role
-
-if TYPE_CHECKING:
-    import enum
-    from collections.abc import Iterator
+from ac_segment_export._model._roles import Actor, Audience, Role
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -82,29 +81,6 @@ class _KeyIn:
     api_key: str | Secret | None = None
     provider: SecretProvider | None = None
     environ: Mapping[str, str] | None = None
-
-
-def _as_is(value: object, _: object) -> object:
-    return value
-
-
-def _enum_out(value: enum.Enum) -> object:
-    return value.value
-
-
-def _datetime_out(value: dt.datetime) -> str:
-    return value.isoformat()
-
-
-def _datetime_in(value: object, _: object) -> dt.datetime:
-    if not isinstance(value, str):
-        msg = f"expected an ISO 8601 timestamp string, not {value!r}"
-        raise ConfigurationError(msg)
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        msg = f"{value!r} is not an ISO 8601 timestamp"
-        raise ConfigurationError(msg) from None
 
 
 def _non_blank(value: object) -> bool:
@@ -247,74 +223,35 @@ def _attribute_in(transforms: Transforms | None) -> Callable[[object, object], A
     return load
 
 
-@attrs.frozen
-class _Options:
-    key_out: _KeyOut = _KeyOut()
-    key_in: _KeyIn = _KeyIn()
-    transforms: Transforms | None = None
+def _optional(
+    load: Callable[[object, object], Attribute | str],
+) -> Callable[[object, object], Attribute | str | None]:
+    def optional(value: object, cls: object) -> Attribute | str | None:
+        return None if value is None else load(value, cls)
+
+    return optional
 
 
-# The converter is built once; what varies per call (how to store the key, where to find it,
-# the transforms registry) reaches its hooks through this context variable, which is safe
-# across threads and tasks.
-_options: contextvars.ContextVar[_Options | None] = contextvars.ContextVar(
-    "ac_segment_export_serde_options", default=None
-)
-_DEFAULT_OPTIONS = _Options()
+def _transform_hooks(
+    transforms: Transforms | None,
+) -> tuple[dict[Any, Callable[[Any], Any]], dict[Any, Callable[[Any, Any], Any]]]:
+    attribute_in = _attribute_in(transforms)
+    return (
+        {Attribute: _attribute_out(transforms)},
+        {Attribute: attribute_in, Attribute | None: _optional(attribute_in)},
+    )
 
 
-def _current() -> _Options:
-    return _options.get() or _DEFAULT_OPTIONS
+def _mapping_overrides(conv: cattrs.Converter) -> dict[str, Any]:
+    def attribute_out(attribute: Attribute) -> object:
+        return conv.unstructure(attribute, Attribute)
 
-
-@contextlib.contextmanager
-def _using(options: _Options) -> Iterator[cattrs.Converter]:
-    token = _options.set(options)
-    try:
-        yield _CONVERTER
-    finally:
-        _options.reset(token)
-
-
-def _attr_out(attribute: Attribute) -> object:
-    return _attribute_out(_current().transforms)(attribute)
-
-
-def _attr_in(value: object, cls: object) -> Attribute | str:
-    return _attribute_in(_current().transforms)(value, cls)
-
-
-def _hook_secret_out(secret: Secret) -> dict[str, str] | None:
-    return _secret_out(_current().key_out)(secret)
-
-
-def _hook_secret_in(entry: object, cls: object) -> Secret:
-    return _secret_in(_current().key_in)(entry, cls)
-
-
-def _build() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
-    # Stored as their plain string values; loaded through the models' converters (and their
-    # messages). Registered per class: as ``str`` subclasses they would pass through as is.
-    for cls in (Audience, Role, ExportMode):
-        conv.register_unstructure_hook(cls, _enum_out)
-        conv.register_structure_hook(cls, _as_is)
-    conv.register_unstructure_hook(dt.datetime, _datetime_out)
-    conv.register_structure_hook(dt.datetime, _datetime_in)
-    conv.register_unstructure_hook(Secret, _hook_secret_out)
-    conv.register_structure_hook(Secret, _hook_secret_in)
-
-    attr_out, attr_in = _attr_out, _attr_in
-    conv.register_unstructure_hook(Attribute, attr_out)
-    conv.register_structure_hook(Attribute, attr_in)
-
-    def optional_attr_in(value: object, _: object) -> Attribute | str | None:
-        return None if value is None else attr_in(value, _)
-
-    conv.register_structure_hook(Attribute | None, optional_attr_in)
+    def attribute_in(value: object) -> Attribute | str:
+        loaded: Attribute | str = conv.structure(value, Attribute)
+        return loaded
 
     def fields_out(pairs: tuple[tuple[str | int, Attribute], ...]) -> list[dict[str, object]]:
-        return [{"field": ref, "attribute": attr_out(attribute)} for ref, attribute in pairs]
+        return [{"field": ref, "attribute": attribute_out(attribute)} for ref, attribute in pairs]
 
     def fields_in(value: object, _: object) -> tuple[tuple[object, Attribute | str], ...]:
         if not isinstance(value, list):
@@ -325,75 +262,82 @@ def _build() -> cattrs.Converter:
             if not isinstance(entry, Mapping) or set(entry) != {"field", "attribute"}:
                 msg = f"A stored field entry must be {{'field': ..., 'attribute': ...}}: {entry!r}."
                 raise FieldMappingError(msg)
-            out.append((entry["field"], attr_in(entry["attribute"], Attribute)))
+            out.append((entry["field"], attribute_in(entry["attribute"])))
         return tuple(out)
-
-    def tags_out(rules: tuple[TagRule, ...]) -> list[dict[str, object]]:
-        return [
-            {"type": "flag", "attribute": attr_out(rule.attribute), "tag": rule.tag}
-            if isinstance(rule, FlagTag)
-            else {"type": "value", "attribute": attr_out(rule.attribute), "prefix": rule.prefix}
-            for rule in rules
-        ]
 
     def tags_in(value: object, _: object) -> tuple[TagRule, ...]:
         if not isinstance(value, list):
             msg = f"The stored mapping tags must be a list, not {type(value).__name__}."
             raise FieldMappingError(msg)
-        out: list[TagRule] = []
-        for entry in value:
-            kind = entry.get("type") if isinstance(entry, Mapping) else None
-            if kind == "flag" and set(entry) == {"type", "attribute", "tag"}:
-                out.append(FlagTag(attr_in(entry["attribute"], Attribute), entry["tag"]))
-            elif kind == "value" and set(entry) == {"type", "attribute", "prefix"}:
-                out.append(ValueTag(attr_in(entry["attribute"], Attribute), entry["prefix"]))
-            else:
-                msg = (
-                    "A stored tag rule must be {'type': 'flag', 'attribute', 'tag'} or "
-                    f"{{'type': 'value', 'attribute', 'prefix'}}, not {entry!r}."
-                )
-                raise FieldMappingError(msg)
-        return tuple(out)
+        return tuple(_tag_rule(conv, entry) for entry in value)
 
-    conv.register_unstructure_hook(
-        FieldMapping,
-        make_dict_unstructure_fn(
-            FieldMapping,
-            conv,
-            _cattrs_omit_if_default=True,
-            fields=override(unstruct_hook=fields_out),
-            tags=override(unstruct_hook=tags_out),
-        ),
+    return {
+        "fields": override(unstruct_hook=fields_out, struct_hook=fields_in),
+        "tags": override(struct_hook=tags_in),
+    }
+
+
+def _tag_rule(conv: cattrs.Converter, entry: object) -> TagRule:
+    try:
+        rule: TagRule = conv.structure(entry, TagRule)  # type: ignore[arg-type]
+    except (
+        cattrs.BaseValidationError,
+        cattrs.ForbiddenExtraKeysError,
+        LookupError,
+        TypeError,
+        AttributeError,
+    ):
+        msg = (
+            "A stored tag rule must be {'type': 'flag', 'attribute', 'tag'} or "
+            f"{{'type': 'value', 'attribute', 'prefix'}}, not {entry!r}."
+        )
+        raise FieldMappingError(msg) from None
+    return rule
+
+
+def _destination_overrides(conv: cattrs.Converter) -> dict[str, Any]:
+    def mapping_out(mapping: FieldMapping) -> object:
+        return conv.unstructure(mapping, FieldMapping)
+
+    return {"mapping": override(unstruct_hook=mapping_out)}
+
+
+def _register() -> None:
+    # The models' own converters read these, with their messages.
+    convert.register_enums(Audience, Role, ExportMode, checked=False)
+    out, load = _transform_hooks(None)
+    for cls, hook in out.items():
+        convert.converter.register_unstructure_hook(cls, hook)
+    for cls, in_hook in load.items():
+        convert.converter.register_structure_hook(cls, in_hook)
+    convert.register_class(Actor, name="actor")
+    convert.register_class(
+        Consent,
+        name="consent",
+        overrides=lambda _: {
+            "revoked_by": override(omit_if_default=True),
+            "revoked_at": override(omit_if_default=True),
+        },
     )
-    conv.register_structure_hook(
-        FieldMapping,
-        make_dict_structure_fn(
-            FieldMapping,
-            conv,
-            _cattrs_forbid_extra_keys=True,
-            fields=override(struct_hook=fields_in),
-            tags=override(struct_hook=tags_in),
-        ),
+    convert.register_class(Connection, name="connection", version=SCHEMA_VERSION)
+    convert.register_tagged_union(
+        TagRule, tag_name="type", tags={FlagTag: "flag", ValueTag: "value"}
     )
-    return conv
+    convert.register_class(
+        FieldMapping, name="mapping", omit_if_default=True, overrides=_mapping_overrides
+    )
+    convert.register_class(
+        ExportDestination,
+        name="destination",
+        version=SCHEMA_VERSION,
+        overrides=_destination_overrides,
+    )
 
 
-_CONVERTER = _build()
+_register()
 
 
-def _pop_version(data: object, what: str) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        msg = f"A stored {what} must be a mapping, not {type(data).__name__}."
-        raise ConfigurationError(msg)
-    out = dict(data)
-    version = out.pop("version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        msg = f"The stored {what} has version {version!r}; this library reads {SCHEMA_VERSION}."
-        raise ConfigurationError(msg)
-    return out
-
-
-def _structure(conv: cattrs.Converter, data: Mapping[str, Any], cls: type[Any], what: str) -> Any:
+def _load(conv: cattrs.Converter, data: object, cls: type[Any], what: str) -> Any:
     try:
         return conv.structure(data, cls)
     except ConfigurationError:
@@ -406,6 +350,12 @@ def _structure(conv: cattrs.Converter, data: Mapping[str, Any], cls: type[Any], 
         raise ConfigurationError(msg) from None
 
 
+def _key_hooks(
+    *, include_secrets: bool, api_key_env: str | None, api_key_ref: str | None
+) -> dict[Any, Callable[[Any], Any]]:
+    return {Secret: _secret_out(_KeyOut(include_secrets, api_key_env, api_key_ref))}
+
+
 def connection_to_dict(
     connection: Connection,
     *,
@@ -414,11 +364,13 @@ def connection_to_dict(
     api_key_ref: str | None = None,
 ) -> dict[str, Any]:
     """See :meth:`Connection.to_dict`."""
-    key = _KeyOut(include_secrets, api_key_env, api_key_ref)
-    _secret_out(key)  # checks the options even when there is nothing to store
-    with _using(_Options(key_out=key)) as conv:
-        data: dict[str, Any] = conv.unstructure(connection)
-    return {"version": SCHEMA_VERSION, **data}
+    conv = convert.derive(
+        unstructure=_key_hooks(
+            include_secrets=include_secrets, api_key_env=api_key_env, api_key_ref=api_key_ref
+        )
+    )
+    data: dict[str, Any] = conv.unstructure(connection, Connection)
+    return data
 
 
 def connection_from_dict(
@@ -429,10 +381,8 @@ def connection_from_dict(
     environ: Mapping[str, str] | None = None,
 ) -> Connection:
     """See :meth:`Connection.from_dict`."""
-    with _using(_Options(key_in=_KeyIn(api_key, secret_provider, environ))) as conv:
-        result: Connection = _structure(
-            conv, _pop_version(data, "connection"), Connection, "connection"
-        )
+    conv = convert.derive(structure={Secret: _secret_in(_KeyIn(api_key, secret_provider, environ))})
+    result: Connection = _load(conv, data, Connection, "connection")
     return result
 
 
@@ -440,8 +390,8 @@ def mapping_to_dict(
     mapping: FieldMapping, *, transforms: Transforms | None = None
 ) -> dict[str, Any]:
     """A :class:`FieldMapping` as plain data (transforms by their names in *transforms*)."""
-    with _using(_Options(transforms=transforms)) as conv:
-        data: dict[str, Any] = conv.unstructure(mapping)
+    out, _ = _transform_hooks(transforms)
+    data: dict[str, Any] = convert.derive(unstructure=out).unstructure(mapping, FieldMapping)
     return data
 
 
@@ -449,8 +399,8 @@ def mapping_from_dict(
     data: Mapping[str, Any], *, transforms: Transforms | None = None
 ) -> FieldMapping:
     """A :class:`FieldMapping` from :func:`mapping_to_dict`'s data."""
-    with _using(_Options(transforms=transforms)) as conv:
-        result: FieldMapping = _structure(conv, data, FieldMapping, "mapping")
+    _, load = _transform_hooks(transforms)
+    result: FieldMapping = _load(convert.derive(structure=load), data, FieldMapping, "mapping")
     return result
 
 
@@ -471,30 +421,26 @@ def destination_to_dict(
             "store a FieldMapping, or store the rest and supply the mapper yourself."
         )
         raise FieldMappingError(msg)
-    connection = (
-        connection_to_dict(
-            destination.connection,
-            include_secrets=include_secrets,
-            api_key_env=api_key_env,
-            api_key_ref=api_key_ref,
-        )
-        if include_connection
-        else None
-    )
-    return {
-        "version": SCHEMA_VERSION,
-        "connection": connection,
-        "name": destination.name,
-        "list_id": destination.list_id,
-        "mapping": mapping_to_dict(destination.mapping, transforms=transforms),
-        "tags": list(destination.tags),
-        "run_automations": destination.run_automations,
-        "mode": destination.mode.value,
+    out = {
+        **_key_hooks(
+            include_secrets=include_secrets, api_key_env=api_key_env, api_key_ref=api_key_ref
+        ),
+        **_transform_hooks(transforms)[0],
     }
+    if not include_connection:
+        out[Connection] = _nothing
+    data: dict[str, Any] = convert.derive(unstructure=out).unstructure(
+        destination, ExportDestination
+    )
+    return data
+
+
+def _nothing(_: object) -> None:
+    return None
 
 
 _DESTINATION_KEYS = frozenset(
-    {"connection", "name", "list_id", "mapping", "tags", "run_automations", "mode"}
+    {"version", "connection", "name", "list_id", "mapping", "tags", "run_automations", "mode"}
 )
 
 
@@ -507,18 +453,25 @@ def destination_from_dict(
     environ: Mapping[str, str] | None = None,
     transforms: Transforms | None = None,
 ) -> ExportDestination:
-    """See :meth:`ExportDestination.from_dict`."""
-    body = _pop_version(data, "destination")
-    extra = sorted(set(body) - _DESTINATION_KEYS)
-    missing = sorted({"name", "list_id", "mapping"} - set(body))
+    """See :meth:`ExportDestination.from_dict`.
+
+    The mapping is read first, then the connection (given, or stored), then the destination
+    around them: each part's errors name the part.
+    """
+    raw: object = data
+    if not isinstance(raw, Mapping):
+        msg = f"A stored destination must be a mapping, not {type(raw).__name__}."
+        raise ConfigurationError(msg)
+    extra = sorted(set(data) - _DESTINATION_KEYS)
+    missing = sorted({"name", "list_id", "mapping"} - set(data))
     if extra or missing:
         parts = [f"unknown keys {extra}"] if extra else []
         parts += [f"missing keys {missing}"] if missing else []
         msg = f"Cannot load the stored destination: {', '.join(parts)}."
         raise ConfigurationError(msg)
-    mapping = mapping_from_dict(body["mapping"], transforms=transforms)
+    mapping = mapping_from_dict(data["mapping"], transforms=transforms)
     if connection is None:
-        stored = body.get("connection")
+        stored = data.get("connection")
         if stored is None:
             msg = (
                 "The stored destination has no connection (it was saved with "
@@ -528,15 +481,18 @@ def destination_from_dict(
         connection = connection_from_dict(
             stored, api_key=api_key, secret_provider=secret_provider, environ=environ
         )
-    return ExportDestination(
-        connection,
-        body["name"],
-        body["list_id"],
-        mapping,
-        tags=body.get("tags", ()),
-        run_automations=body.get("run_automations", False),
-        mode=body.get("mode", "upsert"),
+    conv = convert.derive(
+        structure={
+            Connection: _given(connection),
+            attrs.fields(ExportDestination).mapping.type: _given(mapping),
+        }
     )
+    result: ExportDestination = _load(conv, data, ExportDestination, "destination")
+    return result
+
+
+def _given(value: object) -> Callable[[object, object], object]:
+    return lambda _, __: value
 
 
 def load_json(text: str | bytes, what: str) -> dict[str, Any]:
