@@ -270,9 +270,15 @@ def test_revoking_without_consent_is_a_no_op(connection: acx.Connection) -> None
 
 
 def test_revocation_is_per_host(consented: acx.Connection) -> None:
+    """Revoking a consent on one host leaves the same consent given for another host valid."""
     other = attrs.evolve(consented, host="other.api-us1.com")
+    assert other.consent == consented.consent
     consented.revoke_consent()
-    other.require_consent()
+    assert not consented.has_consent
+    with pytest.raises(acx.ConsentRequiredError, match="revoked"):
+        consented.require_consent()
+    assert other.has_consent
+    other.require_consent()  # does not raise: the revocation was for the first host only
 
 
 def test_accepting_as_an_actor(connection: acx.Connection) -> None:
