@@ -354,7 +354,7 @@ def instrument(totals: dict[str, float]) -> None:
 # Where the time goes: disjoint call trees of the exporting process, found by file and name.
 _PARTS: tuple[tuple[str, str, str], ...] = (
     ("source (the benchmark's generator)", "bench/run.py", "profiles"),
-    ("mapping (FieldMapper.map)", "model/_mapping.py", "map"),
+    ("mapping (FieldMapper.map)", "model/_mapper.py", "map"),
     ("email validation (check_email)", "export/_validate.py", "check_email"),
     ("de-duplication (EmailIndex)", "export/_index.py", "email_hash"),
     ("de-duplication (EmailIndex)", "export/_index.py", "add_hash"),

@@ -268,8 +268,26 @@ def rejected(mapper: acx.FieldMapper, profile: Mapping[str, Any]) -> acx.Rejecti
     return result
 
 
-def test_the_resolved_mapper_is_a_field_mapper() -> None:
-    assert isinstance(resolved(), acx.FieldMapper)
+def test_the_resolved_mapper_keeps_the_field_mapper_contract() -> None:
+    """A profile maps to a MappedProfile, a bad one to a Rejection; map never raises for it."""
+
+    def shout(value: object) -> str:
+        raise ValueError("no")
+
+    mapper: acx.FieldMapper = resolved(
+        first_name="First", last_name=acx.Attribute("Last", transform=shout)
+    )
+    assert mapper.map({"Email": "ana@contoso.com", "First": " Ana "}) == acx.MappedProfile(
+        "ana@contoso.com", "Ana"
+    )
+    assert mapper.map({"First": "Ana"}) == acx.Rejection(
+        "email (attribute 'Email'): missing or empty", "email"
+    )
+    assert mapper.map({"Email": "ana@contoso.com", "Last": "Lopez"}) == acx.Rejection(
+        "last_name (attribute 'Last'): the transform raised ValueError: no",
+        "last_name",
+        "ana@contoso.com",
+    )
 
 
 def test_standard_fields() -> None:

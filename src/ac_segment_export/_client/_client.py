@@ -6,6 +6,7 @@ only where they send, sleep and iterate.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
 import time
@@ -55,7 +56,16 @@ T = TypeVar("T")
 DOUBT = "ac_segment_export.earlier_attempt_maybe_applied"
 logger = logging.getLogger("ac_segment_export")
 
-_VERSION = "0.1.0"
+
+def _package_version() -> str:
+    """The installed package's version, for the User-Agent; ``"unknown"`` from a bare tree."""
+    try:
+        return importlib.metadata.version("ac-segment-export")
+    except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+        return "unknown"
+
+
+_VERSION = _package_version()
 
 
 @attrs.define

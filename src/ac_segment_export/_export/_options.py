@@ -10,6 +10,7 @@ import attrs
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._core.ops import BULK_MAX_CONTACTS
 from ac_segment_export._core.wire import converter
+from ac_segment_export._export._validate import check_default_country, require_phonenumbers
 
 __all__ = ["ExportOptions"]
 
@@ -64,9 +65,7 @@ def _fraction(_: object, attribute: attrs.Attribute[float], value: object) -> No
 
 
 def _country_code(_: object, __: attrs.Attribute[str | None], value: object) -> None:
-    if value is not None and not (isinstance(value, str) and value.lstrip("+").isdigit()):
-        msg = f"default_country_code must be digits such as '44' (or None), not {value!r}."
-        raise ConfigurationError(msg)
+    check_default_country(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -83,8 +82,10 @@ class ExportOptions:
         max_profiles: The most profiles one export may send.
         check_unsubscribed: Read the list's unsubscribed members first, to report them
             ``skipped`` instead of sending them.
-        phone_e164: Normalise phone numbers to E.164, rejecting those that cannot be.
-        default_country_code: The country code (digits) for numbers written without one.
+        phone_e164: Normalise phone numbers to E.164 with each country's number plan,
+            rejecting those that cannot be (needs the ``phone`` extra: phonenumbers).
+        default_country_code: The country of numbers written without a country code: an
+            ISO 3166 region (``"GB"``, ``"IT"``) or a calling code (``"44"``, ``"+39"``).
         batch_size: Contacts per bulk-import request (2 to 250).
         max_in_flight: Batches queued at ActiveCampaign before submission waits.
         first_poll_delay: Seconds after a submit before its first status check.
@@ -114,6 +115,10 @@ class ExportOptions:
     cancel_grace: float = attrs.field(default=60.0, validator=_seconds())
     max_unsubscribe_fraction: float = attrs.field(default=0.5, validator=_fraction)
     allow_empty: bool = attrs.field(default=False, validator=_flag)
+
+    def __attrs_post_init__(self) -> None:
+        if self.phone_e164:
+            require_phonenumbers()  # the 'phone' extra, asked for now rather than per profile
 
     def replace(self, **changes: Any) -> ExportOptions:
         """These options with some changed (checked again)."""

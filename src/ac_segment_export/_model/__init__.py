@@ -20,17 +20,8 @@ from ac_segment_export._model._connection import (
     Consent,
 )
 from ac_segment_export._model._destination import ExportDestination, ExportMode, ResolvedDestination
-from ac_segment_export._model._mapping import (
-    Attribute,
-    FieldMapper,
-    FieldMapping,
-    FlagTag,
-    MappedProfile,
-    Rejection,
-    ResolvedMapper,
-    TagRule,
-    ValueTag,
-)
+from ac_segment_export._model._mapper import FieldMapper, MappedProfile, Rejection, ResolvedMapper
+from ac_segment_export._model._mapping import Attribute, FieldMapping, FlagTag, TagRule, ValueTag
 from ac_segment_export._model._roles import Actor, Audience, Role
 
 __all__ = [

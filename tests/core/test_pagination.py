@@ -35,14 +35,22 @@ def test_offset_pager_walks_until_the_total() -> None:
 def test_offset_pager_stops_on_a_short_page_without_total() -> None:
     """With no meta.total, a short page is the last."""
     pager = OffsetPager("x", "items", _items, page_size=3)
-    assert pager.advance(_body([1, 2, 3]))[1] is not None
-    assert pager.advance(_body([4]))[1] is None
+    items, nxt = pager.advance(_body([1, 2, 3]))
+    assert items == [1, 2, 3]
+    assert nxt is not None
+    assert nxt.params == (("limit", "3"), ("offset", "3"))
+    assert pager.advance(_body([4])) == ([4], None)
 
 
 def test_offset_pager_ignores_a_garbled_total() -> None:
     """A total that is not a number is ignored rather than trusted."""
     pager = OffsetPager("x", "items", _items, page_size=2)
-    assert pager.advance({"items": [1, 2], "meta": {"total": "many"}})[1] is not None
+    items, nxt = pager.advance({"items": [1, 2], "meta": {"total": "many"}})
+    assert items == [1, 2]
+    assert nxt is not None  # the full page, not the garbled total, decides
+    assert dict(nxt.params)["offset"] == "2"
+    # ... and a later short page still ends the walk.
+    assert pager.advance({"items": [3], "meta": {"total": "many"}}) == ([3], None)
 
 
 def test_id_pager_follows_the_last_id() -> None:

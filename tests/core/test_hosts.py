@@ -129,17 +129,6 @@ def test_plain_http_is_refused_for_localhost_subdomains(host: str) -> None:
     assert parse_endpoint(host.replace("http://", "https://")).scheme == "https"
 
 
-def test_client_refuses_bad_host_before_io() -> None:
-    """A client on a bad host fails at construction, before any transport is used."""
-
-    class Exploding:
-        def handle_request(self, request: object) -> object:
-            raise AssertionError("no request may be sent")
-
-    with pytest.raises(acx.ConfigurationError, match="plain http"):
-        acx.Client("http://acme.api-us1.com", "key", transport=Exploding())  # type: ignore[arg-type]
-
-
 def test_endpoint_str_and_netloc() -> None:
     """The endpoint prints as the bare host for https and with the scheme for http."""
     assert str(parse_endpoint("https://acme.api-us1.com/api/3")) == "acme.api-us1.com"

@@ -127,19 +127,6 @@ def test_batch_status_of_the_wrong_shape_is_refused(status: object) -> None:
         converter.structure({"status": status}, acx.BulkImportInfo)
 
 
-def test_client_reads_an_undocumented_batch_status() -> None:
-    """Through the client, GET import/info with an unknown status parses as not final."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"status": "paused", "success": [], "failure": []})
-
-    with acx.Client("acme.api-us1.com", "key", transport=httpx.MockTransport(handler)) as mocked:
-        info = mocked.bulk_import.info("b-1")
-    assert info.status is None
-    assert info.raw_status == "paused"
-    assert not info.is_final
-
-
 def test_custom_field_flags_and_options() -> None:
     """isrequired '1' is True, defval maps, option objects become their values."""
     field = converter.structure(
