@@ -9,6 +9,7 @@ de-duplication, batching, tracking, accounting) is plain code here, shared by bo
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections import deque
@@ -266,6 +267,28 @@ class Engine:
             logger.exception("on_progress raised; the export goes on without that update")
 
     _progress = progress
+
+    def finish(self, *, elapsed: float, requests: int, retries: int, rate_limited: int) -> None:
+        """Close the report: the input count, the time, this run's request counts.
+
+        A profile read without an outcome can only mean the run was torn down inside its own
+        code: it is counted ``not_attempted`` (and logged), never dropped.
+        """
+        report = self.report
+        report.input_count = self.read
+        missing = report.input_count - report.accounted
+        if missing > 0:
+            logger.error(
+                "%d profiles read had no outcome when the run ended (a bug, or an interrupt "
+                "inside the engine); they are counted as not attempted",
+                missing,
+            )
+            report.count_only(OutcomeStatus.NOT_ATTEMPTED, missing)
+        report.finished_at = dt.datetime.now(dt.timezone.utc)
+        report.elapsed_seconds = elapsed
+        report.requests = requests
+        report.retries = retries
+        report.rate_limited = rate_limited
 
     def low_water_mark(self) -> int:
         """The input position below which every profile has a confirmed outcome."""
@@ -546,8 +569,8 @@ class Engine:
             self.halt(f"a request failed: {exc}")
         return self.report
 
-    def _wind_down(self, reason: str) -> Generator[Command, Any, None]:
-        """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
+    def _stop_sending(self, reason: str) -> None:
+        """The run stops: nothing more is sent; what waits to be sent is not attempted."""
         self.report.stopped_early = True
         self.report.stop_reason = self.report.stop_reason or reason
         self._winding_down = True
@@ -556,6 +579,10 @@ class Engine:
         self._full = []
         self._not_attempted(self.pending)
         self.pending = Batch()
+
+    def _wind_down(self, reason: str) -> Generator[Command, Any, None]:
+        """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
+        self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
         while self.in_flight and self.clock() < deadline:
             yield from self._poll(block=True, deadline=deadline)
@@ -566,14 +593,7 @@ class Engine:
         Every profile taken from the input and still without an outcome gets one here,
         wherever it was: waiting in a batch, in a request being sent, in flight.
         """
-        self.report.stopped_early = True
-        self.report.stop_reason = self.report.stop_reason or reason
-        self._winding_down = True
-        for batch in self._full:
-            self._not_attempted(batch)
-        self._full = []
-        self._not_attempted(self.pending)
-        self.pending = Batch()
+        self._stop_sending(reason)
         while self.in_flight:
             batch = self.in_flight.popleft()
             self._unknown(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 import threading
@@ -32,7 +31,7 @@ from ac_segment_export._export._commands import (
 )
 from ac_segment_export._export._engine import Engine, Target
 from ac_segment_export._export._options import ExportOptions
-from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -218,21 +217,13 @@ class _BaseExporter:
         baseline: tuple[int, int, int] = (0, 0, 0),
     ) -> bool:
         report = engine.report
-        report.input_count = engine.read
-        missing = report.input_count - report.accounted
-        if missing > 0:  # the run was torn down inside its own code: count, never drop
-            logger.error(
-                "%d profiles read had no outcome when the run ended (a bug, or an interrupt "
-                "inside the engine); they are counted as not attempted",
-                missing,
-            )
-            report.count_only(OutcomeStatus.NOT_ATTEMPTED, missing)
-        report.finished_at = dt.datetime.now(dt.timezone.utc)
-        report.elapsed_seconds = time.monotonic() - started
-        # The client may have served other calls before this run: count this run's only.
-        report.requests = stats.requests - baseline[0]
-        report.retries = stats.retries - baseline[1]
-        report.rate_limited = stats.rate_limited - baseline[2]
+        engine.finish(
+            elapsed=time.monotonic() - started,
+            # The client may have served other calls before this run: count this run's only.
+            requests=stats.requests - baseline[0],
+            retries=stats.retries - baseline[1],
+            rate_limited=stats.rate_limited - baseline[2],
+        )
         if engine.on_progress is not None:
             try:
                 engine.progress(force=True)
