@@ -15,18 +15,18 @@ import os
 import tempfile
 import time
 from collections import deque
+from collections.abc import Sequence  # noqa: TC003 - resolve_types reads the hints
 from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import attrs
+import cattrs
 
+from ac_segment_export._core import convert
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._export._report import OutcomeStatus, RecordOutcome
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 __all__ = [
     "Checkpoint",
@@ -168,16 +168,6 @@ def ranges(positions: set[int]) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _outcome_from(o: dict[str, Any]) -> RecordOutcome:
-    return RecordOutcome(
-        int(o["position"]),
-        o.get("email"),
-        OutcomeStatus(o["status"]),
-        o.get("reason"),
-        o.get("field"),
-    )
-
-
 class FileCheckpoint:
     """A checkpoint in two files: the state (JSON, replaced atomically) and an outcome journal.
 
@@ -220,20 +210,16 @@ class FileCheckpoint:
             if count:
                 with self.journal.open(encoding="utf-8") as handle:
                     outcomes.extend(
-                        _outcome_from(json.loads(line)) for line in islice(handle, count)
+                        RecordOutcome.from_dict(json.loads(line)) for line in islice(handle, count)
                     )
                 if len(outcomes) != count:
                     msg = f"the outcome journal holds {len(outcomes)} of {count} outcomes"
                     raise ValueError(msg)
-            state = CheckpointState(
-                fingerprint=str(data["fingerprint"]),
-                position=int(data["position"]),
-                outcomes=tuple(outcomes),
-                settled=tuple((int(a), int(b)) for a, b in data.get("settled", ())),
-                digest=data.get("digest"),
-                extent=int(data.get("extent", data["position"])),
+            data.pop("outcomes_count", None)
+            state = attrs.evolve(
+                convert.converter.structure(data, CheckpointState), outcomes=tuple(outcomes)
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, cattrs.BaseValidationError) as exc:
             msg = f"The checkpoint file {self.path} cannot be read: {exc}"
             raise ConfigurationError(msg) from exc
         if state.fingerprint != fingerprint:
@@ -263,15 +249,10 @@ class FileCheckpoint:
             with self.journal.open("a", encoding="utf-8") as handle:
                 handle.write("".join(json.dumps(o.to_dict()) + "\n" for o in new))
             self._written += len(new)
-        data = {
-            "version": 2,
-            "fingerprint": self._fingerprint,
-            "position": state.position,
-            "settled": [list(r) for r in state.settled],
-            "digest": state.digest,
-            "extent": state.extent,
-            "outcomes_count": self._written,
-        }
+        data = convert.converter.unstructure(
+            attrs.evolve(state, fingerprint=self._fingerprint, outcomes=())
+        )
+        data["outcomes_count"] = self._written
         self._replace(self.path, json.dumps(data))
         self._last_save = time.monotonic()
 
@@ -295,3 +276,15 @@ class FileCheckpoint:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         Path(tmp).replace(path)
+
+
+convert.register_class(
+    CheckpointState,
+    name="checkpoint",
+    version=2,
+    overrides=lambda conv: {"outcomes": cattrs.gen.override(omit=True)},
+)
+
+# Resolve the annotations here: the top-level package re-labels the class's ``__module__``,
+# where these names would not resolve.
+attrs.resolve_types(CheckpointState)

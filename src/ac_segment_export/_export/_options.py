@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 import attrs
 
+from ac_segment_export._core import convert
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._core.ops import BULK_MAX_CONTACTS
-from ac_segment_export._core.wire import converter
 from ac_segment_export._export._validate import check_default_country, require_phonenumbers
 
 __all__ = ["ExportOptions"]
@@ -126,13 +126,13 @@ class ExportOptions:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (what a saved export stores)."""
-        data: dict[str, Any] = converter.unstructure(self)
+        data: dict[str, Any] = convert.converter.unstructure(self)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportOptions:
         """Options from :meth:`to_dict`'s output; unknown keys and bad values are refused."""
-        result: ExportOptions = converter.structure(data, cls)
+        result: ExportOptions = convert.converter.structure(data, cls)
         return result
 
 
@@ -148,4 +148,8 @@ def _structure(data: Any, cls: type[ExportOptions]) -> ExportOptions:
     return cls(**data)
 
 
-converter.register_structure_hook(ExportOptions, _structure)
+convert.converter.register_structure_hook(ExportOptions, _structure)
+
+# Resolve the annotations here: the top-level package re-labels the class's ``__module__``,
+# where these names would not resolve.
+attrs.resolve_types(ExportOptions)

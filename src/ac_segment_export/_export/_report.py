@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ac_segment_export._core import convert
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -54,14 +56,15 @@ class RecordOutcome:
     field: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict."""
-        return {
-            "position": self.position,
-            "email": self.email,
-            "status": self.status.value,
-            "reason": self.reason,
-            "field": self.field,
-        }
+        """A JSON-able dict (read back by :meth:`from_dict`)."""
+        data: dict[str, Any] = convert.converter.unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecordOutcome:
+        """An outcome from :meth:`to_dict`'s output."""
+        outcome: RecordOutcome = convert.converter.structure(data, cls)
+        return outcome
 
 
 @attrs.frozen
@@ -277,3 +280,11 @@ class ExportReport:
             f"<div><strong>{head}</strong><br><code>{html.escape(self.equation)}</code>"
             f"<table>{rows}</table></div>"
         )
+
+
+convert.register_enums(OutcomeStatus)
+convert.register_class(RecordOutcome, name="outcome")
+
+# Resolve the annotations here: the top-level package re-labels the class's ``__module__``,
+# where these names would not resolve.
+attrs.resolve_types(RecordOutcome)
