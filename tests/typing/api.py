@@ -114,6 +114,11 @@ def export_use(emu: ActiveCampaignEmulator) -> acx.ExportReport:
     rejected: list[acx.RecordOutcome] = report.by_status(acx.OutcomeStatus.REJECTED)
     ok: bool = report.balanced
     del counts, rejected, ok
+    # The type checker catches a misspelt option and a client of the wrong kind (with
+    # warn_unused_ignores, an ignore that is not needed is itself an error).
+    acx.Exporter(dest, batch_sise=5)  # type: ignore[call-arg]
+    acx.Exporter(dest, client=conn.async_client())  # type: ignore[arg-type]
+    acx.ExportOptions(keep="middle")  # type: ignore[arg-type]
     return report
 
 

@@ -53,7 +53,7 @@ from ac_segment_export._export._commands import (
     Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
-from ac_segment_export._export._ledger import Ledger
+from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 from ac_segment_export._export._validate import (
@@ -975,7 +975,7 @@ class Engine:
         self._queued(alone, result)
         return {k}
 
-    def _book(self, batch: Batch) -> Any:
+    def _book(self, batch: Batch) -> Book:
         """Where *batch*'s outcomes go: the run's ledger, or mirror's tally of leavers."""
         return batch.book if batch.book is not None else self.ledger
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ac_segment_export._core.errors import (
     APIError,
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncExporter", "CancelToken", "Exporter"]
 
+C = TypeVar("C")
+
 logger = logging.getLogger("ac_segment_export")
 
 Profiles = Iterable[Mapping[str, Any]]
@@ -69,21 +71,22 @@ class CancelToken:
         return self._event.is_set()
 
 
-class _BaseExporter:
-    """What both exporters share: the options and the parts of a run that do no I/O."""
+class _BaseExporter(Generic[C]):
+    """What both exporters share: the signature, the options, the parts of a run without I/O."""
 
     def __init__(
         self,
         destination: ExportDestination,
         *,
-        actor: Actor | None,
-        mapper: FieldMapper | None,
-        options: ExportOptions,
-        checkpoint: Checkpoint | None,
-        cancel: CancelToken | None,
-        on_progress: Callable[[Progress], None] | None,
-        progress: bool,
-        exported_sink: Callable[[RecordOutcome], None] | None,
+        client: C | None = None,
+        actor: Actor | None = None,
+        mapper: FieldMapper | None = None,
+        options: ExportOptions = ExportOptions(),  # noqa: B008 - a frozen value
+        checkpoint: Checkpoint | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        progress: bool = False,
+        exported_sink: Callable[[RecordOutcome], None] | None = None,
     ) -> None:
         _check_arguments(
             options=options,
@@ -94,6 +97,8 @@ class _BaseExporter:
             exported_sink=exported_sink,
         )
         self.destination = destination
+        #: The client to use; by default one is made from the connection for each run.
+        self.client = client
         self.actor = actor
         self.mapper = mapper
         self.options = options
@@ -246,7 +251,7 @@ class _BaseExporter:
         return interrupted
 
 
-class Exporter(_BaseExporter):
+class Exporter(_BaseExporter["Client"]):
     """Stream profiles into an ActiveCampaign list, accounting for every one.
 
     Args:
@@ -270,33 +275,6 @@ class Exporter(_BaseExporter):
         PermissionDeniedError: The actor may not use the connection (before any I/O).
         ConfigurationError: Invalid options, or a source longer than ``max_profiles``.
     """
-
-    def __init__(
-        self,
-        destination: ExportDestination,
-        *,
-        client: Client | None = None,
-        actor: Actor | None = None,
-        mapper: FieldMapper | None = None,
-        options: ExportOptions = ExportOptions(),  # noqa: B008 - a frozen value
-        checkpoint: Checkpoint | None = None,
-        cancel: CancelToken | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-        progress: bool = False,
-        exported_sink: Callable[[RecordOutcome], None] | None = None,
-    ) -> None:
-        super().__init__(
-            destination,
-            actor=actor,
-            mapper=mapper,
-            options=options,
-            checkpoint=checkpoint,
-            cancel=cancel,
-            on_progress=on_progress,
-            progress=progress,
-            exported_sink=exported_sink,
-        )
-        self.client = client
 
     def run(self, profiles: Profiles) -> ExportReport:
         """Export *profiles* (any iterable of mappings); return the report.
@@ -380,40 +358,13 @@ class Exporter(_BaseExporter):
                 throw = Stop()
 
 
-class AsyncExporter(_BaseExporter):
+class AsyncExporter(_BaseExporter["AsyncClient"]):
     """The asynchronous :class:`Exporter`: takes iterables and async iterables of profiles.
 
     Cancelling the task stops the export: batches in flight are reported as unknown, the
     rest as not attempted, and the partial report is kept in :attr:`last_report` before the
     cancellation propagates.
     """
-
-    def __init__(
-        self,
-        destination: ExportDestination,
-        *,
-        client: AsyncClient | None = None,
-        actor: Actor | None = None,
-        mapper: FieldMapper | None = None,
-        options: ExportOptions = ExportOptions(),  # noqa: B008 - a frozen value
-        checkpoint: Checkpoint | None = None,
-        cancel: CancelToken | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-        progress: bool = False,
-        exported_sink: Callable[[RecordOutcome], None] | None = None,
-    ) -> None:
-        super().__init__(
-            destination,
-            actor=actor,
-            mapper=mapper,
-            options=options,
-            checkpoint=checkpoint,
-            cancel=cancel,
-            on_progress=on_progress,
-            progress=progress,
-            exported_sink=exported_sink,
-        )
-        self.client = client
 
     async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
         """Export *profiles*; see :meth:`Exporter.run`."""

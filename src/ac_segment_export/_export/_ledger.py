@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ac_segment_export._export._checkpoint import Digest
     from ac_segment_export._export._report import ExportReport
 
-__all__ = ["Ledger", "printable"]
+__all__ = ["Book", "Ledger", "printable"]
 
 
 def printable(text: str | None) -> str | None:
@@ -34,7 +34,44 @@ def printable(text: str | None) -> str | None:
     return text
 
 
-class Ledger:
+class Book:
+    """Where a batch's outcomes are booked: the run's ledger, or mirror's tally of leavers."""
+
+    __slots__ = ()
+
+    def record(
+        self,
+        position: int,
+        email: str | None,
+        status: OutcomeStatus,
+        reason: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        """Book the outcome at *position*."""
+        raise NotImplementedError
+
+    def has(self, position: int) -> bool:
+        """Whether *position* has an outcome."""
+        raise NotImplementedError
+
+    def exported(self, positions: Sequence[int], emails: Sequence[str]) -> None:
+        """These went through."""
+        raise NotImplementedError
+
+    def rest(
+        self,
+        positions: Iterable[int],
+        emails: Iterable[str],
+        status: OutcomeStatus,
+        reason: str,
+    ) -> None:
+        """Give every one of these that has no outcome yet this one."""
+        for position, email in zip(positions, emails, strict=True):
+            if not self.has(position):
+                self.record(position, email, status, reason)
+
+
+class Ledger(Book):
     """The outcomes of one run, by input position.
 
     Args:
@@ -106,18 +143,6 @@ class Ledger:
         else:
             report.count_only(OutcomeStatus.EXPORTED, 1)
         self.settle(position)
-
-    def rest(
-        self,
-        positions: Iterable[int],
-        emails: Iterable[str],
-        status: OutcomeStatus,
-        reason: str,
-    ) -> None:
-        """Give every one of these profiles that has no outcome yet this one."""
-        for position, email in zip(positions, emails, strict=True):
-            if not self.has(position):
-                self.record(position, email, status, reason)
 
     def settle(self, position: int) -> None:
         """Note that *position* has an outcome (moving the mark when it is next in line)."""

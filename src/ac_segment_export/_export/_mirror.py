@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ac_segment_export._export._ledger import Book
 from ac_segment_export._export._report import OutcomeStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from ac_segment_export._export._report import ExportReport
 
 __all__ = ["Leavers"]
 
 
-class Leavers:
+class Leavers(Book):
     """Books the outcome of every leaver, by its index in the run's list of leavers.
 
     It answers the same calls as the run's :class:`~ac_segment_export._export._ledger.Ledger`
@@ -67,18 +68,6 @@ class Leavers:
         """These leavers were unsubscribed."""
         for position, email in zip(positions, emails, strict=True):
             self.record(position, email, OutcomeStatus.EXPORTED)
-
-    def rest(
-        self,
-        positions: Iterable[int],
-        emails: Iterable[str],
-        status: OutcomeStatus,
-        reason: str,
-    ) -> None:
-        """Book every one of these leavers that has no outcome yet."""
-        for position, email in zip(positions, emails, strict=True):
-            if position not in self.done:
-                self.record(position, email, status, reason)
 
     def has(self, position: int) -> bool:
         """Whether the leaver has an outcome."""
