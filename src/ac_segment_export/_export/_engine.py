@@ -1,9 +1,11 @@
 """The export, written once as a generator of commands; the sync and async exporters drive it.
 
-The engine never sends, sleeps or reads the input itself. It yields a command — :class:`Call`
-(one API operation), :class:`Sleep`, :class:`Pull` (the next profiles) — and the driver sends
-back the result or throws the exception into it. Everything else (mapping, validation,
-de-duplication, batching, tracking, accounting) is plain code here, shared by both drivers.
+The engine does no I/O: it never sends, sleeps, reads the input or writes a checkpoint. It
+yields a command (see :mod:`._commands`) and the driver sends back the result or throws the
+exception into it. What is left here is the run itself — mapping, value checks,
+de-duplication, batching, submission, tracking, resubmission, the small remainder, mirror —
+with the outcomes booked in the ledger (:mod:`._ledger`) and mirror's leavers in their tally
+(:mod:`._mirror`).
 """
 
 from __future__ import annotations
