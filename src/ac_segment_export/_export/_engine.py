@@ -15,8 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -32,7 +31,6 @@ from ac_segment_export._core.wire import (
     BatchStatus,
     BulkImportInfo,
     ContactInput,
-    FieldValueInput,
     MembershipStatus,
 )
 from ac_segment_export._export._batch import Batch, next_poll
@@ -57,17 +55,12 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
+from ac_segment_export._export._profiles import ProfileReader, Refused, raised, unencodable
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
-from ac_segment_export._export._validate import (
-    MAX_NAME_LENGTH,
-    MAX_PHONE_LENGTH,
-    MAX_VALUE_LENGTH,
-    check_email,
-    to_e164,
-)
-from ac_segment_export._model._mapping import MappedProfile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
     from ac_segment_export._export._options import ExportOptions
     from ac_segment_export._model import FieldMapper
 
@@ -106,51 +99,6 @@ _NOT_IMPORTED_REASON = (
     "have bounced, or have unsubscribed from the list"
 )
 
-_MISSING: Any = object()
-
-#: The checked values of one contact: first name, last name, phone, tags, custom fields.
-_Values = tuple[str | None, str | None, str | None, tuple[str, ...], tuple[FieldValueInput, ...]]
-
-
-class _Refusal(NamedTuple):
-    """Why a profile's values cannot be sent, and the field it is about."""
-
-    reason: str
-    field: str | None
-
-
-def _not_text(what: str, value: object) -> str:
-    return f"{what} must be text, not {type(value).__name__}"
-
-
-def _raised(who: str, exc: BaseException) -> str:
-    """``"<who> raised <Type>: <message>"``, the message shortened (and dropped if unprintable)."""
-    try:
-        detail = str(exc)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
-        detail = ""
-    if len(detail) > 200:
-        detail = detail[:197] + "..."
-    return f"{who} raised {type(exc).__name__}" + (f": {detail}" if detail else "")
-
-
-def _text_of(value: object) -> str:
-    """``str(value)``, or a placeholder when its ``__str__`` raises."""
-    try:
-        return str(value)
-    except Exception:  # noqa: BLE001 - a user's object may raise anything
-        return f"(a reason of type {type(value).__name__} that cannot be shown)"
-
-
-def _has_surrogate(value: object) -> bool:
-    if not isinstance(value, str) or value.isascii():
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return True
-    return False
-
 
 class Engine:
     """One export run's state and logic."""
@@ -174,6 +122,12 @@ class Engine:
         self.o = options
         self.t = tuning
         self.mapper = mapper
+        self.reader = ProfileReader(
+            mapper,
+            tags=target.tags,
+            phone_e164=options.phone_e164,
+            default_country_code=options.default_country_code,
+        )
         self.report = report
         self.total = total
         self.fingerprint = fingerprint
@@ -243,7 +197,7 @@ class Engine:
         if exc is not None and not self._winding_down:
             self.cause = exc
             msg = (
-                f"{_raised('exported_sink', exc)}; the exported profiles it did not get are "
+                f"{raised('exported_sink', exc)}; the exported profiles it did not get are "
                 "listed in the report's outcomes"
             )
             raise _Abort(msg, drain=True)
@@ -317,17 +271,6 @@ class Engine:
 
     # -- one profile --------------------------------------------------------------------------
 
-    def _email_of(self, profile: Any) -> str | None:
-        """The profile's email as the mapper reads it, for a profile it would not map."""
-        reader = getattr(self.mapper, "email_of", None)
-        if reader is None:
-            return None
-        try:
-            email = reader(profile)
-        except Exception:  # noqa: BLE001 - unreadable is an answer here
-            return None
-        return email if isinstance(email, str) else None
-
     def _member(self, raw: object) -> str:
         """Note a rejected profile's email as a segment member (mirror); return its key."""
         if not isinstance(raw, str):
@@ -339,129 +282,13 @@ class Engine:
 
     def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | str:
         """Map and check one profile's email; its email key when it got an outcome already."""
-        if type(profile) is not dict and not isinstance(profile, Mapping):
+        read = self.reader.read(profile)
+        if isinstance(read, Refused):
             self.ledger.record(
-                position,
-                None,
-                OutcomeStatus.REJECTED,
-                f"a profile must be a mapping, not {type(profile).__name__}",
+                position, read.email, OutcomeStatus.REJECTED, read.reason, read.field
             )
-            return ""
-        mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
-        email: Any
-        try:
-            mapped = self.mapper.map(profile)
-            if type(mapped) is MappedProfile:  # the common case, without the look-ups
-                reason, email = None, mapped.email
-            else:
-                reason = getattr(mapped, "reason", None)
-                email = getattr(mapped, "email", _MISSING) if reason is None else None
-        except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
-            self.ledger.record(position, None, OutcomeStatus.REJECTED, _raised("the mapper", exc))
-            return self._member(self._email_of(profile))
-        if email is _MISSING:
-            self.ledger.record(
-                position,
-                None,
-                OutcomeStatus.REJECTED,
-                f"the mapper returned {type(mapped).__name__}, not a MappedProfile or a Rejection",
-            )
-            return self._member(self._email_of(profile))
-        if reason is not None:
-            raw = getattr(mapped, "email", None) or self._email_of(profile)
-            field = getattr(mapped, "field", None)
-            self.ledger.record(
-                position,
-                None,
-                OutcomeStatus.REJECTED,
-                _text_of(reason),
-                field if isinstance(field, str) else None,
-            )
-            return self._member(raw)
-        checked = check_email(email)
-        if isinstance(checked, str):
-            raw = email if isinstance(email, str) else None
-            self.ledger.record(position, raw, OutcomeStatus.REJECTED, checked, "email")
-            return self._member(raw)
-        return checked[0], checked[1], mapped
-
-    def _values(self, mapped: Any) -> _Values | _Refusal:
-        """Check the values of one mapped profile (types, lengths, E.164): what to send."""
-        first = mapped.first_name or None
-        last = mapped.last_name or None
-        phone = mapped.phone or None
-        if first is not None:
-            if type(first) is not str:
-                return _Refusal(_not_text("first name", first), "first_name")
-            if len(first) > MAX_NAME_LENGTH:
-                return _Refusal(
-                    f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
-                )
-        if last is not None:
-            if type(last) is not str:
-                return _Refusal(_not_text("last name", last), "last_name")
-            if len(last) > MAX_NAME_LENGTH:
-                return _Refusal(
-                    f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
-                )
-        if phone is not None:
-            if type(phone) is not str:
-                return _Refusal(_not_text("phone", phone), "phone")
-            if self.o.phone_e164:
-                normalised = to_e164(phone, self.o.default_country_code)
-                if normalised is None:
-                    return _Refusal(f"phone {phone!r} cannot be written in E.164 form", "phone")
-                phone = normalised
-            if len(phone) > MAX_PHONE_LENGTH:
-                return _Refusal(f"phone is longer than {MAX_PHONE_LENGTH} characters", "phone")
-        own = mapped.tags
-        if own:
-            for tag in own:
-                if type(tag) is not str:
-                    return _Refusal(_not_text("a tag", tag), "tags")
-            tags = tuple(own) + self._tags
-        else:
-            tags = self._tags
-        fields = mapped.fields
-        for fv in fields:
-            value = fv.value
-            if type(value) is not str:
-                return _Refusal(_not_text(f"custom field {fv.field}'s value", value), None)
-            if type(fv.field) is not int:
-                return _Refusal(f"a custom field ID must be an integer, not {fv.field!r}", None)
-            if len(value) > MAX_VALUE_LENGTH:
-                return _Refusal(
-                    f"custom field {fv.field}'s value is longer than {MAX_VALUE_LENGTH} characters",
-                    str(fv.field),
-                )
-        return first, last, phone, tags, fields if type(fields) is tuple else tuple(fields)
-
-    @staticmethod
-    def _unencodable(mapped: Any, exc: Exception) -> tuple[str, str | None]:
-        """Why a mapped profile could not be encoded: a reason that holds none of its data."""
-        if isinstance(exc, UnicodeEncodeError):
-            candidates: list[tuple[str, object]] = [
-                ("first_name", getattr(mapped, "first_name", None)),
-                ("last_name", getattr(mapped, "last_name", None)),
-                ("phone", getattr(mapped, "phone", None)),
-            ]
-            candidates += [(f"tag {i}", t) for i, t in enumerate(getattr(mapped, "tags", ()))]
-            for fv in getattr(mapped, "fields", ()):
-                candidates.append((str(getattr(fv, "field", "?")), getattr(fv, "value", None)))
-            field = next((name for name, value in candidates if _has_surrogate(value)), None)
-            where = field or "a value"
-            return (
-                f"{where} holds text that is not valid Unicode (a lone surrogate such as "
-                "\\ud800); it cannot be sent",
-                field,
-            )
-        if isinstance(exc, ValueError) and "out of range float" in str(exc).lower():
-            return "a value is NaN or infinite, which JSON cannot carry", None
-        return (
-            f"the mapped profile cannot be encoded ({type(exc).__name__}): the mapper returned "
-            "a value of the wrong type",
-            None,
-        )
+            return self._member(read.raw)
+        return read
 
     def _take(self, position: int, profile: Any) -> str:
         """Give one profile an outcome, or put it in the pending batch; return its email key."""
@@ -490,15 +317,13 @@ class Engine:
             self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
             return key
         try:
-            values = self._values(mapped)
+            values = self.reader.values(mapped)
             if len(values) == 2:  # a _Refusal
                 self.ledger.record(position, email, OutcomeStatus.REJECTED, *values)
                 return key
             encoded = self._encode_contact(email, *values)
         except Exception as exc:  # noqa: BLE001 - a value that cannot be sent rejects its profile
-            self.ledger.record(
-                position, email, OutcomeStatus.REJECTED, *self._unencodable(mapped, exc)
-            )
+            self.ledger.record(position, email, OutcomeStatus.REJECTED, *unencodable(mapped, exc))
             return key
         max_bytes = self._max_bytes
         if len(encoded) + BULK_BODY_OVERHEAD > max_bytes:
@@ -646,24 +471,6 @@ class Engine:
                 count += 1
         return count
 
-    def _read_key(self, profile: Any) -> tuple[str, str | None]:
-        """A profile's email key without giving it an outcome, and its email when valid."""
-        if not isinstance(profile, Mapping):
-            return "", None
-        try:
-            mapped: Any = self.mapper.map(profile)
-            email = mapped.email if getattr(mapped, "reason", None) is None else None
-        except Exception:  # noqa: BLE001 - reported where the profile is taken
-            email = None
-            mapped = None
-        if email is None:
-            raw = getattr(mapped, "email", None) or self._email_of(profile)
-            return (raw.strip().lower() if isinstance(raw, str) else ""), None
-        checked = check_email(email)
-        if isinstance(checked, str):
-            return (email.strip().lower() if isinstance(email, str) else ""), None
-        return checked[1], checked[0]
-
     def _first_pass(self) -> Generator[Command, Any, None]:
         """For keep-last: learn each email's last position (the source is read twice)."""
         self.last_position = EmailIndex(with_values=True)
@@ -675,7 +482,7 @@ class Engine:
             for profile in chunk:
                 if position >= self.o.max_profiles:
                     return
-                key, email = self._read_key(profile)
+                key, email = self.reader.key(profile)
                 if email is not None:
                     self.last_position.set(key, position)
                 position += 1
@@ -756,7 +563,7 @@ class Engine:
 
     def _replay(self, position: int, profile: Any) -> str:
         """A profile settled by the run being resumed: its earlier outcome, and the indexes."""
-        key, email = self._read_key(profile)
+        key, email = self.reader.key(profile)
         restored = self._restored.pop(position, None)
         self.ledger.restore(position, restored, email)
         if email is not None:
