@@ -222,7 +222,6 @@ class Engine:
         except Exception:  # a user's callback must not stop the export
             logger.exception("on_progress raised; the export goes on without that update")
 
-
     def finish(self, *, elapsed: float, requests: int, retries: int, rate_limited: int) -> None:
         """Close the report: the input count, the time, this run's request counts.
 
@@ -435,7 +434,6 @@ class Engine:
                 self._not_attempted(batch)
         if self._leavers is not None:
             self._leavers.close(f"not sent: {self.report.stop_reason}")
-
 
     def _not_attempted(self, batch: Batch) -> None:
         reason = f"not sent: {self.report.stop_reason or 'the export stopped'}"

@@ -15,7 +15,7 @@ from ac_segment_export._export._checkpoint import RESENT, CheckpointState, range
 from ac_segment_export._export._report import OutcomeStatus, RecordOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from ac_segment_export._export._checkpoint import Digest
     from ac_segment_export._export._report import ExportReport
@@ -39,24 +39,10 @@ class Book:
 
     __slots__ = ()
 
-    def record(
-        self,
-        position: int,
-        email: str | None,
-        status: OutcomeStatus,
-        reason: str | None = None,
-        field: str | None = None,
-    ) -> None:
-        """Book the outcome at *position*."""
-        raise NotImplementedError
-
-    def has(self, position: int) -> bool:
-        """Whether *position* has an outcome."""
-        raise NotImplementedError
-
-    def exported(self, positions: Sequence[int], emails: Sequence[str]) -> None:
-        """These went through."""
-        raise NotImplementedError
+    # What each book provides (see Ledger and Leavers); rest() is written once, on them.
+    record: Callable[..., None]
+    has: Callable[[int], bool]
+    exported: Callable[[Sequence[int], Sequence[str]], None]
 
     def rest(
         self,

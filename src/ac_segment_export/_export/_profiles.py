@@ -180,20 +180,10 @@ class ProfileReader:
         first = mapped.first_name or None
         last = mapped.last_name or None
         phone = mapped.phone or None
-        if first is not None:
-            if type(first) is not str:
-                return Refusal(_not_text("first name", first), "first_name")
-            if len(first) > MAX_NAME_LENGTH:
-                return Refusal(
-                    f"first name is longer than {MAX_NAME_LENGTH} characters", "first_name"
-                )
-        if last is not None:
-            if type(last) is not str:
-                return Refusal(_not_text("last name", last), "last_name")
-            if len(last) > MAX_NAME_LENGTH:
-                return Refusal(
-                    f"last name is longer than {MAX_NAME_LENGTH} characters", "last_name"
-                )
+        if first is not None and (type(first) is not str or len(first) > MAX_NAME_LENGTH):
+            return _bad_name(first, "first name", "first_name")
+        if last is not None and (type(last) is not str or len(last) > MAX_NAME_LENGTH):
+            return _bad_name(last, "last name", "last_name")
         if phone is not None:
             if type(phone) is not str:
                 return Refusal(_not_text("phone", phone), "phone")
@@ -225,6 +215,12 @@ class ProfileReader:
                     str(fv.field),
                 )
         return first, last, phone, tags, fields if type(fields) is tuple else tuple(fields)
+
+
+def _bad_name(value: object, what: str, field: str) -> Refusal:
+    if type(value) is not str:
+        return Refusal(_not_text(what, value), field)
+    return Refusal(f"{what} is longer than {MAX_NAME_LENGTH} characters", field)
 
 
 def unencodable(mapped: Any, exc: Exception) -> tuple[str, str | None]:
