@@ -171,6 +171,7 @@ class Engine:
         self.checkpointing = fingerprint is not None
         self.digest: Digest | None = Digest() if self.checkpointing else None
         self._restored: dict[int, RecordOutcome] = {}
+        self._resent: set[int] = set()  # positions a resumed run sends again
         self._verify_at = 0
         kept: tuple[RecordOutcome, ...] = ()
         if resume is not None:
@@ -181,7 +182,6 @@ class Engine:
             report.resumed_from = resume.position
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
-    _resent: set[int] = set()  # noqa: RUF012 - replaced per instance when resuming
 
     # -- bookkeeping --------------------------------------------------------------------------
 
