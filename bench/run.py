@@ -110,7 +110,7 @@ def serve(args: argparse.Namespace) -> int:
     emulator = ActiveCampaignEmulator(
         API_KEY,
         limits=limits,
-        faults=Faults(latency=args.latency),
+        faults=Faults(latency=args.latency, latency_jitter=args.jitter),
         time_scale=args.time_scale,
         record_bodies=False,
     )
@@ -124,7 +124,7 @@ def serve(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def emulator_process(
-    *, time_scale: float, limits: bool, latency: float = 0.0
+    *, time_scale: float, limits: bool, latency: float = 0.0, jitter: float = 0.0
 ) -> Iterator[dict[str, Any]]:
     """Start ``_serve`` in a child process; yield its URL and list ID; stop it afterwards."""
     cmd = [
@@ -135,6 +135,8 @@ def emulator_process(
         str(time_scale),
         "--latency",
         str(latency),
+        "--jitter",
+        str(jitter),
     ]
     if limits:
         cmd.append("--limits")
@@ -444,7 +446,9 @@ def run_stages(emulator: dict[str, Any], n: int) -> dict[str, float]:
 def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
     """Contacts a minute, in emulated time, against 100 bulk requests/min x 250."""
     scale = args.time_scale
-    with emulator_process(time_scale=scale, limits=True, latency=args.latency) as emulator:
+    with emulator_process(
+        time_scale=scale, limits=True, latency=args.latency, jitter=args.jitter
+    ) as emulator:
         extra = (
             "--first-poll-delay",
             str(args.first_poll_delay),
@@ -462,6 +466,7 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "throughput",
         **r,
         "latency_emulated_seconds": args.latency,
+        "jitter_emulated_seconds": args.jitter,
         "first_poll_delay_emulated": args.first_poll_delay,
         "poll_interval_emulated": args.poll_interval,
         "headroom": args.headroom,
@@ -481,7 +486,10 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 f"{r['exported']:,} ({'balanced' if r['balanced'] else 'NOT balanced'})",
             ),
             ("time scale", f"x{scale:g} (emulator limits and client pacing)"),
-            ("added latency", f"{args.latency:g} emulated s a request"),
+            (
+                "added latency",
+                f"{args.latency:g} ± {args.jitter:g} emulated s a request (uniform)",
+            ),
             ("real elapsed", f"{r['elapsed_seconds']:.2f} s"),
             ("emulated elapsed", f"{emulated_minutes:.3f} min"),
             ("batches / requests", f"{r['batches']:,} / {r['requests']:,}"),
@@ -823,6 +831,12 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="emulated seconds the emulator adds to every request (0: loopback only)",
     )
+    t.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="each request's added latency varies by up to this many emulated seconds",
+    )
     c = sub.add_parser("cpu", help="µs of CPU per profile, and a cProfile breakdown")
     c.add_argument("--sizes", type=sizes, default=[200_000, 1_000_000])
     c.add_argument(
@@ -848,6 +862,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--time-scale", type=float, required=True)
     s.add_argument("--limits", action="store_true")
     s.add_argument("--latency", type=float, default=0.0)
+    s.add_argument("--jitter", type=float, default=0.0)
     e = sub.add_parser("_export", help=argparse.SUPPRESS)
     e.add_argument("--url", required=True)
     e.add_argument("--list-id", type=int, required=True)

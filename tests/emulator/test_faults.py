@@ -157,3 +157,23 @@ async def test_async_transport_and_latency() -> None:
         created = await http.post("/contact/sync", json={"contact": {"email": "a@example.org"}})
         assert created.status_code == 201
     assert emu.contact_count == 1
+
+
+def test_latency_jitter_varies_each_request_within_its_bounds_and_seed() -> None:
+    from ac_segment_export.testing import ActiveCampaignEmulator, Faults
+
+    def delays(seed: int) -> list[float]:
+        emu = ActiveCampaignEmulator(
+            api_key="k" * 8, faults=Faults(latency=0.4, latency_jitter=0.2), seed=seed
+        )
+        return [emu._latency() for _ in range(200)]
+
+    first = delays(1)
+    assert all(0.2 - 1e-9 <= d <= 0.6 + 1e-9 for d in first)
+    assert max(first) - min(first) > 0.3  # it really varies
+    assert delays(1) == first  # seeded
+    assert delays(2) != first
+    scaled = ActiveCampaignEmulator(
+        api_key="k" * 8, faults=Faults(latency=0.0, latency_jitter=0.5), time_scale=10.0
+    )
+    assert all(0.0 <= scaled._latency() <= 0.05 + 1e-9 for _ in range(100))  # never below 0

@@ -182,7 +182,6 @@ class Engine:
             report.resumed_from = resume.position
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
-
     # -- bookkeeping --------------------------------------------------------------------------
 
     def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:

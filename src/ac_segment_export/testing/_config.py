@@ -119,6 +119,9 @@ class Faults:
             *before* it is processed (nothing it asked for happens).
         latency: Real seconds added to every request, divided by the emulator's
             ``time_scale``.
+        latency_jitter: Each request's latency varies by up to this many seconds either way
+            (uniformly, seeded; never below 0), divided by ``time_scale`` like ``latency``:
+            answers then arrive out of order, as on a real network.
         interrupted_batch_rate: Probability that an accepted bulk batch ends ``interrupted``.
         failed_batch_rate: Probability that an accepted bulk batch ends ``failed``.
         drop_after_write_rate: Probability that a request is processed in full (its
@@ -129,6 +132,7 @@ class Faults:
     server_error_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_connection_rate: float = attrs.field(default=0.0, validator=_rate)
     latency: float = attrs.field(default=0.0, validator=_non_negative)
+    latency_jitter: float = attrs.field(default=0.0, validator=_non_negative)
     interrupted_batch_rate: float = attrs.field(default=0.0, validator=_rate)
     failed_batch_rate: float = attrs.field(default=0.0, validator=_rate)
     drop_after_write_rate: float = attrs.field(default=0.0, validator=_rate)

@@ -160,6 +160,7 @@ class ActiveCampaignEmulator:
         self._lock = threading.RLock()
         self._rng = random.Random(seed)  # noqa: S311 - faults, not cryptography
         self._id_rng = random.Random(f"batch-ids:{seed}")  # noqa: S311
+        self._jitter_rng = random.Random(f"jitter:{seed}")  # noqa: S311
         self._account = Account(
             unsubscribed_in_failure=readings.unsubscribed_in_failure,
             extra_batch_status=readings.extra_batch_status,
@@ -325,7 +326,12 @@ class ActiveCampaignEmulator:
         return str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4))
 
     def _latency(self) -> float:
-        return self._clock.to_real(self._faults.latency)
+        faults = self._faults
+        latency = faults.latency
+        if faults.latency_jitter:
+            with self._lock:
+                latency += self._jitter_rng.uniform(-faults.latency_jitter, faults.latency_jitter)
+        return self._clock.to_real(max(0.0, latency))
 
     # ----------------------------------------------------------------- dispatch
 
