@@ -55,7 +55,13 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
-from ac_segment_export._export._profiles import ProfileReader, Refused, raised, unencodable
+from ac_segment_export._export._profiles import (
+    ProfileReader,
+    Refusal,
+    Refused,
+    raised,
+    unencodable,
+)
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
 
 if TYPE_CHECKING:
@@ -159,11 +165,7 @@ class Engine:
         self.encoder = BulkContactEncoder(
             subscribe=(target.list_id,), exclude_automations=target.exclude_automations
         )
-        # The hot path's lookups, bound once.
-        self._encode_contact = self.encoder.encode
-        self._max_bytes = tuning.max_bytes
-        self._batch_size = options.batch_size
-        self._dry_run = options.dry_run
+        self._bind_hot_path()
         self._index_base: int | None = None  # failureReasons[].contact counts from 0 or 1
         self._lookups = tuning.max_failure_lookups  # why a contact was not imported
         # Checkpointing: the outcomes in the order the checkpoint keeps them, and a digest
@@ -183,6 +185,15 @@ class Engine:
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
     # -- bookkeeping --------------------------------------------------------------------------
+
+    def _bind_hot_path(self) -> None:
+        """The look-ups made once a profile, bound once a run."""
+        self._encode_contact = self.encoder.encode
+        self._read = self.reader.read
+        self._check_values = self.reader.values
+        self._max_bytes = self.t.max_bytes
+        self._batch_size = self.o.batch_size
+        self._dry_run = self.o.dry_run
 
     def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:
         """Record exported profiles (and end the run if the exported sink raised)."""
@@ -277,22 +288,15 @@ class Engine:
             self.members.add(key)
         return key
 
-    def _prepare(self, position: int, profile: Any) -> tuple[str, str, Any] | str:
-        """Map and check one profile's email; its email key when it got an outcome already."""
-        read = self.reader.read(profile)
+    def _take(self, position: int, profile: Any) -> str:
+        """Give one profile an outcome, or put it in the pending batch; return its email key."""
+        read = self._read(profile)
         if isinstance(read, Refused):
             self.ledger.record(
                 position, read.email, OutcomeStatus.REJECTED, read.reason, read.field
             )
             return self._member(read.raw)
-        return read
-
-    def _take(self, position: int, profile: Any) -> str:
-        """Give one profile an outcome, or put it in the pending batch; return its email key."""
-        prepared = self._prepare(position, profile)
-        if isinstance(prepared, str):
-            return prepared
-        email, key, mapped = prepared
+        email, key, mapped = read
         h = email_hash(key)  # hashed once for both indexes
         if self.last_position is not None:  # keep the last occurrence
             last = self.last_position.get(key)
@@ -314,8 +318,8 @@ class Engine:
             self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
             return key
         try:
-            values = self.reader.values(mapped)
-            if len(values) == 2:  # a _Refusal
+            values = self._check_values(mapped)
+            if isinstance(values, Refusal):
                 self.ledger.record(position, email, OutcomeStatus.REJECTED, *values)
                 return key
             encoded = self._encode_contact(email, *values)
