@@ -73,7 +73,7 @@ def test_a_checkpoint_is_saved_after_every_confirmed_batch(
 
 
 class HoldFirstBatch(httpx.BaseTransport):
-    """Says the first bulk batch is still ``active`` until five others have completed."""
+    """Says the batch of the first profiles is still ``active`` until five others completed."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
@@ -85,7 +85,8 @@ class HoldFirstBatch(httpx.BaseTransport):
         path = request.url.path
         if path.endswith("/import/bulk_import") and request.method == "POST":
             response.read()
-            if response.status_code == 200 and self.first is None:
+            first_contact = json.loads(request.content)["contacts"][0]["email"]
+            if response.status_code == 200 and first_contact == "user0@example.com":
                 self.first = response.json()["batchId"]
         elif path.endswith("/import/info"):
             batch = request.url.params["batchId"]
