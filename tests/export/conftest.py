@@ -86,7 +86,8 @@ def make_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> Client:
 def make_async_client(emulator: ActiveCampaignEmulator, **kwargs: Any) -> AsyncClient:
     kwargs.setdefault("retry", RetryPolicy.for_tests())
     kwargs.setdefault("rate_limits", RateLimits.unlimited())
-    return AsyncClient(HOST, API_KEY, transport=emulator.transport(), **kwargs)
+    kwargs.setdefault("transport", emulator.transport())
+    return AsyncClient(HOST, API_KEY, **kwargs)
 
 
 @pytest.fixture
