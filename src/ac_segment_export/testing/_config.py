@@ -117,8 +117,9 @@ class Faults:
             uniformly) before it reaches the API.
         drop_connection_rate: Probability that a request is dropped with no response
             *before* it is processed (nothing it asked for happens).
-        latency: Real seconds added to every request, divided by the emulator's
-            ``time_scale``.
+        latency: Real seconds added to every answer, divided by the emulator's
+            ``time_scale``: the request is counted and carried out when it arrives (as
+            ActiveCampaign's rate limits count it), and its answer comes back this much later.
         latency_jitter: Each request's latency varies by up to this many seconds either way
             (uniformly, seeded; never below 0), divided by ``time_scale`` like ``latency``:
             answers then arrive out of order, as on a real network.

@@ -85,9 +85,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         body = self._read_body()
         emulator = self.server.emulator
-        delay = emulator._latency()
-        if delay:
-            time.sleep(delay)
         split = urlsplit(self.path)
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         reply = emulator.dispatch(
@@ -98,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             base=f"http://{host}",
         )
+        delay = emulator._latency()  # the request counts on arrival; its answer takes time
+        if delay:
+            time.sleep(delay)
         if reply is None:
             self.close_connection = True  # drop: no status line, no headers
             return

@@ -51,16 +51,16 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer a request from a sync `httpx.Client`."""
-        delay = self._emulator._latency()
+        reply = self._dispatch(request, request.read())
+        delay = self._emulator._latency()  # the request counts on arrival; its answer takes time
         if delay:
             time.sleep(delay)
-        body = request.read()
-        return self._response(request, self._dispatch(request, body))
+        return self._response(request, reply)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer a request from an `httpx.AsyncClient`."""
+        reply = self._dispatch(request, await request.aread())
         delay = self._emulator._latency()
         if delay:
             await asyncio.sleep(delay)
-        body = await request.aread()
-        return self._response(request, self._dispatch(request, body))
+        return self._response(request, reply)
