@@ -20,6 +20,7 @@ it stores count against the library. Results are printed as a table and written 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import datetime as dt
@@ -190,14 +191,22 @@ def export_child(args: argparse.Namespace) -> int:
             acx.RateLimits() if args.headroom is None else acx.RateLimits(headroom=args.headroom)
         )
         rate_limits = paced.scaled(scale)
-    client = acx.Client(args.url, API_KEY, rate_limits=rate_limits)
-    exporter = Exporter(
-        destination,
-        client=client,
-        options=ExportOptions(
-            first_poll_delay=args.first_poll_delay / scale, poll_interval=args.poll_interval / scale
-        ),
+    options = ExportOptions(
+        first_poll_delay=args.first_poll_delay / scale, poll_interval=args.poll_interval / scale
     )
+
+    def run(rows: Any) -> acx.ExportReport:
+        if args.exporter == "sync":
+            with acx.Client(args.url, API_KEY, rate_limits=rate_limits) as client:
+                return Exporter(destination, client=client, options=options).run(rows)
+
+        async def run_async() -> acx.ExportReport:
+            async with acx.AsyncClient(args.url, API_KEY, rate_limits=rate_limits) as client:
+                exporter = acx.AsyncExporter(destination, client=client, options=options)
+                return await exporter.run(rows)
+
+        return asyncio.run(run_async())
+
     split: dict[str, float] | None = None
     if args.split:
         split = {}
@@ -208,12 +217,11 @@ def export_child(args: argparse.Namespace) -> int:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    report = exporter.run(profiles(n))
+    report = run(profiles(n))
     if profiler is not None:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     after = proc_status()
-    client.close()
     result: dict[str, Any] = {
         "profiles": n,
         "time_scale": scale,
@@ -361,8 +369,9 @@ _PARTS: tuple[tuple[str, str, str], ...] = (
     ("de-duplication (EmailIndex)", "export/_index.py", "email_hash"),
     ("de-duplication (EmailIndex)", "export/_index.py", "add_hash"),
     ("de-duplication (EmailIndex)", "export/_index.py", "has_hash"),
-    ("encoding (Engine._encode)", "export/_engine.py", "_encode"),
-    ("HTTP (Client.call: pacing, httpx, parsing)", "client/_client.py", "call"),
+    ("value checks (ProfileReader.values)", "_export/_profiles.py", "values"),
+    ("encoding (BulkContactEncoder.encode)", "_core/ops.py", "encode"),
+    ("HTTP (Client._call_doubt: pacing, httpx, parsing)", "_client/_client.py", "_call_doubt"),
     ("accounting (ExportReport.record)", "export/_report.py", "record"),
 )
 
@@ -457,6 +466,7 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
         )
         if args.headroom is not None:
             extra += ("--headroom", str(args.headroom))
+        extra += ("--exporter", args.exporter)
         r = run_export(
             emulator, profiles_n=args.profiles, time_scale=scale, limits=True, extra=extra
         )
@@ -467,6 +477,7 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
         **r,
         "latency_emulated_seconds": args.latency,
         "jitter_emulated_seconds": args.jitter,
+        "exporter": args.exporter,
         "first_poll_delay_emulated": args.first_poll_delay,
         "poll_interval_emulated": args.poll_interval,
         "headroom": args.headroom,
@@ -486,6 +497,7 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 f"{r['exported']:,} ({'balanced' if r['balanced'] else 'NOT balanced'})",
             ),
             ("time scale", f"x{scale:g} (emulator limits and client pacing)"),
+            ("exporter", "AsyncExporter" if args.exporter == "async" else "Exporter"),
             (
                 "added latency",
                 f"{args.latency:g} ± {args.jitter:g} emulated s a request (uniform)",
@@ -841,6 +853,12 @@ def parser() -> argparse.ArgumentParser:
         help="emulated seconds the emulator adds to every request (0: loopback only)",
     )
     t.add_argument(
+        "--exporter",
+        choices=["sync", "async"],
+        default="sync",
+        help="Exporter (sync, a small thread pool) or AsyncExporter (tasks)",
+    )
+    t.add_argument(
         "--jitter",
         type=float,
         default=0.0,
@@ -882,6 +900,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--cprofile")
     e.add_argument("--split", action="store_true")
     e.add_argument("--headroom", type=float)
+    e.add_argument("--exporter", choices=["sync", "async"], default="sync")
     e.add_argument("--first-poll-delay", type=float, default=1.0)
     e.add_argument("--poll-interval", type=float, default=2.0)
     g = sub.add_parser("_stages", help=argparse.SUPPRESS)
