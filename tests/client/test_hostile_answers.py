@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import traceback
-import urllib.parse
 from typing import TYPE_CHECKING
 
 import httpx
@@ -18,38 +16,9 @@ from ac_segment_export._core.redaction import MASK, Redactor
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+from ..core.test_redaction import ENCODINGS, KEY, assert_clean  # noqa: TID252 - the shared key forms
+
 HOST = "acme.api-us1.com"
-#: Characters that URL-encoding, JSON escaping and base64 each treat differently.
-KEY = "k3y-0f/the+acc0unt=7f3a9c<&>"
-
-
-def _b64(data: str) -> str:
-    return base64.b64encode(data.encode()).decode()
-
-
-ENCODINGS = {
-    "as is": KEY,
-    "upper case": KEY.upper(),
-    "url-encoded": urllib.parse.quote(KEY, safe=""),
-    "url-encoded, lower-case hex": urllib.parse.quote(KEY, safe="").lower(),
-    "form-encoded": urllib.parse.quote_plus(KEY),
-    "percent-encoded": "".join(f"%{b:02X}" for b in KEY.encode()),
-    "json-escaped": json.dumps(KEY)[1:-1].replace("/", "\\/"),
-    "unicode-escaped": "".join(f"\\u{ord(c):04x}" for c in KEY),
-    "html-escaped": "k3y-0f/the+acc0unt=7f3a9c&lt;&amp;&gt;",
-    "base64": _b64(KEY),
-    "url-safe base64": base64.urlsafe_b64encode(KEY.encode()).decode(),
-    "base64 of user:key": _b64(f"user:{KEY}"),
-    "base64 of x:key": _b64(f"x:{KEY}"),
-    "base64 of the upper-cased key": _b64(KEY.upper()),
-}
-
-
-def assert_clean(text: str) -> None:
-    """No form of the key in *text* (text forms compared without regard to case)."""
-    for name, form in ENCODINGS.items():
-        haystack, needle = (text, form) if "base64" in name else (text.lower(), form.lower())
-        assert needle not in haystack, f"the key ({name}) leaked: {text!r}"
 
 
 def echoing(request: httpx.Request) -> httpx.Response:
