@@ -44,11 +44,25 @@ def test_bucket_partial_refill() -> None:
     assert bucket.reserve(0.05) == pytest.approx(0.05)
 
 
-def test_bucket_ignores_a_clock_going_backwards() -> None:
-    """A time before the bucket's stamp refills nothing (and does not go negative)."""
+def test_a_reservation_before_the_stamp_comes_after_it() -> None:
+    """The schedule runs ahead of now (a slot was reserved for a later moment): the next
+    reservation waits for that slot and then its own interval, never jumping ahead of it."""
     bucket = TokenBucket(rate=1.0, capacity=1, now=10.0)
     assert bucket.reserve(10.0) == 0.0
-    assert bucket.reserve(5.0) == pytest.approx(1.0)
+    assert bucket.reserve(5.0) == pytest.approx(6.0)  # at 11: one interval after 10
+
+
+def test_a_status_check_never_overtakes_a_bulk_slot_reserved_ahead() -> None:
+    """A bulk request reserves the account slot for when its bulk slot opens; a request
+    reserved meanwhile goes after that slot, so the account rate is never exceeded."""
+    now = [0.0]
+    limiter = acx.RateLimiter(acx.RateLimits(headroom=0.0, bulk_headroom=0.0), clock=lambda: now[0])
+    sends = [limiter._reserve(250)]  # the first bulk request goes at once
+    sends.append(limiter._reserve(250))  # the next bulk slot opens 0.6 s later
+    now[0] = 0.1
+    check = 0.1 + limiter._reserve(None)  # reserved at 0.1, while the bulk slot waits
+    assert sends == [0.0, pytest.approx(0.6)]
+    assert check >= 0.6 + 0.2 - 1e-9  # after the bulk request's account slot, by 1/5 s
 
 
 def _waits(limiter: acx.RateLimiter, n: int) -> list[float]:

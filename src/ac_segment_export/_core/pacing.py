@@ -39,11 +39,14 @@ class TokenBucket:
         """Take *tokens* at time *now*; return the seconds to wait before using them."""
         elapsed = max(0.0, now - self._stamp)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+        # The schedule may already run ahead of *now* (a slot reserved for a later moment):
+        # this reservation comes after it, never before.
+        ahead = max(0.0, self._stamp - now)
         self._stamp = max(now, self._stamp)
         self._tokens -= tokens
         if self._tokens >= 0:
-            return 0.0
-        return -self._tokens / self.rate
+            return ahead
+        return ahead + -self._tokens / self.rate
 
     def delay(self, seconds: float) -> None:
         """Push the schedule back: the last reservation was used *seconds* after it was due.
@@ -89,8 +92,9 @@ class RateLimiter:
             if bulk_contacts is not None:
                 bucket = self._bulk_single if bulk_contacts == 1 else self._bulk
                 wait = bucket.reserve(now)
-            # The account-wide slot is taken for the moment the bulk slot opens.
-            return max(wait, self._account.reserve(now + wait))
+            # The account-wide slot is taken for the moment the bulk slot opens (its wait
+            # counts from that moment).
+            return wait + self._account.reserve(now + wait)
 
     def _overslept(self, due: float, bulk_contacts: int | None = None) -> None:
         late = self._clock() - due
