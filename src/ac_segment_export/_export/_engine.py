@@ -42,15 +42,14 @@ from ac_segment_export._export._checkpoint import (
     kept_outcomes,
 )
 from ac_segment_export._export._commands import (
+    Both,
     Call,
-    Collect,
     Command,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
-    Start,
     Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
@@ -153,9 +152,7 @@ class Engine:
         self.pending = Batch()
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
-        self._transit: list[Batch] = []
-        self._token = 0
-        self._clear_wire()  # batches between containers (being sent or synced)
+        self._transit: list[Batch] = []  # batches between containers (being sent or synced)
         self.failures_in_a_row = 0
         self._leavers: Leavers | None = None
         self.fatal = False
@@ -188,12 +185,6 @@ class Engine:
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
     # -- bookkeeping --------------------------------------------------------------------------
-
-    def _clear_wire(self) -> None:
-        # Requests started and not answered: bulk imports ("submit"), status checks ("check").
-        self._on_wire: dict[int, tuple[str, Batch]] = {}
-        self._submits_on_wire = 0
-        self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
         """The look-ups made once a profile, bound once a run."""
@@ -421,8 +412,8 @@ class Engine:
         """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
         self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
-        while (self.in_flight or self._on_wire) and self.clock() < deadline:
-            yield from self._wait(block=True, deadline=deadline)
+        while self.in_flight and self.clock() < deadline:
+            yield from self._poll(block=True, deadline=deadline)
 
     def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
@@ -438,14 +429,6 @@ class Engine:
                 f"its batch {batch.batch_id} was still being imported when "
                 "the export stopped; check ActiveCampaign before re-running",
             )
-        for kind, batch in self._on_wire.values():
-            if kind == "submit":
-                self._unknown(
-                    batch,
-                    "the export stopped while its bulk-import request was on the wire; "
-                    "check ActiveCampaign before re-running",
-                )
-        self._clear_wire()
         while self._transit:
             batch = self._transit.pop()
             if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
@@ -539,9 +522,11 @@ class Engine:
                 continue  # nothing is sent before the input is known to be the checkpoint's
             # Status checks ride along with submits (``Both``); a check of its own is made
             # only when nothing was submitted, or when checks are falling behind.
+            submitted = bool(self._full)
             while self._full:
                 yield from self._submit(self._full.pop(0))
-            yield from self._wait(block=False)
+            if not submitted or self._backlog():
+                yield from self._poll(block=False)
             self.progress()
         if self.read < self._verify_at:
             self._verify()
@@ -601,90 +586,61 @@ class Engine:
     # -- bulk import --------------------------------------------------------------------------
 
     def _submit(self, batch: Batch) -> Generator[Command, Any, None]:
-        # Until its request starts, the batch is in ``_transit``; then it is on the wire.
-        # Either way a stop still accounts for it.
+        # While it travels, the batch is in ``_transit``: a stop then still accounts for it.
         self._transit.append(batch)
         yield from self._send(batch)
         self._transit.remove(batch)
 
+    def _backlog(self) -> bool:
+        """Whether more than one batch's status check is due."""
+        now = self.clock()
+        return sum(1 for b in self.in_flight if b.next_poll <= now) > 1
+
     def _next(self) -> Batch | None:
-        """The batch whose status check comes first, of those not being checked now."""
-        waiting = [b for b in self.in_flight if not b.checking]
-        return min(waiting, key=next_poll) if waiting else None
+        """The batch in flight whose status check comes first (the oldest among equals)."""
+        return min(self.in_flight, key=next_poll) if self.in_flight else None
+
+    def _due(self) -> Batch | None:
+        """The batch whose status check is due first, if one is due now."""
+        batch = self._next()
+        return batch if batch is not None and batch.next_poll <= self.clock() else None
 
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
-        """Start *batch*'s bulk-import request; its answer is handled when it arrives.
-
-        Several requests may be on the wire at once (``max_requests_in_flight``): while one
-        travels, the next batch is read, checked and encoded, and the client's pacing sends
-        it the moment its slot opens. Batches queued at ActiveCampaign are bounded by
-        ``max_in_flight``.
-        """
-        while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
-            yield from self._wait(block=True)
-        while self._submits_on_wire >= self.o.max_requests_in_flight:
-            yield from self._collect(None)
+        while len(self.in_flight) >= self.o.max_in_flight:
+            yield from self._poll(block=True)
+        op = ops.bulk_import_submit_encoded(batch.encoded)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
-        self._token += 1
-        self._on_wire[self._token] = ("submit", batch)
-        self._submits_on_wire += 1
-        yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
-
-    def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
-        """Handle the answers of the requests that have finished (waiting *timeout* s)."""
-        if not self._answers:
-            if not self._on_wire:
-                return
-            self._answers.extend((yield Collect(timeout)))
-        # One at a time from the queue: an answer that ends the run (a refused key, a
-        # failing sink) leaves the others queued, for the wind-down to handle.
-        while self._answers:
-            token, result = self._answers.popleft()
-            kind, batch = self._on_wire.pop(token)
-            if kind == "submit":
-                self._submits_on_wire -= 1
-                yield from self._answered(batch, result)
+        due = self._due()
+        result: Any
+        try:
+            if due is None:
+                try:
+                    result = yield Call(op, doubt=True)
+                except APIError as exc:
+                    result = exc
             else:
-                batch.checking = False
-                info = result.value if isinstance(result, Sent) else result
-                yield from self._polled(batch, info)
-
-    def _check_due(self) -> Generator[Command, Any, None]:
-        """Start the status check of the batch due first, if one is due and not being checked."""
-        batch = self._next()
-        if batch is None or batch.next_poll > self.clock():
-            return
-        assert batch.batch_id is not None
-        batch.checking = True
-        self._token += 1
-        self._on_wire[self._token] = ("check", batch)
-        yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
-
-    def _wait(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
-        """Make progress: start the status check that is due, handle finished requests.
-
-        With ``block``, wait for something to happen first: an answer, or the next status
-        check coming due (at most until *deadline*). Status checks travel in the background,
-        like submits, so a slow answer never holds up the next submit.
-        """
-        if self.cancelled() and not self._winding_down and block:
-            raise _Abort("cancelled", fatal=False, drain=True)
-        yield from self._check_due()
-        if not block:
-            yield from self._collect(0.0)
-            return
-        nxt = self._next()
-        due_in = max(0.0, nxt.next_poll - self.clock()) if nxt is not None else None
-        if deadline is not None:
-            left = max(0.0, deadline - self.clock())
-            due_in = left if due_in is None else min(due_in, left)
-        if self._on_wire:
-            yield from self._collect(due_in)
-        elif due_in:
-            yield Sleep(due_in)
-
-    def _answered(self, batch: Batch, result: Any) -> Generator[Command, Any, None]:
-        """Act on the answer to *batch*'s bulk-import request."""
+                assert due.batch_id is not None
+                # The submit is paced first (its bulk-import slot sets the export's speed);
+                # the status check takes the account's next slot after it.
+                result, info = yield Both(op, ops.bulk_import_info(due.batch_id, with_ids=False))
+        except Stop:
+            self._unknown(
+                batch,
+                "the export stopped while its bulk-import request was being "
+                "sent; check ActiveCampaign before re-running",
+            )
+            raise
+        if due is not None:
+            try:
+                yield from self._polled(due, info)
+            except BaseException:
+                # The run is ending; the submit's own answer still decides its batch's fate.
+                if isinstance(result, Sent):
+                    batch.partial = batch.partial or result.doubt
+                    self._queued(batch, result.value)
+                elif not isinstance(result, BulkImportRejectedError):
+                    self._lost(batch, result, "its bulk-import request")
+                raise
         if isinstance(result, Sent):
             batch.partial = batch.partial or result.doubt
             result = result.value
@@ -844,6 +800,32 @@ class Engine:
 
     def _fail(self, batch: Batch, reason: str) -> None:
         self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
+
+    def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
+        """Check the batch due first, when it is due; with ``block``, wait until one settles."""
+        while self.in_flight:
+            if block and self.cancelled() and not self._winding_down:
+                raise _Abort("cancelled", fatal=False, drain=True)
+            batch = self._next()
+            assert batch is not None
+            now = self.clock()
+            if deadline is not None and now >= deadline:
+                return
+            if batch.next_poll > now:
+                if not block:
+                    return
+                wait = batch.next_poll - now
+                yield Sleep(wait if deadline is None else min(wait, max(0.0, deadline - now)))
+                if self.clock() < batch.next_poll:
+                    continue
+            assert batch.batch_id is not None
+            try:
+                info = yield Call(ops.bulk_import_info(batch.batch_id, with_ids=False))
+            except APIError as exc:
+                info = exc
+            settled = yield from self._polled(batch, info)
+            if settled or not block:
+                return  # one status check per call: polling must not starve submission
 
     def _polled(
         self, batch: Batch, info: BulkImportInfo | APIError
@@ -1006,8 +988,8 @@ class Engine:
         return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
     def _drain(self) -> Generator[Command, Any, None]:
-        while self.in_flight or self._on_wire:
-            yield from self._wait(block=True)
+        while self.in_flight:
+            yield from self._poll(block=True)
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 
