@@ -207,38 +207,31 @@ def contacts_delete(contact_id: int) -> Operation[None]:
     return Operation(RequestSpec("DELETE", path), lambda body, response: None)
 
 
-def contacts_memberships(contact_id: int) -> Operation[list[ListMembership]]:
-    """``GET /contacts/{id}/contactLists``: the contact's list statuses."""
-    path = f"contacts/{_positive_id('contact_id', contact_id)}/contactLists"
-    spec = RequestSpec("GET", path)
+def _listed(spec: RequestSpec, key: str, cls: type[T]) -> Operation[list[T]]:
+    """An operation whose answer is the list under *key*, each item a *cls*."""
 
-    def parse(body: Body, response: httpx.Response) -> list[ListMembership]:
+    def parse(body: Body, response: httpx.Response) -> list[T]:
         return structure(  # type: ignore[no-any-return]
-            body.get("contactLists"),
-            list[ListMembership],
+            body.get(key),
+            list[cls],  # type: ignore[valid-type]
             spec=spec,
             response=response,
-            where="contactLists",
+            where=key,
         )
 
     return Operation(spec, parse)
+
+
+def contacts_memberships(contact_id: int) -> Operation[list[ListMembership]]:
+    """``GET /contacts/{id}/contactLists``: the contact's list statuses."""
+    path = f"contacts/{_positive_id('contact_id', contact_id)}/contactLists"
+    return _listed(RequestSpec("GET", path), "contactLists", ListMembership)
 
 
 def contacts_field_values(contact_id: int) -> Operation[list[FieldValue]]:
     """``GET /contacts/{id}/fieldValues``."""
     path = f"contacts/{_positive_id('contact_id', contact_id)}/fieldValues"
-    spec = RequestSpec("GET", path)
-
-    def parse(body: Body, response: httpx.Response) -> list[FieldValue]:
-        return structure(  # type: ignore[no-any-return]
-            body.get("fieldValues"),
-            list[FieldValue],
-            spec=spec,
-            response=response,
-            where="fieldValues",
-        )
-
-    return Operation(spec, parse)
+    return _listed(RequestSpec("GET", path), "fieldValues", FieldValue)
 
 
 # -- list membership --------------------------------------------------------------------------
