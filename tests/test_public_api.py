@@ -50,7 +50,7 @@ def test_every_implementation_package_is_private() -> None:
 
 
 def test_the_top_level_exports_what_the_private_packages_offer() -> None:
-    for package in ("_client", "_model", "_export"):
+    for package in ("_client", "_model", "_export", "_distributed"):
         module = importlib.import_module(f"ac_segment_export.{package}")
         missing = set(module.__all__) - set(acx.__all__) - INTERNAL
         assert not missing, f"{package} offers {sorted(missing)}, not exported at the top"

@@ -33,6 +33,7 @@ from ac_segment_export._core.errors import (
     PaymentRequiredError,
     PermissionDeniedError,
     PolicyError,
+    RateBudgetUnavailableError,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
@@ -40,7 +41,7 @@ from ac_segment_export._core.errors import (
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.ops import Operation
-from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.pacing import PacingBackend, RateLimiter, SharedPacing
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export._core.wire import (
     BatchStatus,
@@ -58,6 +59,11 @@ from ac_segment_export._core.wire import (
     MailingList,
     MembershipStatus,
     User,
+)
+from ac_segment_export._distributed import (
+    RedisRateBudget,
+    RedisRateLimiter,
+    rate_budget_from_url,
 )
 from ac_segment_export._export import (
     AsyncExporter,
@@ -157,14 +163,18 @@ __all__ = [
     "NotFoundError",
     "Operation",
     "OutcomeStatus",
+    "PacingBackend",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PolicyError",
     "Progress",
+    "RateBudgetUnavailableError",
     "RateLimitError",
     "RateLimiter",
     "RateLimits",
     "RecordOutcome",
+    "RedisRateBudget",
+    "RedisRateLimiter",
     "Rejection",
     "ResolvedDestination",
     "RetryPolicy",
@@ -172,12 +182,14 @@ __all__ = [
     "Secret",
     "ServerError",
     "ServiceUnavailableError",
+    "SharedPacing",
     "TagRule",
     "UnprocessableEntityError",
     "User",
     "ValueTag",
     "__version__",
     "parse_endpoint",
+    "rate_budget_from_url",
 ]
 
 __version__: str

@@ -21,6 +21,7 @@ from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPol
 from ac_segment_export._core.errors import (
     APIResponseValidationError,
     ConfigurationError,
+    RateBudgetUnavailableError,
     RateLimitError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
@@ -33,7 +34,7 @@ from ac_segment_export._core.http import (
     status_error,
     translate_transport_error,
 )
-from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.pacing import PacingBackend, RateLimiter, SharedPacing
 from ac_segment_export._core.redaction import Redactor
 from ac_segment_export._core.retry import Attempts, may_have_applied
 from ac_segment_export._core.secrets import Secret
@@ -92,13 +93,22 @@ class ClientStats:
                 setattr(self, name, getattr(self, name) + value)
 
 
-def _resolve_limiter(rate_limits: RateLimits | RateLimiter) -> RateLimiter:
+def _resolve_limiter(
+    rate_limits: RateLimits | PacingBackend | SharedPacing, endpoint: ApiEndpoint
+) -> PacingBackend:
     raw: object = rate_limits
     if isinstance(raw, RateLimiter):
         return raw
     if isinstance(raw, RateLimits):
         return RateLimiter(raw)
-    msg = f"rate_limits must be a RateLimits or a RateLimiter, not {type(raw).__name__}."
+    if isinstance(raw, SharedPacing):  # a shared budget: this account's share of it
+        return raw.for_account(endpoint.netloc)
+    if isinstance(raw, PacingBackend):
+        return raw
+    msg = (
+        f"rate_limits must be a RateLimits or a RateLimiter, not {type(raw).__name__} "
+        "(for a budget shared across processes, a RedisRateBudget)."
+    )
     raise ConfigurationError(msg)
 
 
@@ -112,7 +122,7 @@ class _BaseClient:
         *,
         timeout: float | httpx.Timeout,
         retry: RetryPolicy,
-        rate_limits: RateLimits | RateLimiter,
+        rate_limits: RateLimits | PacingBackend | SharedPacing,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
@@ -121,7 +131,7 @@ class _BaseClient:
             msg = f"retry must be a RetryPolicy, not {type(raw_retry).__name__}."
             raise ConfigurationError(msg)
         self.retry = retry
-        self.rate_limiter = _resolve_limiter(rate_limits)
+        self.rate_limiter = _resolve_limiter(rate_limits, self.endpoint)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
@@ -212,6 +222,13 @@ class _BaseClient:
 
         return self._read(response, spec, read)
 
+    def _held_back(
+        self, exc: RateBudgetUnavailableError, spec: RequestSpec
+    ) -> RateBudgetUnavailableError:
+        """The pacing refused a slot: name the request it held back."""
+        exc.method, exc.url = spec.method, self.base_url + spec.path
+        return exc
+
     def _on_retry(self, exc: BaseException, wait: float) -> None:
         self.stats.add(retries=1)
 
@@ -225,7 +242,8 @@ class Client(_BaseClient):
         api_key: The API key (Settings > Developer); kept in a :class:`Secret`.
         timeout: Seconds (or an :class:`httpx.Timeout`) for each request.
         retry: When to retry; see :class:`RetryPolicy`.
-        rate_limits: Client-side pacing, or a shared :class:`RateLimiter`.
+        rate_limits: Client-side pacing, a shared :class:`RateLimiter`, or a budget shared
+            across processes and machines (:class:`RedisRateBudget`).
         transport: An httpx transport to send through (an emulator's, in tests).
         http_client: An httpx client to send through instead of the client's own; it is not
             closed by :meth:`close`.
@@ -244,7 +262,7 @@ class Client(_BaseClient):
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | PacingBackend | SharedPacing = RateLimits(),  # noqa: B008
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -258,7 +276,10 @@ class Client(_BaseClient):
         attempts = self._attempts(spec)
         for attempt in attempts:
             with attempt:
-                paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                try:
+                    paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                except RateBudgetUnavailableError as exc:
+                    raise self._held_back(exc, spec) from exc.__cause__
                 if on_paced is not None:
                     on_paced()
                     on_paced = None
@@ -400,7 +421,7 @@ class AsyncClient(_BaseClient):
         *,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
-        rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
+        rate_limits: RateLimits | PacingBackend | SharedPacing = RateLimits(),  # noqa: B008
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -414,7 +435,10 @@ class AsyncClient(_BaseClient):
         attempts = self._attempts(spec)
         async for attempt in attempts:
             with attempt:
-                paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                try:
+                    paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                except RateBudgetUnavailableError as exc:
+                    raise self._held_back(exc, spec) from exc.__cause__
                 if on_paced is not None:
                     on_paced()
                     on_paced = None

@@ -8,7 +8,7 @@ import attrs
 import httpx
 
 from ac_segment_export._core.errors import ConfigurationError
-from ac_segment_export._core.pacing import RateLimiter
+from ac_segment_export._core.pacing import PacingBackend, RateLimiter, SharedPacing
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -185,8 +185,11 @@ def _retry(_: object, __: attrs.Attribute[Any], value: object) -> None:
 
 
 def _rate_limits(_: object, __: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, (RateLimits, RateLimiter)):
-        msg = f"rate_limits must be a RateLimits or a RateLimiter, not {type(value).__name__}."
+    if not isinstance(value, (RateLimits, RateLimiter, PacingBackend, SharedPacing)):
+        msg = (
+            f"rate_limits must be a RateLimits or a RateLimiter, not {type(value).__name__} "
+            "(for a budget shared across processes, a RedisRateBudget)."
+        )
         raise ConfigurationError(msg)
 
 
@@ -209,7 +212,8 @@ class ClientOptions:
         retry: When to retry; see :class:`RetryPolicy`.
         rate_limits: Client-side pacing; a shared :class:`RateLimiter` makes every client
             built with these options share one budget, a :class:`RateLimits` gives each
-            client its own.
+            client its own, and a :class:`RedisRateBudget` shares the account's budget with
+            every process and machine using the same Redis.
         transport: An httpx transport to send through (an emulator's, in tests). A
             :class:`Client` needs an :class:`httpx.BaseTransport`, an :class:`AsyncClient`
             an :class:`httpx.AsyncBaseTransport`; the emulator's transport is both.
@@ -220,7 +224,9 @@ class ClientOptions:
 
     timeout: float | httpx.Timeout = attrs.field(default=DEFAULT_TIMEOUT, validator=_timeout)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry)
-    rate_limits: RateLimits | RateLimiter = attrs.field(factory=RateLimits, validator=_rate_limits)
+    rate_limits: RateLimits | PacingBackend | SharedPacing = attrs.field(
+        factory=RateLimits, validator=_rate_limits
+    )
     transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = attrs.field(
         default=None, validator=_transport
     )

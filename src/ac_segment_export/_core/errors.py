@@ -14,6 +14,7 @@
     │   │   ├── APIUnreachableError           the connection could not be opened: nothing was sent
     │   │   └── APITimeoutError           the request timed out
     │   ├── APIResponseValidationError    a response whose body is not what the API documents
+    │   ├── RateBudgetUnavailableError    the shared rate budget (Redis) is out of reach: not sent
     │   └── APIStatusError                a 4xx/5xx answer; .status_code, .body, .errors
     │       ├── BadRequestError           400
     │       │   └── BulkImportRejectedError   400 with per-contact ``failureReasons``
@@ -64,6 +65,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PolicyError",
+    "RateBudgetUnavailableError",
     "RateLimitError",
     "ServerError",
     "ServiceUnavailableError",
@@ -174,6 +176,19 @@ class APIUnreachableError(APIConnectionError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class RateBudgetUnavailableError(APIError):
+    """The shared rate budget (Redis) could not give the request a slot, so it was not sent.
+
+    Raised at once when the budget cannot be reached before its first slot (nothing has been
+    sent through it), and after ``max_outage`` seconds of retries when it is lost later. A
+    request is never sent without a slot. :attr:`method` and :attr:`url` name the request
+    that was held back.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message, method=method, url=url)
 
 
 class APIResponseValidationError(APIError):

@@ -10,14 +10,51 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ac_segment_export._core.config import RateLimits
 
-__all__ = ["RateLimiter", "TokenBucket"]
+__all__ = ["PacingBackend", "RateLimiter", "SharedPacing", "TokenBucket"]
+
+
+@runtime_checkable
+class PacingBackend(Protocol):
+    """What a client paces its requests with: :class:`RateLimiter` is the in-process one.
+
+    ``acquire`` / ``aacquire`` return once one request may be sent (the seconds waited);
+    ``bulk_contacts`` is set for a bulk-import request (how many contacts it carries). A
+    backend that cannot promise a slot raises instead of returning: a request is never sent
+    without one.
+    """
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rates this backend keeps to."""
+        ...
+
+    def acquire(self, bulk_contacts: int | None = None) -> float:
+        """Block until one request may be sent; return the seconds waited."""
+        ...
+
+    async def aacquire(self, bulk_contacts: int | None = None) -> float:
+        """Wait, without blocking the event loop, until one request may be sent."""
+        ...
+
+
+@runtime_checkable
+class SharedPacing(Protocol):
+    """A budget shared beyond one account's clients (Redis): it hands out a backend per account.
+
+    A client given one calls :meth:`for_account` with its API host, so the budget is keyed by
+    the account, never by the API key.
+    """
+
+    def for_account(self, host: str) -> PacingBackend:
+        """The pacing of the account whose API lives at *host* (``acme.api-us1.com``)."""
+        ...
 
 
 class TokenBucket:
