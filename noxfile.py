@@ -41,6 +41,13 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def spark(session: nox.Session) -> None:
+    """The Spark recipe in local mode (needs Java 17; see docs/distributed.md)."""
+    session.install(".[tests,spark]")
+    session.run("pytest", "tests/spark", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Throughput, CPU per profile and memory of an export (see docs/benchmarks.md)."""
     session.install(".[tests]")

@@ -904,6 +904,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["shared-budget"]:  # issue 13's benchmark lives in its own module
+        sys.path.insert(0, str(HERE.parent))
+        import shared_budget  # noqa: PLC0415
+
+        return shared_budget.main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
     if args.command == "_serve":

@@ -61,8 +61,14 @@ from ac_segment_export._core.wire import (
     User,
 )
 from ac_segment_export._distributed import (
+    PartitionedExport,
+    PartitionResult,
     RedisRateBudget,
     RedisRateLimiter,
+    StoredDestination,
+    export_dask_dataframe,
+    export_spark_dataframe,
+    partition_of,
     rate_budget_from_url,
 )
 from ac_segment_export._export import (
@@ -164,6 +170,8 @@ __all__ = [
     "Operation",
     "OutcomeStatus",
     "PacingBackend",
+    "PartitionResult",
+    "PartitionedExport",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PolicyError",
@@ -183,12 +191,16 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "SharedPacing",
+    "StoredDestination",
     "TagRule",
     "UnprocessableEntityError",
     "User",
     "ValueTag",
     "__version__",
+    "export_dask_dataframe",
+    "export_spark_dataframe",
     "parse_endpoint",
+    "partition_of",
     "rate_budget_from_url",
 ]
 

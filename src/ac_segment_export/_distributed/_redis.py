@@ -306,7 +306,7 @@ class RedisRateBudget:
             )
         else:
             msg = (
-                f"The shared rate budget at {where} was lost for {lost_for:.0f} s "
+                f"The shared rate budget at {where} was lost for {lost_for:.1f} s "
                 f"({type(exc).__name__}: {exc}); requests are held back rather than sent "
                 "without a slot."
             )

@@ -13,7 +13,7 @@ import attrs
 from ac_segment_export._core import convert
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 __all__ = ["ExportReport", "OutcomeStatus", "Progress", "RecordOutcome"]
 
@@ -262,6 +262,88 @@ class ExportReport:
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
         return "\n".join(lines)
+
+    @classmethod
+    def merge(cls, reports: Sequence[ExportReport]) -> ExportReport:
+        """One report of a segment exported in parts (partitions, workers), in the given order.
+
+        Counts, requests and outcomes add up, so the merged report balances whenever every
+        part does: ``input = exported + …`` over the whole segment. An outcome's
+        ``position`` becomes its position in the parts laid end to end (a part's positions
+        shifted by the inputs of the parts before it). The run spans the earliest start to
+        the latest finish; it stopped early if any part did.
+
+        Raises:
+            ConfigurationError: No reports, or reports of different destinations or lists.
+        """
+        from ac_segment_export._core.errors import ConfigurationError  # noqa: PLC0415
+
+        parts = list(reports)
+        if not parts:
+            msg = "ExportReport.merge needs at least one report."
+            raise ConfigurationError(msg)
+        first = parts[0]
+        for part in parts[1:]:
+            if (part.destination, part.list_id, part.mode, part.dry_run) != (
+                first.destination,
+                first.list_id,
+                first.mode,
+                first.dry_run,
+            ):
+                msg = (
+                    f"Cannot merge the report of {part.destination!r} (list {part.list_id}, "
+                    f"{part.mode}) into that of {first.destination!r} (list {first.list_id}, "
+                    f"{first.mode}): they are not parts of one export."
+                )
+                raise ConfigurationError(msg)
+        merged = cls(
+            destination=first.destination,
+            list_id=first.list_id,
+            list_name=first.list_name,
+            export_user=first.export_user,
+            mode=first.mode,
+            dry_run=first.dry_run,
+            started_at=min(p.started_at for p in parts),
+        )
+        offset = 0
+        for part in parts:
+            for status, n in part.tally.items():
+                merged.tally[status] += n
+            merged.outcomes.extend(
+                attrs.evolve(o, position=o.position + offset) for o in part.outcomes
+            )
+            offset += part.input_count
+        finished = [p.finished_at for p in parts]
+        if all(f is not None for f in finished):
+            merged.finished_at = max(f for f in finished if f is not None)
+            merged.elapsed_seconds = (merged.finished_at - merged.started_at).total_seconds()
+        else:
+            merged.elapsed_seconds = max(p.elapsed_seconds for p in parts)
+        for name in (
+            "input_count",
+            "batches",
+            "bulk_requests",
+            "sync_requests",
+            "requests",
+            "retries",
+            "rate_limited",
+            "resubmitted_batches",
+            "unsubscribed",
+            "leavers_unknown",
+            "leavers_remaining",
+            "resumed_from",
+        ):
+            setattr(merged, name, sum(getattr(p, name) for p in parts))
+        for name in ("leavers", "would_subscribe", "would_unsubscribe"):
+            values = [getattr(p, name) for p in parts if getattr(p, name) is not None]
+            setattr(merged, name, sum(values) if values else None)
+        problems = [p.mirror_problem for p in parts if p.mirror_problem]
+        merged.mirror_problem = "; ".join(problems) if problems else None
+        merged.stopped_early = any(p.stopped_early for p in parts)
+        reasons = list(dict.fromkeys(p.stop_reason for p in parts if p.stop_reason))
+        merged.stop_reason = "; ".join(reasons) if reasons else None
+        merged.sink_error = next((p.sink_error for p in parts if p.sink_error), None)
+        return merged
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
