@@ -127,3 +127,26 @@ async def async_export_use(dest: acx.ExportDestination) -> acx.ExportReport:
         yield {"Email": "ana@example.org"}
 
     return await acx.AsyncExporter(dest, options=ExportOptions(dry_run=True)).run(rows())
+
+
+def shared_budget_use(dest: acx.ExportDestination, frame: Any) -> acx.ExportReport:
+    budget: acx.RedisRateBudget = acx.RedisRateBudget.from_url("redis://localhost:6379/0")
+    budget.check()
+    limiter: acx.RedisRateLimiter = budget.for_account("acme.api-us1.com")
+    waited: float = limiter.acquire(bulk_contacts=250)
+    pacing: acx.PacingBackend = limiter
+    options = acx.ClientOptions(rate_limits=budget)
+    with acx.Client("acme.api-us1.com", "k", rate_limits=budget) as client:
+        backend: acx.PacingBackend = client.rate_limiter
+    job = acx.PartitionedExport(
+        destination=acx.StoredDestination.of(dest, api_key_env="AC_API_KEY"),
+        partitions=4,
+        rate_budget=acx.rate_budget_from_url("redis://localhost"),
+    )
+    job.prepare()
+    part: int = acx.partition_of("a@example.org", 4)
+    result: acx.PartitionResult = job.export_partition(part, [{"email": "a@example.org"}])
+    merged: acx.ExportReport = job.merge([result])
+    both: acx.ExportReport = acx.ExportReport.merge([merged, result.report])
+    del waited, pacing, options, backend, both
+    return acx.export_dask_dataframe(frame, job)
