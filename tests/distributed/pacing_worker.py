@@ -1,7 +1,8 @@
 """A worker process for the shared-budget tests (run as a script, not collected).
 
-``python pacing_worker.py requests BASE_URL REDIS_URL PREFIX SCALE N``: sends N ``users/me``
-through a client paced by the Redis budget, then prints the client's counters as JSON.
+``python pacing_worker.py requests BASE_URL REDIS_URL PREFIX SCALE N``: sends one ``users/me``
+through a client paced by the Redis budget, prints ``ready``, waits for a line on stdin, sends
+N more, then prints the client's counters as JSON.
 
 ``python pacing_worker.py hold REDIS_URL PREFIX ACCOUNT RATE N``: reserves N slots at once
 from N threads and prints ``ready``; the test then kills it while it waits for them.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 
 import ac_segment_export as acx
 
@@ -23,6 +25,15 @@ def requests(base_url: str, redis_url: str, prefix: str, scale: float, n: int) -
     retry = acx.RetryPolicy(max_attempts=1, max_rate_limit_wait=0.0)
     with acx.Client(base_url, "worker-key", rate_limits=budget, retry=retry) as client:
         refused = 0
+        # One paced request opens the connection; then all workers start together (a
+        # process's first request also spends its connect time after its slot: see
+        # docs/distributed.md).
+        try:
+            client.users.me()
+        except acx.RateLimitError:
+            refused += 1
+        print("ready", flush=True)
+        sys.stdin.readline()
         for _ in range(n):
             try:
                 client.users.me()
@@ -42,6 +53,12 @@ def hold(redis_url: str, prefix: str, account: str, rate: float, n: int) -> None
     threads = [threading.Thread(target=limiter.acquire, daemon=True) for _ in range(n)]
     for thread in threads:
         thread.start()
+    import redis
+
+    raw = redis.Redis.from_url(redis_url)
+    key = budget.keys(account)[0]
+    while float(raw.hget(key, "tokens") or 1) > 1 - n + 0.5:  # until all n are reserved
+        time.sleep(0.01)
     print("ready", flush=True)
     threading.Event().wait(60)
 

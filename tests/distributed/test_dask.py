@@ -26,7 +26,12 @@ def dask_client() -> Iterator[Client]:
     mp.setenv(segments.KEY_ENV, segments.API_KEY)  # the workers inherit it, as in production
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",  # loopback only, on free ports: other suites may run alongside
+            scheduler_port=0,
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -60,7 +65,6 @@ def test_a_dask_dataframe_exports_with_one_balanced_report(
     assert bulk
     sent = [c for r in bulk for c in (r.json or {}).get("contacts", [])]
     assert all(c.get("first_name") != "nan" for c in sent)
-    assert sum(r.status == 429 for r in emu.requests) <= 2  # see test_partitions
 
 
 def test_the_budget_unreachable_stops_the_job_before_any_send(dask_client: Client) -> None:
