@@ -96,6 +96,7 @@ class _BaseExporter(Generic[C]):
             progress=progress,
             exported_sink=exported_sink,
         )
+        self._check_client(client)
         self.destination = destination
         #: The client to use; by default one is made from the connection for each run.
         self.client = client
@@ -109,6 +110,25 @@ class _BaseExporter(Generic[C]):
         self.exported_sink = exported_sink
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
+
+    def _check_client(self, client: object) -> None:
+        """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
+        from ac_segment_export._client import AsyncClient, Client  # noqa: PLC0415
+
+        if client is None:
+            return
+        is_async = isinstance(self, AsyncExporter)
+        wanted, other = (AsyncClient, Client) if is_async else (Client, AsyncClient)
+        if isinstance(client, wanted):
+            return
+        mine, theirs = type(self).__name__, "Exporter" if is_async else "AsyncExporter"
+        if isinstance(client, other):
+            how = "conn.async_client(...)" if is_async else "conn.client(...)"
+            needs = "an AsyncClient, not a Client" if is_async else "a Client, not an AsyncClient"
+            msg = f"{mine} needs {needs}: build one with {how}, or use {theirs} with this client."
+        else:
+            msg = f"{mine}'s client must be a {wanted.__name__}, not {type(client).__name__}."
+        raise TypeError(msg)
 
     def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
         """Everything checked before any request: the source, consent, permission, limits."""
