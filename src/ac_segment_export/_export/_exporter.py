@@ -165,7 +165,11 @@ class _BaseExporter(Generic[C]):
         return f"list={d.list_id};name={d.name};mode={d.mode.value}"
 
     def _engine(
-        self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
+        self,
+        resolved: Any,
+        total: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        client: object = None,
     ) -> Engine:
         d = self.destination
         o = self.options
@@ -173,9 +177,11 @@ class _BaseExporter(Generic[C]):
             destination=d.name,
             list_id=d.list_id,
             list_name=resolved.list_name,
-            export_user=d.connection.export_user,
+            # The connection's export user, else whoever runs the export.
+            export_user=d.connection.export_user or (self.actor.user if self.actor else None),
             mode=d.mode.value,
             dry_run=o.dry_run,
+            time_scale=_time_scale(client),
             sink=self.exported_sink,
         )
         resume: CheckpointState | None = None
@@ -308,7 +314,7 @@ class Exporter(_BaseExporter["Client"]):
         try:
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, total, client=client)
             started = time.monotonic()
             interrupted = self._drive(engine, client, profiles)
             interrupted = self._finish(
@@ -394,7 +400,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
         try:
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, total, client=client)
             started = time.monotonic()
             cancelled = await self._drive(engine, client, profiles)
             self._finish(
@@ -602,6 +608,21 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _time_scale(client: object) -> float:
+    """How much faster than real time the client's ActiveCampaign runs (1: the real one).
+
+    A client may say so itself (a ``time_scale`` attribute, as an emulator-wired client
+    does); else a client sending through an emulator's in-process transport takes its scale.
+    """
+    scale = getattr(client, "time_scale", None)
+    if scale is None:
+        transport = getattr(getattr(client, "_http", None), "_transport", None)
+        scale = getattr(transport, "time_scale", None)
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0:
+        return float(scale)
+    return 1.0
 
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
