@@ -313,3 +313,76 @@ def test_every_value_in_the_html_is_escaped() -> None:
     assert "alert(1)" in page  # shown, as text
     assert page.count("&lt;script&gt;") >= 8
     assert " on" not in re.sub(r"'[^']*'", "", page)  # no event-handler attribute anywhere
+
+
+# -- why a run stopped, and reports that are not the usual ----------------------------------------
+
+
+def test_the_html_says_why_a_mirror_was_skipped(
+    connection: acx.Connection, client: acx.Client
+) -> None:
+    """A mirror run stopped by max_profiles skips the mirror step; the view says both."""
+    dest = acx.ExportDestination(
+        connection, "VIP export", 1, acx.FieldMapping(email="email"), mode="mirror"
+    )
+    rows = (profile(i) for i in range(30))
+    report = run(dest, client, rows, options=fast(max_profiles=20))
+    page = report._repr_html_()
+    assert "stopped early" in page
+    assert "max_profiles (20) reached" in page
+    assert "mirror skipped: the segment was not read in full" in page
+
+
+def test_the_html_says_a_run_was_cancelled(
+    destination: acx.ExportDestination, client: acx.Client
+) -> None:
+    token = acx.CancelToken()
+
+    def rows() -> Any:
+        for i in range(600):
+            if i == 300:
+                token.cancel()
+            yield profile(i)
+
+    report = acx.Exporter(destination, client=client, cancel=token, options=fast()).run(rows())
+    assert report.stop_reason == "cancelled"
+    assert report.reasons() == {"not sent: cancelled": report.counts["not_attempted"]}
+    page = report._repr_html_()
+    assert "stopped early" in page
+    assert (
+        "<th style='font-weight:600;white-space:nowrap'>stop reason</th><td>cancelled</td>" in page
+    )
+    assert "not sent: cancelled" in page
+
+
+def test_an_empty_report_and_one_that_does_not_add_up() -> None:
+    empty = ExportReport("d", 1, "L", None, "upsert")
+    page = empty._repr_html_()
+    assert "no profiles" in page
+    assert "Every profile was exported." in page
+    assert empty.reasons() == {}
+    broken = ExportReport("d", 1, "L", None, "upsert", input_count=5)
+    broken.count_only(S.EXPORTED, 3)
+    assert "counts do not add up" in broken._repr_html_()
+    assert "input 5 != exported 3" in broken._repr_html_()
+
+
+def test_the_html_shows_a_mirrors_leavers_and_a_resumed_run() -> None:
+    report = ExportReport(
+        "d",
+        1,
+        "L",
+        None,
+        "mirror",
+        input_count=1,
+        leavers=10,
+        unsubscribed=6,
+        leavers_remaining=3,
+        leavers_unknown=1,
+        mirror_problem="a batch failed",
+        resumed_from=1200,
+    )
+    report.count_only(S.EXPORTED, 1)
+    page = report._repr_html_()
+    assert "10 leavers, 6 unsubscribed, 3 still subscribed, 1 unknown (a batch failed)" in page
+    assert "from position 1,200" in page
