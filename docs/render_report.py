@@ -167,7 +167,7 @@ def chromium(args: list[str], *, timeout: float = 90.0) -> str:
 
 
 #: The screenshot's size in CSS pixels (the two panels fill it).
-WIDTH, HEIGHT = 1000, 1200
+WIDTH, HEIGHT = 1000, 1250
 
 
 def page(fragments: list[tuple[str, str]], *, probe: bool = True) -> str:
@@ -241,7 +241,10 @@ def demo_reports() -> tuple[acx.ExportReport, acx.ExportReport]:
     import ac_segment_export as acx  # noqa: PLC0415
     from ac_segment_export.testing import ActiveCampaignEmulator, EmulatorLimits  # noqa: PLC0415
 
-    emu = ActiveCampaignEmulator(api_key="demo-key", limits=EmulatorLimits.unlimited())
+    # 50x faster than real time (the reports say so), the poll delays scaled alike.
+    emu = ActiveCampaignEmulator(
+        api_key="demo-key", limits=EmulatorLimits.unlimited(), time_scale=50
+    )
     list_id = emu.add_list("VIP customers")
     emu.add_field("Birthday", type="date", perstag="BIRTHDAY")
     conn = acx.Connection(
@@ -273,7 +276,7 @@ def demo_reports() -> tuple[acx.ExportReport, acx.ExportReport]:
         transport=emu.transport(),
         rate_limits=acx.RateLimits.unlimited(),
     )
-    options = acx.ExportOptions(first_poll_delay=0.05, poll_interval=0.05)
+    options = acx.ExportOptions(first_poll_delay=1 / 50, poll_interval=2 / 50)
     actor = acx.Actor.admin("ana@contoso.com")
     with client:
         run = acx.Exporter(dest, client=client, actor=actor, options=options)
