@@ -42,14 +42,15 @@ from ac_segment_export._export._checkpoint import (
     kept_outcomes,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Command,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
@@ -152,7 +153,9 @@ class Engine:
         self.pending = Batch()
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
-        self._transit: list[Batch] = []  # batches between containers (being sent or synced)
+        self._transit: list[Batch] = []
+        self._on_wire: dict[int, Batch] = {}  # bulk-import requests started, not answered
+        self._token = 0  # batches between containers (being sent or synced)
         self.failures_in_a_row = 0
         self._leavers: Leavers | None = None
         self.fatal = False
@@ -412,8 +415,11 @@ class Engine:
         """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
         self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
-        while self.in_flight and self.clock() < deadline:
-            yield from self._poll(block=True, deadline=deadline)
+        while (self.in_flight or self._on_wire) and self.clock() < deadline:
+            if self._on_wire:
+                yield from self._collect(max(0.0, deadline - self.clock()))
+            if self.in_flight:
+                yield from self._poll(block=not self._on_wire, deadline=deadline)
 
     def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
@@ -429,6 +435,13 @@ class Engine:
                 f"its batch {batch.batch_id} was still being imported when "
                 "the export stopped; check ActiveCampaign before re-running",
             )
+        for batch in self._on_wire.values():
+            self._unknown(
+                batch,
+                "the export stopped while its bulk-import request was on the wire; check "
+                "ActiveCampaign before re-running",
+            )
+        self._on_wire.clear()
         while self._transit:
             batch = self._transit.pop()
             if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
@@ -522,11 +535,9 @@ class Engine:
                 continue  # nothing is sent before the input is known to be the checkpoint's
             # Status checks ride along with submits (``Both``); a check of its own is made
             # only when nothing was submitted, or when checks are falling behind.
-            submitted = bool(self._full)
             while self._full:
                 yield from self._submit(self._full.pop(0))
-            if not submitted or self._backlog():
-                yield from self._poll(block=False)
+            yield from self._wait(block=False)
             self.progress()
         if self.read < self._verify_at:
             self._verify()
@@ -586,61 +597,61 @@ class Engine:
     # -- bulk import --------------------------------------------------------------------------
 
     def _submit(self, batch: Batch) -> Generator[Command, Any, None]:
-        # While it travels, the batch is in ``_transit``: a stop then still accounts for it.
+        # Until its request starts, the batch is in ``_transit``; then it is on the wire.
+        # Either way a stop still accounts for it.
         self._transit.append(batch)
         yield from self._send(batch)
         self._transit.remove(batch)
-
-    def _backlog(self) -> bool:
-        """Whether more than one batch's status check is due."""
-        now = self.clock()
-        return sum(1 for b in self.in_flight if b.next_poll <= now) > 1
 
     def _next(self) -> Batch | None:
         """The batch in flight whose status check comes first (the oldest among equals)."""
         return min(self.in_flight, key=next_poll) if self.in_flight else None
 
-    def _due(self) -> Batch | None:
-        """The batch whose status check is due first, if one is due now."""
-        batch = self._next()
-        return batch if batch is not None and batch.next_poll <= self.clock() else None
-
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
-        while len(self.in_flight) >= self.o.max_in_flight:
-            yield from self._poll(block=True)
-        op = ops.bulk_import_submit_encoded(batch.encoded)
+        """Start *batch*'s bulk-import request; its answer is handled when it arrives.
+
+        Several requests may be on the wire at once (``max_requests_in_flight``): while one
+        travels, the next batch is read, checked and encoded, and the client's pacing sends
+        it the moment its slot opens. Batches queued at ActiveCampaign are bounded by
+        ``max_in_flight``.
+        """
+        while len(self.in_flight) + len(self._on_wire) >= self.o.max_in_flight:
+            yield from self._wait(block=True)
+        while len(self._on_wire) >= self.o.max_requests_in_flight:
+            yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
-        due = self._due()
-        result: Any
-        try:
-            if due is None:
-                try:
-                    result = yield Call(op, doubt=True)
-                except APIError as exc:
-                    result = exc
-            else:
-                assert due.batch_id is not None
-                # The submit is paced first (its bulk-import slot sets the export's speed);
-                # the status check takes the account's next slot after it.
-                result, info = yield Both(op, ops.bulk_import_info(due.batch_id, with_ids=False))
-        except Stop:
-            self._unknown(
-                batch,
-                "the export stopped while its bulk-import request was being "
-                "sent; check ActiveCampaign before re-running",
-            )
-            raise
-        if due is not None:
-            try:
-                yield from self._polled(due, info)
-            except BaseException:
-                # The run is ending; the submit's own answer still decides its batch's fate.
-                if isinstance(result, Sent):
-                    batch.partial = batch.partial or result.doubt
-                    self._queued(batch, result.value)
-                elif not isinstance(result, BulkImportRejectedError):
-                    self._lost(batch, result, "its bulk-import request")
-                raise
+        self._token += 1
+        self._on_wire[self._token] = batch
+        yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
+
+    def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
+        """Handle the answers of the requests that have finished (waiting *timeout* s)."""
+        if not self._on_wire:
+            return
+        finished = yield Collect(timeout)
+        for token, result in finished:
+            batch = self._on_wire.pop(token)
+            yield from self._answered(batch, result)
+
+    def _wait(self, *, block: bool) -> Generator[Command, Any, None]:
+        """Make progress: handle finished requests and due status checks.
+
+        With ``block``, wait for something to happen first: an answer, or the next status
+        check coming due.
+        """
+        if self.cancelled() and not self._winding_down and block:
+            raise _Abort("cancelled", fatal=False, drain=True)
+        nxt = self._next()
+        due_in = max(0.0, nxt.next_poll - self.clock()) if nxt is not None else None
+        if self._on_wire:
+            yield from self._collect(due_in if block else 0.0)
+        elif block and due_in:
+            yield Sleep(due_in)
+        if self.in_flight:
+            yield from self._poll(block=False)
+
+    def _answered(self, batch: Batch, result: Any) -> Generator[Command, Any, None]:
+        """Act on the answer to *batch*'s bulk-import request."""
         if isinstance(result, Sent):
             batch.partial = batch.partial or result.doubt
             result = result.value
@@ -988,8 +999,11 @@ class Engine:
         return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
     def _drain(self) -> Generator[Command, Any, None]:
-        while self.in_flight:
-            yield from self._poll(block=True)
+        while self.in_flight or self._on_wire:
+            if self._on_wire:
+                yield from self._wait(block=True)
+            else:
+                yield from self._poll(block=True)
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 

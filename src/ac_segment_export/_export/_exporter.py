@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -20,13 +20,14 @@ from ac_segment_export._core.errors import (
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
@@ -308,8 +309,9 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
+        workers = self.options.max_requests_in_flight
         with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
         ):
             return self._drive_with(engine, client, profiles, pool)
@@ -319,6 +321,7 @@ class Exporter(_BaseExporter["Client"]):
     ) -> bool:
         source = _Reader(iter(profiles))
         first_pass: _Reader | None = None
+        on_wire: dict[Future[Any], int] = {}
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -327,9 +330,11 @@ class Exporter(_BaseExporter["Client"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                _abandon_futures(on_wire)
                 return interrupted
             except KeyboardInterrupt:
                 engine.halt("interrupted (Ctrl-C or SIGTERM)")
+                _abandon_futures(on_wire)
                 return True
             send = throw = None
             try:
@@ -338,8 +343,11 @@ class Exporter(_BaseExporter["Client"]):
                         send = Sent(*client._call_doubt(command.op))
                     else:
                         send = client._call(command.op)
-                elif isinstance(command, Both):
-                    send = _both(client, pool, command)
+                elif isinstance(command, Start):
+                    on_wire[pool.submit(_sent, client, command.op)] = command.token
+                elif isinstance(command, Collect):
+                    done, _ = wait(on_wire, command.timeout, return_when=FIRST_COMPLETED)
+                    send = [(on_wire.pop(f), f.result()) for f in done]
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -405,6 +413,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     ) -> asyncio.CancelledError | None:
         source = _AsyncReader(profiles)
         first_pass: _Reader | None = None
+        on_wire: dict[asyncio.Task[Any], int] = {}
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -413,6 +422,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                await _abandon(on_wire)
                 return cancelled
             send = throw = None
             try:
@@ -421,8 +431,16 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
                         send = Sent(*await client._call_doubt(command.op))
                     else:
                         send = await client._call(command.op)
-                elif isinstance(command, Both):
-                    send = await _aboth(client, command)
+                elif isinstance(command, Start):
+                    on_wire[asyncio.ensure_future(_asent(client, command.op))] = command.token
+                elif isinstance(command, Collect):
+                    done: set[asyncio.Task[Any]] = set()
+                    if command.timeout != 0:
+                        done, _ = await asyncio.wait(
+                            on_wire, timeout=command.timeout, return_when=FIRST_COMPLETED
+                        )
+                    done |= {t for t in on_wire if t.done()}
+                    send = [(on_wire.pop(t), t.result()) for t in done]
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -588,50 +606,33 @@ def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
 
 
-def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any, Any]:
-    """Send ``command.first`` and, once its pacing let it go, ``command.second`` alongside.
-
-    The second request waits until the first has its rate-limit slots, so the concurrent
-    pair never takes the first's slot (the bulk submit's, which is what sets an export's
-    speed). Each result is a value or the :class:`APIError` raised.
-    """
-    paced = threading.Event()
-
-    def second() -> Any:
-        paced.wait()
-        try:
-            return client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    later = pool.submit(second)
+def _sent(client: Client, op: Any) -> Sent | APIError:
+    """Send *op* (in a pool thread): its :class:`Sent` result, or the error it raised."""
     try:
-        first: Any = Sent(*client._call_doubt(command.first, paced.set))
+        return Sent(*client._call_doubt(op))
     except APIError as exc:
-        first = exc
-    finally:
-        paced.set()
-    return first, later.result()
+        return exc
 
 
-async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
-    """The async :func:`_both`: the two requests run concurrently on the event loop."""
-    paced = asyncio.Event()
+async def _asent(client: AsyncClient, op: Any) -> Sent | APIError:
+    """The async :func:`_sent`."""
+    try:
+        return Sent(*await client._call_doubt(op))
+    except APIError as exc:
+        return exc
 
-    async def first() -> Any:
-        try:
-            return Sent(*await client._call_doubt(command.first, paced.set))
-        except APIError as exc:
-            return exc
-        finally:
-            paced.set()
 
-    async def second() -> Any:
-        await paced.wait()
-        try:
-            return await client._call(command.second)
-        except APIError as exc:
-            return exc
+def _abandon_futures(on_wire: dict[Future[Any], int]) -> None:
+    """Drop the requests not yet started when a run ends (the engine counted them)."""
+    for future in on_wire:
+        future.cancel()
+    on_wire.clear()
 
-    one, two = await asyncio.gather(first(), second())
-    return one, two
+
+async def _abandon(on_wire: dict[asyncio.Task[Any], int]) -> None:
+    """Cancel the requests still on the wire when a run ends (the engine counted them)."""
+    for task in on_wire:
+        task.cancel()
+    if on_wire:
+        await asyncio.gather(*on_wire, return_exceptions=True)
+    on_wire.clear()

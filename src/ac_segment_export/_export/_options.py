@@ -88,6 +88,9 @@ class ExportOptions:
             ISO 3166 region (``"GB"``, ``"IT"``) or a calling code (``"44"``, ``"+39"``).
         batch_size: Contacts per bulk-import request (2 to 250).
         max_in_flight: Batches queued at ActiveCampaign before submission waits.
+        max_requests_in_flight: Bulk-import requests on the wire at once. On a real network an
+            answer takes longer than the account's pacing between two bulk requests, so the
+            next one leaves before the last one's answer arrives; 1 sends them one by one.
         first_poll_delay: Seconds after a submit before its first status check.
         poll_interval: Seconds between status checks of a batch.
         max_batch_resubmits: Times a batch that ended ``failed``/``interrupted`` is resent.
@@ -108,6 +111,7 @@ class ExportOptions:
     default_country_code: str | None = attrs.field(default=None, validator=_country_code)
     batch_size: int = attrs.field(default=BULK_MAX_CONTACTS, validator=_integer(2, 250))
     max_in_flight: int = attrs.field(default=40, validator=_integer(1))
+    max_requests_in_flight: int = attrs.field(default=4, validator=_integer(1))
     first_poll_delay: float = attrs.field(default=1.0, validator=_seconds())
     poll_interval: float = attrs.field(default=2.0, validator=_seconds())
     max_batch_resubmits: int = attrs.field(default=2, validator=_integer(0))
