@@ -23,6 +23,7 @@ class Batch:
         "attempts",
         "batch_id",
         "book",
+        "checking",
         "emails",
         "encoded",
         "first_due",
@@ -58,6 +59,8 @@ class Batch:
         self.partial = False
         #: Where its outcomes are booked when not in the run's ledger (mirror's leavers).
         self.book: Any = None
+        #: Its status check is on the wire.
+        self.checking = False
 
     def __len__(self) -> int:
         return len(self.positions)

@@ -154,8 +154,8 @@ class Engine:
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
         self._transit: list[Batch] = []
-        self._on_wire: dict[int, Batch] = {}  # bulk-import requests started, not answered
-        self._token = 0  # batches between containers (being sent or synced)
+        self._token = 0
+        self._clear_wire()  # batches between containers (being sent or synced)
         self.failures_in_a_row = 0
         self._leavers: Leavers | None = None
         self.fatal = False
@@ -188,6 +188,12 @@ class Engine:
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
 
     # -- bookkeeping --------------------------------------------------------------------------
+
+    def _clear_wire(self) -> None:
+        # Requests started and not answered: bulk imports ("submit"), status checks ("check").
+        self._on_wire: dict[int, tuple[str, Batch]] = {}
+        self._submits_on_wire = 0
+        self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
         """The look-ups made once a profile, bound once a run."""
@@ -416,10 +422,7 @@ class Engine:
         self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
         while (self.in_flight or self._on_wire) and self.clock() < deadline:
-            if self._on_wire:
-                yield from self._collect(max(0.0, deadline - self.clock()))
-            if self.in_flight:
-                yield from self._poll(block=not self._on_wire, deadline=deadline)
+            yield from self._wait(block=True, deadline=deadline)
 
     def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
@@ -435,13 +438,14 @@ class Engine:
                 f"its batch {batch.batch_id} was still being imported when "
                 "the export stopped; check ActiveCampaign before re-running",
             )
-        for batch in self._on_wire.values():
-            self._unknown(
-                batch,
-                "the export stopped while its bulk-import request was on the wire; check "
-                "ActiveCampaign before re-running",
-            )
-        self._on_wire.clear()
+        for kind, batch in self._on_wire.values():
+            if kind == "submit":
+                self._unknown(
+                    batch,
+                    "the export stopped while its bulk-import request was on the wire; "
+                    "check ActiveCampaign before re-running",
+                )
+        self._clear_wire()
         while self._transit:
             batch = self._transit.pop()
             if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
@@ -604,8 +608,9 @@ class Engine:
         self._transit.remove(batch)
 
     def _next(self) -> Batch | None:
-        """The batch in flight whose status check comes first (the oldest among equals)."""
-        return min(self.in_flight, key=next_poll) if self.in_flight else None
+        """The batch whose status check comes first, of those not being checked now."""
+        waiting = [b for b in self.in_flight if not b.checking]
+        return min(waiting, key=next_poll) if waiting else None
 
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
         """Start *batch*'s bulk-import request; its answer is handled when it arrives.
@@ -615,40 +620,68 @@ class Engine:
         it the moment its slot opens. Batches queued at ActiveCampaign are bounded by
         ``max_in_flight``.
         """
-        while len(self.in_flight) + len(self._on_wire) >= self.o.max_in_flight:
+        while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
             yield from self._wait(block=True)
-        while len(self._on_wire) >= self.o.max_requests_in_flight:
+        while self._submits_on_wire >= self.o.max_requests_in_flight:
             yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
         self._token += 1
-        self._on_wire[self._token] = batch
+        self._on_wire[self._token] = ("submit", batch)
+        self._submits_on_wire += 1
         yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
 
     def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
         """Handle the answers of the requests that have finished (waiting *timeout* s)."""
-        if not self._on_wire:
-            return
-        finished = yield Collect(timeout)
-        for token, result in finished:
-            batch = self._on_wire.pop(token)
-            yield from self._answered(batch, result)
+        if not self._answers:
+            if not self._on_wire:
+                return
+            self._answers.extend((yield Collect(timeout)))
+        # One at a time from the queue: an answer that ends the run (a refused key, a
+        # failing sink) leaves the others queued, for the wind-down to handle.
+        while self._answers:
+            token, result = self._answers.popleft()
+            kind, batch = self._on_wire.pop(token)
+            if kind == "submit":
+                self._submits_on_wire -= 1
+                yield from self._answered(batch, result)
+            else:
+                batch.checking = False
+                info = result.value if isinstance(result, Sent) else result
+                yield from self._polled(batch, info)
 
-    def _wait(self, *, block: bool) -> Generator[Command, Any, None]:
-        """Make progress: handle finished requests and due status checks.
+    def _check_due(self) -> Generator[Command, Any, None]:
+        """Start the status check of the batch due first, if one is due and not being checked."""
+        batch = self._next()
+        if batch is None or batch.next_poll > self.clock():
+            return
+        assert batch.batch_id is not None
+        batch.checking = True
+        self._token += 1
+        self._on_wire[self._token] = ("check", batch)
+        yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
+
+    def _wait(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
+        """Make progress: start the status check that is due, handle finished requests.
 
         With ``block``, wait for something to happen first: an answer, or the next status
-        check coming due.
+        check coming due (at most until *deadline*). Status checks travel in the background,
+        like submits, so a slow answer never holds up the next submit.
         """
         if self.cancelled() and not self._winding_down and block:
             raise _Abort("cancelled", fatal=False, drain=True)
+        yield from self._check_due()
+        if not block:
+            yield from self._collect(0.0)
+            return
         nxt = self._next()
         due_in = max(0.0, nxt.next_poll - self.clock()) if nxt is not None else None
+        if deadline is not None:
+            left = max(0.0, deadline - self.clock())
+            due_in = left if due_in is None else min(due_in, left)
         if self._on_wire:
-            yield from self._collect(due_in if block else 0.0)
-        elif block and due_in:
+            yield from self._collect(due_in)
+        elif due_in:
             yield Sleep(due_in)
-        if self.in_flight:
-            yield from self._poll(block=False)
 
     def _answered(self, batch: Batch, result: Any) -> Generator[Command, Any, None]:
         """Act on the answer to *batch*'s bulk-import request."""
@@ -812,32 +845,6 @@ class Engine:
     def _fail(self, batch: Batch, reason: str) -> None:
         self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
 
-    def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
-        """Check the batch due first, when it is due; with ``block``, wait until one settles."""
-        while self.in_flight:
-            if block and self.cancelled() and not self._winding_down:
-                raise _Abort("cancelled", fatal=False, drain=True)
-            batch = self._next()
-            assert batch is not None
-            now = self.clock()
-            if deadline is not None and now >= deadline:
-                return
-            if batch.next_poll > now:
-                if not block:
-                    return
-                wait = batch.next_poll - now
-                yield Sleep(wait if deadline is None else min(wait, max(0.0, deadline - now)))
-                if self.clock() < batch.next_poll:
-                    continue
-            assert batch.batch_id is not None
-            try:
-                info = yield Call(ops.bulk_import_info(batch.batch_id, with_ids=False))
-            except APIError as exc:
-                info = exc
-            settled = yield from self._polled(batch, info)
-            if settled or not block:
-                return  # one status check per call: polling must not starve submission
-
     def _polled(
         self, batch: Batch, info: BulkImportInfo | APIError
     ) -> Generator[Command, Any, bool]:
@@ -1000,10 +1007,7 @@ class Engine:
 
     def _drain(self) -> Generator[Command, Any, None]:
         while self.in_flight or self._on_wire:
-            if self._on_wire:
-                yield from self._wait(block=True)
-            else:
-                yield from self._poll(block=True)
+            yield from self._wait(block=True)
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 
