@@ -193,6 +193,9 @@ class Engine:
         # Requests started and not answered: bulk imports ("submit"), status checks ("check").
         self._on_wire: dict[int, tuple[str, Batch]] = {}
         self._submits_on_wire = 0
+        self._checks_on_wire = 0
+        self._check_credit = 0  # status checks that may ride along with the last submit
+        self._last_submit = float("-inf")
         self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
@@ -422,7 +425,7 @@ class Engine:
         self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
         while (self.in_flight or self._on_wire) and self.clock() < deadline:
-            yield from self._wait(block=True, deadline=deadline)
+            yield from self._wait(block=True, free=True, deadline=deadline)
 
     def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
@@ -621,14 +624,24 @@ class Engine:
         ``max_in_flight``.
         """
         while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
-            yield from self._wait(block=True)
+            yield from self._wait(block=True, free=True)  # only status checks free a place
         while self._submits_on_wire >= self.o.max_requests_in_flight:
             yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
         self._token += 1
         self._on_wire[self._token] = ("submit", batch)
         self._submits_on_wire += 1
+        self._last_submit = self.clock()
         yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
+        # Status checks ride along: one after each submit (two when they fall behind), so
+        # they take the account's spare slots between two bulk slots, never a submit's.
+        self._check_credit = 1 if self._due_count() <= 1 else 2
+        while self._check_credit > 0 and (yield from self._check_due(free=False)):
+            pass
+
+    def _due_count(self) -> int:
+        now = self.clock()
+        return sum(1 for b in self.in_flight if not b.checking and b.next_poll <= now)
 
     def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
         """Handle the answers of the requests that have finished (waiting *timeout* s)."""
@@ -645,38 +658,71 @@ class Engine:
                 self._submits_on_wire -= 1
                 yield from self._answered(batch, result)
             else:
+                self._checks_on_wire -= 1
                 batch.checking = False
                 info = result.value if isinstance(result, Sent) else result
                 yield from self._polled(batch, info)
 
-    def _check_due(self) -> Generator[Command, Any, None]:
-        """Start the status check of the batch due first, if one is due and not being checked."""
+    def _may_check(self, *, free: bool) -> bool:
+        """Whether a status check may start now.
+
+        The account's requests a second are shared by submits and checks, and the client
+        paces them in the order they start: a check started ahead of a submit takes an
+        account slot the submit may need. While submits flow, checks therefore ride along
+        (a credit per submit); they go freely only while submission waits on them (``free``:
+        ``max_in_flight`` reached, the final drain) or has paused for a poll interval.
+        """
+        if self._checks_on_wire >= self.o.max_requests_in_flight:
+            return False
+        if free or self._check_credit > 0:
+            return True
+        paused = self.clock() - self._last_submit >= self.o.poll_interval
+        return paused and self._checks_on_wire == 0
+
+    def _check_due(self, *, free: bool) -> Generator[Command, Any, bool]:
+        """Start the status check of the batch due first, if one is due and may start."""
         batch = self._next()
-        if batch is None or batch.next_poll > self.clock():
-            return
+        if batch is None or batch.next_poll > self.clock() or not self._may_check(free=free):
+            return False
         assert batch.batch_id is not None
+        if not free and self._check_credit > 0:
+            self._check_credit -= 1
         batch.checking = True
         self._token += 1
         self._on_wire[self._token] = ("check", batch)
+        self._checks_on_wire += 1
         yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
+        return True
 
-    def _wait(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
-        """Make progress: start the status check that is due, handle finished requests.
+    def _wait(
+        self, *, block: bool, free: bool = False, deadline: float | None = None
+    ) -> Generator[Command, Any, None]:
+        """Make progress: start the status checks that may go, handle finished requests.
 
         With ``block``, wait for something to happen first: an answer, or the next status
         check coming due (at most until *deadline*). Status checks travel in the background,
-        like submits, so a slow answer never holds up the next submit.
+        like submits, so a slow answer never holds up the next submit. Never returns at
+        once without progress when blocking (a busy loop would spin on a stopped clock).
         """
         if self.cancelled() and not self._winding_down and block:
             raise _Abort("cancelled", fatal=False, drain=True)
-        yield from self._check_due()
+        while (yield from self._check_due(free=free)):
+            pass
         if not block:
             yield from self._collect(0.0)
             return
+        now = self.clock()
+        due_in: float | None = None
         nxt = self._next()
-        due_in = max(0.0, nxt.next_poll - self.clock()) if nxt is not None else None
+        if nxt is not None and (free or self._checks_on_wire == 0):
+            due_in = max(0.0, nxt.next_poll - now)
+            if due_in == 0.0 and not self._may_check(free=free):
+                due_in = None  # due, but it must wait for an answer (or the pause) first
+        if nxt is not None and due_in is None and not self._on_wire:
+            # Nothing on the wire to wait for: the pause that lets a check go.
+            due_in = max(1e-3, self._last_submit + self.o.poll_interval - now)
         if deadline is not None:
-            left = max(0.0, deadline - self.clock())
+            left = max(0.0, deadline - now)
             due_in = left if due_in is None else min(due_in, left)
         if self._on_wire:
             yield from self._collect(due_in)
@@ -1006,8 +1052,8 @@ class Engine:
         return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
     def _drain(self) -> Generator[Command, Any, None]:
-        while self.in_flight or self._on_wire:
-            yield from self._wait(block=True)
+        while self.in_flight or self._on_wire or self._answers:
+            yield from self._wait(block=True, free=True)
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -33,6 +33,7 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._engine import Engine, Target
 from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
+from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -309,7 +310,7 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
-        workers = self.options.max_requests_in_flight
+        workers = 2 * self.options.max_requests_in_flight  # bulk imports and status checks
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
@@ -321,7 +322,7 @@ class Exporter(_BaseExporter["Client"]):
     ) -> bool:
         source = _Reader(iter(profiles))
         first_pass: _Reader | None = None
-        on_wire: dict[Future[Any], int] = {}
+        wire = Wire(client, pool)
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -330,24 +331,24 @@ class Exporter(_BaseExporter["Client"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
-                _abandon_futures(on_wire)
+                wire.abandon()
                 return interrupted
             except KeyboardInterrupt:
                 engine.halt("interrupted (Ctrl-C or SIGTERM)")
-                _abandon_futures(on_wire)
+                wire.abandon()
                 return True
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    wire.turn()
                     if command.doubt:
                         send = Sent(*client._call_doubt(command.op))
                     else:
                         send = client._call(command.op)
                 elif isinstance(command, Start):
-                    on_wire[pool.submit(_sent, client, command.op)] = command.token
+                    wire.start(command.op, command.token)
                 elif isinstance(command, Collect):
-                    done, _ = wait(on_wire, command.timeout, return_when=FIRST_COMPLETED)
-                    send = [(on_wire.pop(f), f.result()) for f in done]
+                    send = wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -413,7 +414,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     ) -> asyncio.CancelledError | None:
         source = _AsyncReader(profiles)
         first_pass: _Reader | None = None
-        on_wire: dict[asyncio.Task[Any], int] = {}
+        wire = AsyncWire(client)
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -422,25 +423,20 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
-                await _abandon(on_wire)
+                await wire.abandon()
                 return cancelled
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    await wire.turn()
                     if command.doubt:
                         send = Sent(*await client._call_doubt(command.op))
                     else:
                         send = await client._call(command.op)
                 elif isinstance(command, Start):
-                    on_wire[asyncio.ensure_future(_asent(client, command.op))] = command.token
+                    wire.start(command.op, command.token)
                 elif isinstance(command, Collect):
-                    done: set[asyncio.Task[Any]] = set()
-                    if command.timeout != 0:
-                        done, _ = await asyncio.wait(
-                            on_wire, timeout=command.timeout, return_when=FIRST_COMPLETED
-                        )
-                    done |= {t for t in on_wire if t.done()}
-                    send = [(on_wire.pop(t), t.result()) for t in done]
+                    send = await wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -604,35 +600,3 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
-
-
-def _sent(client: Client, op: Any) -> Sent | APIError:
-    """Send *op* (in a pool thread): its :class:`Sent` result, or the error it raised."""
-    try:
-        return Sent(*client._call_doubt(op))
-    except APIError as exc:
-        return exc
-
-
-async def _asent(client: AsyncClient, op: Any) -> Sent | APIError:
-    """The async :func:`_sent`."""
-    try:
-        return Sent(*await client._call_doubt(op))
-    except APIError as exc:
-        return exc
-
-
-def _abandon_futures(on_wire: dict[Future[Any], int]) -> None:
-    """Drop the requests not yet started when a run ends (the engine counted them)."""
-    for future in on_wire:
-        future.cancel()
-    on_wire.clear()
-
-
-async def _abandon(on_wire: dict[asyncio.Task[Any], int]) -> None:
-    """Cancel the requests still on the wire when a run ends (the engine counted them)."""
-    for task in on_wire:
-        task.cancel()
-    if on_wire:
-        await asyncio.gather(*on_wire, return_exceptions=True)
-    on_wire.clear()
