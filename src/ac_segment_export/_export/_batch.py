@@ -23,6 +23,7 @@ class Batch:
         "attempts",
         "batch_id",
         "book",
+        "checked_at",
         "checking",
         "emails",
         "encoded",
@@ -61,6 +62,7 @@ class Batch:
         self.book: Any = None
         #: Its status check is on the wire.
         self.checking = False
+        self.checked_at = 0.0  # when its latest status check started
 
     def __len__(self) -> int:
         return len(self.positions)

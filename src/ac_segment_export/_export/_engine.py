@@ -362,6 +362,7 @@ class Engine:
 
     _full: list[Batch]
     _winding_down = False
+    _draining = False  # nothing more to submit: the account's slots are the checks' own
 
     def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
         self.report.would_subscribe = (self.report.would_subscribe or 0) + (
@@ -608,7 +609,6 @@ class Engine:
         # Either way a stop still accounts for it.
         self._transit.append(batch)
         yield from self._send(batch)
-        self._transit.remove(batch)
 
     def _next(self) -> Batch | None:
         """The batch whose status check comes first, of those not being checked now."""
@@ -629,10 +629,22 @@ class Engine:
             yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
         self._token += 1
+        try:
+            yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
+        except Stop:
+            # Stopped while it waited for its turn: most likely never sent, but not surely.
+            self._transit.remove(batch)
+            self._unknown(
+                batch,
+                "the export stopped while its bulk-import request was being sent; check "
+                "ActiveCampaign before re-running",
+            )
+            raise
+        self._transit.remove(batch)
         self._on_wire[self._token] = ("submit", batch)
         self._submits_on_wire += 1
-        self._last_submit = self.clock()
-        yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
+        self._last_submit = batch.submitted_at = self.clock()
+        yield from self._collect(0.0)  # answers that arrived while it waited for its turn
         # Status checks ride along: one after each submit (two when they fall behind), so
         # they take the account's spare slots between two bulk slots, never a submit's.
         self._check_credit = 1 if self._due_count() <= 1 else 2
@@ -687,11 +699,12 @@ class Engine:
         assert batch.batch_id is not None
         if not free and self._check_credit > 0:
             self._check_credit -= 1
-        batch.checking = True
         self._token += 1
+        yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
+        batch.checked_at = self.clock()
+        batch.checking = True
         self._on_wire[self._token] = ("check", batch)
         self._checks_on_wire += 1
-        yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
         return True
 
     def _wait(
@@ -749,15 +762,16 @@ class Engine:
                 msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {result}"
                 raise _Abort(msg) from result
             return
-        self._queued(batch, result)
+        self._queued(batch, result, sent_at=batch.submitted_at)
 
-    def _queued(self, batch: Batch, queued: Any) -> None:
+    def _queued(self, batch: Batch, queued: Any, *, sent_at: float | None = None) -> None:
+        """*batch* was queued as ``queued.batch_id``; its request left at *sent_at* (or now)."""
         self.failures_in_a_row = 0
         self.report.batches += 1
         self.report.bulk_requests += 1
         batch.batch_id = queued.batch_id
         batch.attempts += 1
-        batch.submitted_at = self.clock()
+        batch.submitted_at = self.clock() if sent_at is None else sent_at
         batch.polls = 0
         batch.next_poll = batch.submitted_at + max(self.o.first_poll_delay, self._typical_end)
         batch.first_due = batch.next_poll
@@ -928,7 +942,10 @@ class Engine:
                 )
                 yield from self._checkpoint()
                 return True
-            batch.next_poll = now + self.o.poll_interval
+            # Once nothing more is to be sent, the last batches are checked more often: their
+            # checks no longer compete with submits, and each one shortens the run.
+            draining = self._draining or self._winding_down
+            batch.next_poll = now + self.o.poll_interval / (4 if draining else 1)
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -942,11 +959,12 @@ class Engine:
         too. When one check was enough, the batch ended before its check was due: the
         estimate shrinks a little from that due time (measured from the due time, not from
         the check, which may ride along with a later submit). When it took several, it
-        ended between the last check that missed and the one that saw it: the estimate
-        becomes the middle of that span. So the estimate follows ActiveCampaign both ways.
+        ended before the check that saw it started: the estimate becomes that upper bound,
+        and the next single checks shrink it. So the estimate follows ActiveCampaign both
+        ways.
         """
         if batch.polls > 1:
-            ended = self.clock()  # an upper bound: the next single checks shrink it
+            ended = batch.checked_at  # an upper bound: the next single checks shrink it
         else:
             ended = batch.submitted_at + (batch.first_due - batch.submitted_at) * 0.95
         estimate = ended - batch.submitted_at
@@ -1052,8 +1070,12 @@ class Engine:
         return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
     def _drain(self) -> Generator[Command, Any, None]:
-        while self.in_flight or self._on_wire or self._answers:
-            yield from self._wait(block=True, free=True)
+        self._draining = True
+        try:
+            while self.in_flight or self._on_wire or self._answers:
+                yield from self._wait(block=True, free=True)
+        finally:
+            self._draining = False
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 

@@ -434,7 +434,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
                     else:
                         send = await client._call(command.op)
                 elif isinstance(command, Start):
-                    wire.start(command.op, command.token)
+                    await wire.start(command.op, command.token)
                 elif isinstance(command, Collect):
                     send = await wire.collect(command.timeout)
                 elif isinstance(command, Sleep):

@@ -1,10 +1,14 @@
 """Requests on the wire: the drivers' side of :class:`Start` and :class:`Collect`.
 
 The engine starts requests and later collects their answers; several may be on the wire at
-once. Requests are paced in the order the engine starts them: each waits until the one
-started before it has its rate-limit slot, so a status check started after a bulk import
-never takes that import's slot, and the engine decides the order in which the account's
-slots are spent. A :class:`Call` made meanwhile waits its turn the same way.
+once. Requests are paced in the order the engine starts them: starting one waits until the
+one started before it has its rate-limit slot. So at most one request waits for a slot at a
+time, a status check started after a bulk import never takes that import's slot, and the
+engine decides the order in which the account's slots are spent (and keeps mapping the next
+batch while a request waits). A :class:`Call` waits its turn the same way.
+
+A :class:`Stop` (Ctrl-C, cancellation) while waiting for the turn means the request was
+never sent.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class Wire:
     def __init__(self, client: Client, pool: ThreadPoolExecutor) -> None:
         self._client = client
         self._pool = pool
-        self._on_wire: dict[Future[Any], tuple[int, threading.Event]] = {}
+        self._on_wire: dict[Future[Any], int] = {}
         self._last: threading.Event | None = None  # set once the last started one is paced
         self._abandoned = threading.Event()
 
@@ -40,18 +44,19 @@ class Wire:
             self._last.wait()
 
     def start(self, op: Operation[Any], token: int) -> None:
-        """Send *op* in the background; its answer comes back from :meth:`collect`."""
-        after, paced = self._last, threading.Event()
+        """Send *op* in the background, after its turn; its answer comes from :meth:`collect`."""
+        self.turn()
+        paced = threading.Event()
         self._last = paced
-        future = self._pool.submit(self._send, op, after, paced)
-        self._on_wire[future] = (token, paced)
+        future = self._pool.submit(self._send, op, paced)
+        self._on_wire[future] = token
 
     def collect(self, timeout: float | None) -> list[tuple[int, Any]]:
         """The answers that arrive within *timeout* seconds (all those arrived, at least one)."""
         if not self._on_wire:
             return []
         done, _ = wait(self._on_wire, timeout, return_when=FIRST_COMPLETED)
-        return [(self._on_wire.pop(f)[0], f.result()) for f in done]
+        return [(self._on_wire.pop(f), f.result()) for f in done]
 
     def abandon(self) -> None:
         """Send nothing more: requests not yet sent are dropped (the engine counted them).
@@ -59,17 +64,12 @@ class Wire:
         Those already on the wire end by themselves; the pool waits for them.
         """
         self._abandoned.set()
-        for future, (_, paced) in self._on_wire.items():
+        for future in self._on_wire:
             future.cancel()
-            paced.set()  # a request waiting for a dropped one sees ``abandoned`` and ends
         self._on_wire.clear()
 
-    def _send(
-        self, op: Operation[Any], after: threading.Event | None, paced: threading.Event
-    ) -> Sent | APIError | None:
+    def _send(self, op: Operation[Any], paced: threading.Event) -> Sent | APIError | None:
         try:
-            if after is not None:
-                after.wait()
             if self._abandoned.is_set():
                 return None
             return Sent(*self._client._call_doubt(op, paced.set))
@@ -92,11 +92,12 @@ class AsyncWire:
         if self._last is not None:
             await self._last.wait()
 
-    def start(self, op: Operation[Any], token: int) -> None:
-        """Send *op* in a task; its answer comes back from :meth:`collect`."""
-        after, paced = self._last, asyncio.Event()
+    async def start(self, op: Operation[Any], token: int) -> None:
+        """Send *op* in a task, after its turn; its answer comes back from :meth:`collect`."""
+        await self.turn()
+        paced = asyncio.Event()
         self._last = paced
-        self._on_wire[asyncio.ensure_future(self._send(op, after, paced))] = token
+        self._on_wire[asyncio.ensure_future(self._send(op, paced))] = token
 
     async def collect(self, timeout: float | None) -> list[tuple[int, Any]]:
         """The answers that arrive within *timeout* seconds (all those arrived, at least one)."""
@@ -117,12 +118,8 @@ class AsyncWire:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _send(
-        self, op: Operation[Any], after: asyncio.Event | None, paced: asyncio.Event
-    ) -> Sent | APIError:
+    async def _send(self, op: Operation[Any], paced: asyncio.Event) -> Sent | APIError:
         try:
-            if after is not None:
-                await after.wait()
             return Sent(*await self._client._call_doubt(op, paced.set))
         except APIError as exc:
             return exc
