@@ -48,10 +48,27 @@ def test_the_first_check_learns_how_long_batches_take() -> None:
     clock = Clock()
     engine, report = engine_for(250 * 40, clock, first_poll_delay=0.5, poll_interval=1.0)
     commands = drive(engine, [profile(i) for i in range(250 * 40)], clock)
-    _, checks = counts(commands)
+    last_submit = _submits(commands)[-1]
+    _, checks = counts(commands[:last_submit])
+    _, in_the_drain = counts(commands[last_submit:])
     assert report.exported == 250 * 40
     assert checks <= 40 * 1.4  # a fixed 0.5 s first check would need about 3 a batch
     assert engine._typical_end >= BATCH_TAKES * 0.9
+    # Once everything is sent, the last batches are checked often, but not without bound.
+    assert in_the_drain <= 4 * BATCH_TAKES / (1.0 / 8) + 4
+
+
+def test_the_last_batches_are_confirmed_soon_after_they_end() -> None:
+    """In the drain the last batch is confirmed within an answer of its end, not a poll later."""
+    clock = Clock()
+    engine, report = engine_for(250 * 20, clock, first_poll_delay=0.5, poll_interval=2.0)
+    commands = drive(engine, [profile(i) for i in range(250 * 20)], clock)
+    assert report.exported == 250 * 20
+    last = max(i for i, c in enumerate(commands) if isinstance(c, Start))
+    assert commands[last].op.spec.path == "import/info"
+    # The canned driver answers every request 0.1 s later; batches take BATCH_TAKES.
+    ended = engine._last_submit + 0.1 + BATCH_TAKES
+    assert clock.now - ended <= 2.0 / 8 + 0.2  # a poll every 2 s would take up to 2 s more
 
 
 def test_a_failed_check_is_retried_later() -> None:

@@ -24,7 +24,7 @@ class Batch:
         "batch_id",
         "book",
         "checked_at",
-        "checking",
+        "checks",
         "emails",
         "encoded",
         "first_due",
@@ -60,8 +60,8 @@ class Batch:
         self.partial = False
         #: Where its outcomes are booked when not in the run's ledger (mirror's leavers).
         self.book: Any = None
-        #: Its status check is on the wire.
-        self.checking = False
+        #: Its status checks on the wire.
+        self.checks = 0
         self.checked_at = 0.0  # when its latest status check started
 
     def __len__(self) -> int:

@@ -153,6 +153,7 @@ class Engine:
         self.pending = Batch()
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
+        self._miss_age = 0.0
         self._transit: list[Batch] = []
         self._token = 0
         self._clear_wire()  # batches between containers (being sent or synced)
@@ -191,7 +192,7 @@ class Engine:
 
     def _clear_wire(self) -> None:
         # Requests started and not answered: bulk imports ("submit"), status checks ("check").
-        self._on_wire: dict[int, tuple[str, Batch]] = {}
+        self._on_wire: dict[int, tuple[str, Batch, str | None]] = {}
         self._submits_on_wire = 0
         self._checks_on_wire = 0
         self._check_credit = 0  # status checks that may ride along with the last submit
@@ -442,7 +443,7 @@ class Engine:
                 f"its batch {batch.batch_id} was still being imported when "
                 "the export stopped; check ActiveCampaign before re-running",
             )
-        for kind, batch in self._on_wire.values():
+        for kind, batch, _ in self._on_wire.values():
             if kind == "submit":
                 self._unknown(
                     batch,
@@ -612,7 +613,8 @@ class Engine:
 
     def _next(self) -> Batch | None:
         """The batch whose status check comes first, of those not being checked now."""
-        waiting = [b for b in self.in_flight if not b.checking]
+        draining = self._draining or self._winding_down
+        waiting = [b for b in self.in_flight if draining or not b.checks]
         return min(waiting, key=next_poll) if waiting else None
 
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
@@ -641,7 +643,7 @@ class Engine:
             )
             raise
         self._transit.remove(batch)
-        self._on_wire[self._token] = ("submit", batch)
+        self._on_wire[self._token] = ("submit", batch, None)
         self._submits_on_wire += 1
         self._last_submit = batch.submitted_at = self.clock()
         yield from self._collect(0.0)  # answers that arrived while it waited for its turn
@@ -653,7 +655,7 @@ class Engine:
 
     def _due_count(self) -> int:
         now = self.clock()
-        return sum(1 for b in self.in_flight if not b.checking and b.next_poll <= now)
+        return sum(1 for b in self.in_flight if not b.checks and b.next_poll <= now)
 
     def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
         """Handle the answers of the requests that have finished (waiting *timeout* s)."""
@@ -665,15 +667,17 @@ class Engine:
         # failing sink) leaves the others queued, for the wind-down to handle.
         while self._answers:
             token, result = self._answers.popleft()
-            kind, batch = self._on_wire.pop(token)
+            kind, batch, batch_id = self._on_wire.pop(token)
             if kind == "submit":
                 self._submits_on_wire -= 1
                 yield from self._answered(batch, result)
-            else:
-                self._checks_on_wire -= 1
-                batch.checking = False
-                info = result.value if isinstance(result, Sent) else result
-                yield from self._polled(batch, info)
+                continue
+            self._checks_on_wire -= 1
+            batch.checks -= 1
+            if batch.batch_id != batch_id or batch not in self.in_flight:
+                continue  # an overlapping check's answer, after another one settled it
+            info = result.value if isinstance(result, Sent) else result
+            yield from self._polled(batch, info)
 
     def _may_check(self, *, free: bool) -> bool:
         """Whether a status check may start now.
@@ -702,9 +706,14 @@ class Engine:
         self._token += 1
         yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
         batch.checked_at = self.clock()
-        batch.checking = True
-        self._on_wire[self._token] = ("check", batch)
+        batch.checks += 1
+        self._on_wire[self._token] = ("check", batch, batch.batch_id)
         self._checks_on_wire += 1
+        if self._draining or self._winding_down:
+            # Nothing else needs the account's slots: the last batches are checked every
+            # eighth of a poll interval, without waiting for the previous check's answer,
+            # so a slow network delays the end of the run by one answer, not by several.
+            batch.next_poll = batch.checked_at + self.o.poll_interval / 8
         return True
 
     def _wait(
@@ -773,9 +782,14 @@ class Engine:
         batch.attempts += 1
         batch.submitted_at = self.clock() if sent_at is None else sent_at
         batch.polls = 0
-        batch.next_poll = batch.submitted_at + max(self.o.first_poll_delay, self._typical_end)
-        batch.first_due = batch.next_poll
+        batch.next_poll = batch.first_due = self._first_due(batch.submitted_at)
         self.in_flight.append(batch)
+
+    def _first_due(self, submitted_at: float) -> float:
+        """When a batch submitted at *submitted_at* gets its first status check."""
+        draining = self._draining or self._winding_down
+        ahead = min(self._miss_age, self._typical_end) if draining else self._typical_end
+        return submitted_at + max(self.o.first_poll_delay, ahead)
 
     def _rejected(
         self, batch: Batch, exc: BulkImportRejectedError
@@ -942,10 +956,10 @@ class Engine:
                 )
                 yield from self._checkpoint()
                 return True
-            # Once nothing more is to be sent, the last batches are checked more often: their
-            # checks no longer compete with submits, and each one shortens the run.
+            # Once nothing more is to be sent, the last batches are checked more often.
             draining = self._draining or self._winding_down
-            batch.next_poll = now + self.o.poll_interval / (4 if draining else 1)
+            batch.next_poll = now + self.o.poll_interval / (8 if draining else 1)
+            self._miss_age = batch.checked_at - batch.submitted_at  # a batch takes longer
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -1071,6 +1085,11 @@ class Engine:
 
     def _drain(self) -> Generator[Command, Any, None]:
         self._draining = True
+        for batch in self.in_flight:
+            # The last batches' first checks come at the shortest time known to be too short
+            # rather than the longest known to be enough; the checks that follow are often.
+            if not batch.polls:
+                batch.next_poll = min(batch.next_poll, self._first_due(batch.submitted_at))
         try:
             while self.in_flight or self._on_wire or self._answers:
                 yield from self._wait(block=True, free=True)
