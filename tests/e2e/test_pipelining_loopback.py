@@ -1,4 +1,4 @@
-"""Pipelined exports over a real socket, with ActiveCampaign's limits and a slow, jittery network."""
+"""Pipelined exports over a real socket, with ActiveCampaign's limits and a jittery network."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def test_cancelling_the_async_task_with_requests_on_the_wire() -> None:
         async with acx.AsyncClient(url, KEY, **_client_options()) as client:
             exporter = acx.AsyncExporter(_destination(url), client=client, options=_options())
             task = asyncio.ensure_future(exporter.run(_rows()))
-            while sum(1 for r in emu.requests if r.path == "/import/bulk_import") < 5:
+            while sum(1 for r in emu.requests if r.path == "/import/bulk_import") < 5:  # noqa: ASYNC110 - polls the emulator's record, not an event
                 await asyncio.sleep(0.005)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
