@@ -45,7 +45,12 @@ def _rows(n: int = N) -> list[dict[str, str]]:
 
 
 def _client_options() -> dict[str, Any]:
-    return {"rate_limits": acx.RateLimits().scaled(SCALE), "retry": acx.RetryPolicy.for_tests()}
+    # At x10 a few milliseconds of thread scheduling (a busy machine, the GIL's 5 ms switch
+    # interval) are a twentieth of a second emulated, as much as the default headroom keeps
+    # free in a one-second window: so the test keeps five times the headroom. At x1 the
+    # default is enough (the benchmarks see no 429: docs/benchmarks.md).
+    limits = acx.RateLimits(headroom=0.25).scaled(SCALE)
+    return {"rate_limits": limits, "retry": acx.RetryPolicy.for_tests()}
 
 
 def _check_list(emu: ActiveCampaignEmulator, report: acx.ExportReport) -> None:
@@ -62,11 +67,7 @@ def test_sync_pipelined_export_over_a_socket_keeps_the_limits() -> None:
         report = acx.Exporter(_destination(url), client=client, options=_options()).run(_rows())
     assert report.balanced
     assert report.exported == N
-    # Pacing keeps several requests on the wire within the account's window. At x10 a few
-    # milliseconds of scheduling delay on a busy machine are a twentieth of a second
-    # emulated, enough to bunch two requests into one 429 now and then; a storm would show
-    # dozens. (At x1 the benchmarks see none: docs/benchmarks.md.)
-    assert report.rate_limited <= 2
+    assert report.rate_limited == 0  # several requests on the wire, within the account's window
     assert report.batches == N // 250
     _check_list(emu, report)
 
@@ -80,7 +81,7 @@ async def test_async_pipelined_export_over_a_socket_keeps_the_limits() -> None:
             report = await exporter.run(_rows())
     assert report.balanced
     assert report.exported == N
-    assert report.rate_limited <= 2  # as above
+    assert report.rate_limited == 0
     _check_list(emu, report)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT
 from ac_segment_export._export._profiles import (
     ProfileReader,
     Refusal,
@@ -197,6 +199,8 @@ class Engine:
         self._checks_on_wire = 0
         self._check_credit = 0  # status checks that may ride along with the last submit
         self._last_submit = float("-inf")
+        self._spacing: float | None = None  # between two submits, as pacing keeps them
+        self._answer_times: deque[float] = deque(maxlen=20)  # the latest submits' answers
         self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
@@ -627,7 +631,7 @@ class Engine:
         """
         while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
             yield from self._wait(block=True, free=True)  # only status checks free a place
-        while self._submits_on_wire >= self.o.max_requests_in_flight:
+        while self._submits_on_wire >= self._request_bound():
             yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
         self._token += 1
@@ -645,13 +649,32 @@ class Engine:
         self._transit.remove(batch)
         self._on_wire[self._token] = ("submit", batch, None)
         self._submits_on_wire += 1
-        self._last_submit = batch.submitted_at = self.clock()
+        now = self.clock()
+        gap = now - self._last_submit
+        if 0 < gap < self.o.poll_interval:  # a spacing between submits, not a pause
+            self._spacing = gap if self._spacing is None else 0.8 * self._spacing + 0.2 * gap
+        self._last_submit = batch.submitted_at = now
         yield from self._collect(0.0)  # answers that arrived while it waited for its turn
         # Status checks ride along: one after each submit (two when they fall behind), so
         # they take the account's spare slots between two bulk slots, never a submit's.
         self._check_credit = 1 if self._due_count() <= 1 else 2
         while self._check_credit > 0 and (yield from self._check_due(free=False)):
             pass
+
+    def _request_bound(self) -> int:
+        """How many bulk-import requests (and status checks) may be on the wire at once.
+
+        Unless ``max_requests_in_flight`` says, enough to cover the slowest recent answer at
+        the spacing pacing keeps between submits, plus one: so latency never costs
+        throughput, and a fast network never has more requests waiting than it needs.
+        """
+        bound = self.o.max_requests_in_flight
+        if bound is not None:
+            return bound
+        if self._spacing is None or not self._answer_times:
+            return 4
+        need = math.ceil(max(self._answer_times) / max(self._spacing, 1e-6)) + 1
+        return min(max(need, 2), MAX_REQUESTS_IN_FLIGHT)
 
     def _due_count(self) -> int:
         now = self.clock()
@@ -670,6 +693,7 @@ class Engine:
             kind, batch, batch_id = self._on_wire.pop(token)
             if kind == "submit":
                 self._submits_on_wire -= 1
+                self._answer_times.append(self.clock() - batch.submitted_at)
                 yield from self._answered(batch, result)
                 continue
             self._checks_on_wire -= 1
@@ -688,7 +712,7 @@ class Engine:
         (a credit per submit); they go freely only while submission waits on them (``free``:
         ``max_in_flight`` reached, the final drain) or has paused for a poll interval.
         """
-        if self._checks_on_wire >= self.o.max_requests_in_flight:
+        if self._checks_on_wire >= self._request_bound():
             return False
         if free or self._check_credit > 0:
             return True

@@ -31,7 +31,7 @@ from ac_segment_export._export._commands import (
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
-from ac_segment_export._export._options import ExportOptions
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
 from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
@@ -310,7 +310,8 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
-        workers = 2 * self.options.max_requests_in_flight  # bulk imports and status checks
+        # Bulk imports and status checks, each up to the bound (threads start when needed).
+        workers = 2 * (self.options.max_requests_in_flight or MAX_REQUESTS_IN_FLIGHT)
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
