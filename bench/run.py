@@ -696,7 +696,13 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         ExportOptions,
         FieldMapping,
     )
-    from ac_segment_export._export._commands import Both, Call, Pull, Sent  # noqa: PLC0415
+    from ac_segment_export._export._commands import (  # noqa: PLC0415
+        Call,
+        Collect,
+        Pull,
+        Sent,
+        Start,
+    )
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -718,6 +724,7 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         return {"contacts": [], "meta": {"total": "0"}}
 
     source = profiles(n)
+    answered: list[tuple[int, Any]] = []
     started = time.process_time()
     gen = engine.run()
     send: Any = None
@@ -731,8 +738,10 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
             send = list(itertools.islice(source, command.n))
         elif isinstance(command, Call):
             send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Both):
-            send = (Sent(answer(command.first), False), answer(command.second))
+        elif isinstance(command, Start):
+            answered.append((command.token, Sent(answer(command.op), False)))
+        elif isinstance(command, Collect):
+            send, answered[:] = list(answered), []
     run_cpu = time.process_time() - started
     started = time.process_time()
     for _ in profiles(n):

@@ -20,18 +20,20 @@ from ac_segment_export._core.errors import (
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
-from ac_segment_export._export._options import ExportOptions
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
+from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -334,8 +336,10 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
+        # Bulk imports and status checks, each up to the bound (threads start when needed).
+        workers = 2 * (self.options.max_requests_in_flight or MAX_REQUESTS_IN_FLIGHT)
         with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
         ):
             return self._drive_with(engine, client, profiles, pool)
@@ -345,6 +349,7 @@ class Exporter(_BaseExporter["Client"]):
     ) -> bool:
         source = _Reader(iter(profiles))
         first_pass: _Reader | None = None
+        wire = Wire(client, pool)
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -353,19 +358,24 @@ class Exporter(_BaseExporter["Client"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                wire.abandon()
                 return interrupted
             except KeyboardInterrupt:
                 engine.halt("interrupted (Ctrl-C or SIGTERM)")
+                wire.abandon()
                 return True
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    wire.turn()
                     if command.doubt:
                         send = Sent(*client._call_doubt(command.op))
                     else:
                         send = client._call(command.op)
-                elif isinstance(command, Both):
-                    send = _both(client, pool, command)
+                elif isinstance(command, Start):
+                    wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -431,6 +441,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     ) -> asyncio.CancelledError | None:
         source = _AsyncReader(profiles)
         first_pass: _Reader | None = None
+        wire = AsyncWire(client)
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -439,16 +450,20 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                await wire.abandon()
                 return cancelled
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    await wire.turn()
                     if command.doubt:
                         send = Sent(*await client._call_doubt(command.op))
                     else:
                         send = await client._call(command.op)
-                elif isinstance(command, Both):
-                    send = await _aboth(client, command)
+                elif isinstance(command, Start):
+                    await wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = await wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -627,52 +642,3 @@ def _time_scale(client: object) -> float:
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
-
-
-def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any, Any]:
-    """Send ``command.first`` and, once its pacing let it go, ``command.second`` alongside.
-
-    The second request waits until the first has its rate-limit slots, so the concurrent
-    pair never takes the first's slot (the bulk submit's, which is what sets an export's
-    speed). Each result is a value or the :class:`APIError` raised.
-    """
-    paced = threading.Event()
-
-    def second() -> Any:
-        paced.wait()
-        try:
-            return client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    later = pool.submit(second)
-    try:
-        first: Any = Sent(*client._call_doubt(command.first, paced.set))
-    except APIError as exc:
-        first = exc
-    finally:
-        paced.set()
-    return first, later.result()
-
-
-async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
-    """The async :func:`_both`: the two requests run concurrently on the event loop."""
-    paced = asyncio.Event()
-
-    async def first() -> Any:
-        try:
-            return Sent(*await client._call_doubt(command.first, paced.set))
-        except APIError as exc:
-            return exc
-        finally:
-            paced.set()
-
-    async def second() -> Any:
-        await paced.wait()
-        try:
-            return await client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    one, two = await asyncio.gather(first(), second())
-    return one, two
