@@ -20,7 +20,7 @@ import ac_segment_export as acx
 
 def requests(base_url: str, redis_url: str, prefix: str, scale: float, n: int) -> None:
     budget = acx.RedisRateBudget(
-        redis_url, limits=acx.RateLimits().scaled(scale), key_prefix=prefix
+        redis_url, limits=acx.RateLimits(headroom=0.2).scaled(scale), key_prefix=prefix
     )
     retry = acx.RetryPolicy(max_attempts=1, max_rate_limit_wait=0.0)
     with acx.Client(base_url, "worker-key", rate_limits=budget, retry=retry) as client:

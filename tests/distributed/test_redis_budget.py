@@ -32,6 +32,11 @@ KEY = "budget-test-key-0123456789abcdef"
 #: an interval, enough for a busy 2-core machine (x5 leaves 2 ms, which three processes
 #: starting at once, or another suite alongside, can take).
 SCALE = 2.0
+#: The zero-429 tests keep 20% below the limit (an interval of 125 ms): six requests then
+#: need 125 ms of scheduling delay to fit one window, which a loaded 2-core machine shared
+#: with other suites still stays under; the library's 5% default is measured at x1 by
+#: bench/shared_budget.py. Each pacing alone, three clients still ask for 2.4 times the limit.
+LIMITS = acx.RateLimits(headroom=0.2).scaled(SCALE)
 WORKER = str(Path(__file__).with_name("pacing_worker.py"))
 
 
@@ -73,8 +78,7 @@ def test_separate_budgets_on_one_redis_share_the_account_limit(
 ) -> None:
     """Three clients, each with its own budget object and connection: no 429, one pace."""
     emu = ActiveCampaignEmulator(api_key=KEY, time_scale=SCALE)
-    limits = acx.RateLimits().scaled(SCALE)
-    clients = [_client(emu, make_budget(limits=limits)) for _ in range(3)]
+    clients = [_client(emu, make_budget(limits=LIMITS)) for _ in range(3)]
     started = time.perf_counter()
     refused = _hammer(clients, 10)
     elapsed = time.perf_counter() - started
@@ -88,8 +92,7 @@ def test_separate_budgets_on_one_redis_share_the_account_limit(
 def test_without_the_shared_budget_the_same_clients_meet_429s() -> None:
     """The control: each pacing alone, the three exceed the account's limit."""
     emu = ActiveCampaignEmulator(api_key=KEY, time_scale=SCALE)
-    limits = acx.RateLimits().scaled(SCALE)
-    clients = [_client(emu, limits) for _ in range(3)]
+    clients = [_client(emu, LIMITS) for _ in range(3)]
     refused = _hammer(clients, 12)
     assert sum(refused) > 0
     assert count_429(emu) == sum(refused)
@@ -311,8 +314,7 @@ async def test_async_clients_share_the_budget(
     make_budget: Callable[..., acx.RedisRateBudget],
 ) -> None:
     emu = ActiveCampaignEmulator(api_key=KEY, time_scale=SCALE)
-    limits = acx.RateLimits().scaled(SCALE)
-    budgets = [make_budget(limits=limits) for _ in range(3)]
+    budgets = [make_budget(limits=LIMITS) for _ in range(3)]
     clients = [
         acx.AsyncClient(
             HOST, KEY, rate_limits=b, retry=acx.RetryPolicy.never(), transport=emu.transport()
@@ -401,17 +403,40 @@ class _StopRedisOnFirstBulk(httpx.BaseTransport):
     def __init__(self, emu: ActiveCampaignEmulator, server: RedisServer) -> None:
         self.inner = emu.transport()
         self.server = server
-        self.sent_after_stop = 0
+        self.sent = 0
         self.stopped = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.stopped:
-            self.sent_after_stop += 1
+        self.sent += 1
         response = self.inner.handle_request(request)
         if not self.stopped and request.url.path.endswith("/import/bulk_import"):
             self.server.stop()
             self.stopped = True
         return response
+
+
+class _CountingPacer:
+    """A Redis limiter, counting the slots it granted (before and after Redis was stopped)."""
+
+    def __init__(self, inner: acx.RedisRateLimiter, transport: _StopRedisOnFirstBulk) -> None:
+        self.inner = inner
+        self.transport = transport
+        self.granted = 0
+        self.granted_after_stop = 0
+
+    @property
+    def limits(self) -> acx.RateLimits:
+        return self.inner.limits
+
+    def acquire(self, bulk_contacts: int | None = None) -> float:
+        stopped = self.transport.stopped
+        waited = self.inner.acquire(bulk_contacts)
+        self.granted += 1
+        self.granted_after_stop += stopped
+        return waited
+
+    async def aacquire(self, bulk_contacts: int | None = None) -> float:
+        raise NotImplementedError
 
 
 def test_an_export_losing_redis_sends_nothing_more_and_ends_balanced(
@@ -432,7 +457,8 @@ def test_an_export_losing_redis_sends_nothing_more_and_ends_balanced(
         socket_timeout=0.2,
     )
     transport = _StopRedisOnFirstBulk(emu, own_redis)
-    options = acx.ClientOptions(rate_limits=budget, transport=transport)
+    pacing = _CountingPacer(budget.for_account(HOST), transport)
+    options = acx.ClientOptions(rate_limits=pacing, transport=transport)
     profiles = [{"email": f"p{i}@example.com"} for i in range(600)]
     export_options = acx.ExportOptions(batch_size=100, first_poll_delay=0.01, poll_interval=0.01)
     with conn.client(options) as client, pytest.raises(acx.ExportAbortedError) as info:
@@ -440,9 +466,12 @@ def test_an_export_losing_redis_sends_nothing_more_and_ends_balanced(
     budget.close()
     report = info.value.report
     assert transport.stopped
-    assert transport.sent_after_stop == 0  # fail closed: nothing without a slot
+    assert pacing.granted_after_stop == 0  # fail closed: no slot without Redis ...
+    assert transport.sent == pacing.granted  # ... and nothing sent without a slot
     assert report.balanced, report.equation
     assert 0 < report.input_count <= 600  # every profile read is accounted for
-    assert report.counts["unknown"] == 100  # the batch queued before the loss: never checked
+    queued = len(emu.accepted_bulk_imports())  # batches sent before the loss (pipelined)
+    assert queued >= 1
+    assert report.counts["unknown"] == 100 * queued  # queued, and never checked since
     assert report.exported == 0
     assert "shared rate budget" in (report.stop_reason or "")
