@@ -125,7 +125,9 @@ def _report(inputs: int, exported: int, **fields: object) -> acx.ExportReport:
 
 def test_merge_adds_up_and_shifts_positions() -> None:
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    first = _report(5, 3, requests=4, started_at=t0, finished_at=t0 + dt.timedelta(seconds=10))
+    first = _report(
+        5, 3, requests=4, started_at=t0, finished_at=t0 + dt.timedelta(seconds=10), time_scale=5.0
+    )
     second = _report(
         4,
         4,
@@ -142,6 +144,7 @@ def test_merge_adds_up_and_shifts_positions() -> None:
     assert merged.requests == 6
     assert [o.position for o in merged.outcomes] == [3, 4]
     assert merged.elapsed_seconds == 30
+    assert merged.time_scale == 5.0
     assert merged.stopped_early
     assert merged.stop_reason == "cancelled"
     other = _report(1, 1)

@@ -379,6 +379,7 @@ class ExportReport:
             mode=first.mode,
             dry_run=first.dry_run,
             started_at=min(p.started_at for p in parts),
+            time_scale=first.time_scale,
         )
         offset = 0
         for part in parts:
