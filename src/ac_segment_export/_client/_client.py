@@ -66,6 +66,13 @@ def _package_version() -> str:
 
 
 _VERSION = _package_version()
+_HEADERS = {
+    "Accept": "application/json",
+    "User-Agent": f"ac-segment-export/{_VERSION} httpx/{httpx.__version__}",
+}
+_JSON_HEADERS = {**_HEADERS, "Content-Type": "application/json"}
+#: Parsed URLs a client keeps, by path (the exporter's few paths, and the latest others).
+_URL_CACHE_SIZE = 64
 
 
 @attrs.define
@@ -126,6 +133,7 @@ class _BaseClient:
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
         self._redact = Redactor(self._api_key)
+        self._urls: dict[str, httpx.URL] = {}
 
     @property
     def base_url(self) -> str:
@@ -151,37 +159,54 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={str(self.endpoint)!r})"
 
-    def _headers(self) -> dict[str, str]:
-        return {
-            "Accept": "application/json",
-            "User-Agent": f"ac-segment-export/{_VERSION} httpx/{httpx.__version__}",
-        }
+    def _url(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.URL | str:
+        """The request's URL, parsed once a path (httpx parses and checks every URL it is given).
+
+        With query parameters the URL is written whole, the parameters encoded by
+        :class:`httpx.QueryParams` as ``build_request`` would, and parsed once (httpx parses
+        it again for each step that adds to it). A client whose own parameters must be merged
+        in, or a path that holds a query itself, goes through httpx unchanged.
+        """
+        path = spec.path
+        if "?" in path or "#" in path or http.params:
+            return self.base_url + path
+        if spec.params:
+            return httpx.URL(f"{self.base_url}{path}?{httpx.QueryParams(spec.params)}")
+        urls = self._urls
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:  # paths with IDs in them would grow it forever
+                urls.clear()
+            url = urls[path] = httpx.URL(self.base_url + path)
+        return url
 
     def _build(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
-        headers = self._headers()
         kwargs: dict[str, Any] = {}
+        headers = _HEADERS
         if spec.content is not None:
             kwargs["content"] = spec.content
-            headers["Content-Type"] = "application/json"
+            headers = _JSON_HEADERS
         elif spec.json is not None:
             kwargs["json"] = spec.json
+        url = self._url(http, spec)
         return http.build_request(
             spec.method,
-            self.base_url + spec.path,
-            params=list(spec.params) or None,
-            headers=headers,
+            url,
+            params=None if isinstance(url, httpx.URL) else list(spec.params) or None,
+            headers=headers,  # build_request copies them into the request's own
             timeout=self.timeout,
             **kwargs,
         )
 
     def _check(self, response: httpx.Response, spec: RequestSpec, started: float) -> None:
-        logger.debug(
-            "%s %s -> %d (%.1f ms)",
-            spec.method,
-            response.request.url.copy_with(query=None),  # queries may hold emails (PII)
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the URL without its query costs a parse
+            logger.debug(
+                "%s %s -> %d (%.1f ms)",
+                spec.method,
+                response.request.url.copy_with(query=None),  # queries may hold emails (PII)
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         if response.status_code >= 300:
             error = status_error(response, spec, self._redact)
             if isinstance(error, RateLimitError):
