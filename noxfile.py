@@ -43,7 +43,7 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Throughput, CPU per profile and memory of an export (see docs/benchmarks.md)."""
-    session.install(".[tests]")
+    session.install(".[tests]", "py-spy")  # py-spy: `cpu --flame`
     session.run("python", "bench/run.py", *session.posargs)
 
 
