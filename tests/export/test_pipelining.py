@@ -24,9 +24,7 @@ from .conftest import fast, make_async_client, make_client, make_emulator, profi
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ac_segment_export.model import ExportDestination
-
-    from ac_segment_export import ExportReport
+    from ac_segment_export import ExportDestination, ExportReport
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 BULK = "/import/bulk_import"

@@ -23,7 +23,7 @@ from ac_segment_export._core.errors import (
     ConfigurationError,
     RateLimitError,
 )
-from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint, warn_if_app_host
 from ac_segment_export._core.http import (
     _SHAPE_ERRORS,
     ApiTokenAuth,
@@ -122,6 +122,8 @@ class _BaseClient:
         rate_limits: RateLimits | RateLimiter,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
+        if not isinstance(host, ApiEndpoint):  # a connection's client: it warned already
+            warn_if_app_host(self.endpoint)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         raw_retry: object = retry
         if not isinstance(raw_retry, RetryPolicy):

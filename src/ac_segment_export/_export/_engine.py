@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT
 from ac_segment_export._export._profiles import (
     ProfileReader,
     Refusal,
@@ -153,7 +155,6 @@ class Engine:
         self.pending = Batch()
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
-        self._miss_age = 0.0
         self._transit: list[Batch] = []
         self._token = 0
         self._clear_wire()  # batches between containers (being sent or synced)
@@ -197,6 +198,11 @@ class Engine:
         self._checks_on_wire = 0
         self._check_credit = 0  # status checks that may ride along with the last submit
         self._last_submit = float("-inf")
+        self._spacing: float | None = None  # between two submits, as pacing keeps them
+        self._answer_times: deque[float] = deque(maxlen=20)  # the latest submits' answers
+        #: How long recent batches took at most (ended when checked) and at least (not yet).
+        self._ended_ages: deque[float] = deque(maxlen=10)
+        self._unfinished_ages: deque[float] = deque(maxlen=10)
         self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
@@ -613,8 +619,14 @@ class Engine:
 
     def _next(self) -> Batch | None:
         """The batch whose status check comes first, of those not being checked now."""
-        draining = self._draining or self._winding_down
-        waiting = [b for b in self.in_flight if draining or not b.checks]
+        if self._draining or self._winding_down:
+            # A batch already overdue may have a second check on the wire (see _check_due).
+            late = self.clock() - self._typical_end
+            waiting = [
+                b for b in self.in_flight if not b.checks or (b.polls and b.submitted_at <= late)
+            ]
+        else:
+            waiting = [b for b in self.in_flight if not b.checks]
         return min(waiting, key=next_poll) if waiting else None
 
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
@@ -627,7 +639,7 @@ class Engine:
         """
         while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
             yield from self._wait(block=True, free=True)  # only status checks free a place
-        while self._submits_on_wire >= self.o.max_requests_in_flight:
+        while self._submits_on_wire >= self._request_bound():
             yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
         self._token += 1
@@ -645,13 +657,32 @@ class Engine:
         self._transit.remove(batch)
         self._on_wire[self._token] = ("submit", batch, None)
         self._submits_on_wire += 1
-        self._last_submit = batch.submitted_at = self.clock()
+        now = self.clock()
+        gap = now - self._last_submit
+        if 0 < gap < self.o.poll_interval:  # a spacing between submits, not a pause
+            self._spacing = gap if self._spacing is None else 0.8 * self._spacing + 0.2 * gap
+        self._last_submit = batch.submitted_at = now
         yield from self._collect(0.0)  # answers that arrived while it waited for its turn
         # Status checks ride along: one after each submit (two when they fall behind), so
         # they take the account's spare slots between two bulk slots, never a submit's.
         self._check_credit = 1 if self._due_count() <= 1 else 2
         while self._check_credit > 0 and (yield from self._check_due(free=False)):
             pass
+
+    def _request_bound(self) -> int:
+        """How many bulk-import requests (and status checks) may be on the wire at once.
+
+        Unless ``max_requests_in_flight`` says, enough to cover the slowest recent answer at
+        the spacing pacing keeps between submits, plus one: so latency never costs
+        throughput, and a fast network never has more requests waiting than it needs.
+        """
+        bound = self.o.max_requests_in_flight
+        if bound is not None:
+            return bound
+        if self._spacing is None or not self._answer_times:
+            return 4
+        need = math.ceil(max(self._answer_times) / max(self._spacing, 1e-6)) + 1
+        return min(max(need, 2), MAX_REQUESTS_IN_FLIGHT)
 
     def _due_count(self) -> int:
         now = self.clock()
@@ -670,6 +701,7 @@ class Engine:
             kind, batch, batch_id = self._on_wire.pop(token)
             if kind == "submit":
                 self._submits_on_wire -= 1
+                self._answer_times.append(self.clock() - batch.submitted_at)
                 yield from self._answered(batch, result)
                 continue
             self._checks_on_wire -= 1
@@ -688,7 +720,7 @@ class Engine:
         (a credit per submit); they go freely only while submission waits on them (``free``:
         ``max_in_flight`` reached, the final drain) or has paused for a poll interval.
         """
-        if self._checks_on_wire >= self.o.max_requests_in_flight:
+        if self._checks_on_wire >= self._request_bound():
             return False
         if free or self._check_credit > 0:
             return True
@@ -709,10 +741,11 @@ class Engine:
         batch.checks += 1
         self._on_wire[self._token] = ("check", batch, batch.batch_id)
         self._checks_on_wire += 1
-        if self._draining or self._winding_down:
-            # Nothing else needs the account's slots: the last batches are checked every
-            # eighth of a poll interval, without waiting for the previous check's answer,
-            # so a slow network delays the end of the run by one answer, not by several.
+        overdue = batch.polls and batch.checked_at - batch.submitted_at >= self._typical_end
+        if (self._draining or self._winding_down) and overdue:
+            # Nothing else needs the account's slots: a last batch found unfinished when it
+            # should have ended is checked every eighth of a poll interval, without waiting
+            # for the previous check's answer, so a slow network delays the run by one answer.
             batch.next_poll = batch.checked_at + self.o.poll_interval / 8
         return True
 
@@ -787,9 +820,7 @@ class Engine:
 
     def _first_due(self, submitted_at: float) -> float:
         """When a batch submitted at *submitted_at* gets its first status check."""
-        draining = self._draining or self._winding_down
-        ahead = min(self._miss_age, self._typical_end) if draining else self._typical_end
-        return submitted_at + max(self.o.first_poll_delay, ahead)
+        return submitted_at + max(self.o.first_poll_delay, self._typical_end)
 
     def _rejected(
         self, batch: Batch, exc: BulkImportRejectedError
@@ -959,7 +990,8 @@ class Engine:
             # Once nothing more is to be sent, the last batches are checked more often.
             draining = self._draining or self._winding_down
             batch.next_poll = now + self.o.poll_interval / (8 if draining else 1)
-            self._miss_age = batch.checked_at - batch.submitted_at  # a batch takes longer
+            self._unfinished_ages.append(batch.checked_at - batch.submitted_at)
+            self._update_typical()
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -970,18 +1002,20 @@ class Engine:
         """Learn how long batches take, so the first status check of the next one is its last.
 
         Each status check costs one of the account's requests, which bulk submission needs
-        too. When one check was enough, the batch ended before its check was due: the
-        estimate shrinks a little from that due time (measured from the due time, not from
-        the check, which may ride along with a later submit). When it took several, it
-        ended before the check that saw it started: the estimate becomes that upper bound,
-        and the next single checks shrink it. So the estimate follows ActiveCampaign both
-        ways.
+        too. A check that found its batch ended says batches take at most that long (from
+        their request's start to the check's); one that found it unfinished, at least that
+        long. The next batch's first check comes at the shortest recent time known to be
+        enough, a little earlier each time (so the estimate follows ActiveCampaign down),
+        but never before the longest recent time known to be too short (so it follows it up).
+        Checks that came late (behind submits) say little, and leave the estimate alone.
         """
-        if batch.polls > 1:
-            ended = batch.checked_at  # an upper bound: the next single checks shrink it
-        else:
-            ended = batch.submitted_at + (batch.first_due - batch.submitted_at) * 0.95
-        estimate = ended - batch.submitted_at
+        self._ended_ages.append(batch.checked_at - batch.submitted_at)
+        self._update_typical()
+
+    def _update_typical(self) -> None:
+        enough = min(self._ended_ages, default=0.0) * 0.97
+        too_short = max(self._unfinished_ages, default=0.0)
+        estimate = max(enough, too_short * 1.02)
         self._typical_end = min(max(estimate, 0.0), self.t.max_first_poll_delay)
 
     def _settle(self, batch: Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
@@ -1085,9 +1119,7 @@ class Engine:
 
     def _drain(self) -> Generator[Command, Any, None]:
         self._draining = True
-        for batch in self.in_flight:
-            # The last batches' first checks come at the shortest time known to be too short
-            # rather than the longest known to be enough; the checks that follow are often.
+        for batch in self.in_flight:  # what was learnt since they were submitted holds
             if not batch.polls:
                 batch.next_poll = min(batch.next_poll, self._first_due(batch.submitted_at))
         try:

@@ -31,7 +31,7 @@ from ac_segment_export._export._commands import (
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
-from ac_segment_export._export._options import ExportOptions
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
 from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
@@ -98,6 +98,7 @@ class _BaseExporter(Generic[C]):
             progress=progress,
             exported_sink=exported_sink,
         )
+        self._check_client(client)
         self.destination = destination
         #: The client to use; by default one is made from the connection for each run.
         self.client = client
@@ -111,6 +112,25 @@ class _BaseExporter(Generic[C]):
         self.exported_sink = exported_sink
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
+
+    def _check_client(self, client: object) -> None:
+        """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
+        from ac_segment_export._client import AsyncClient, Client  # noqa: PLC0415
+
+        if client is None:
+            return
+        is_async = isinstance(self, AsyncExporter)
+        wanted, other = (AsyncClient, Client) if is_async else (Client, AsyncClient)
+        if isinstance(client, wanted):
+            return
+        mine, theirs = type(self).__name__, "Exporter" if is_async else "AsyncExporter"
+        if isinstance(client, other):
+            how = "conn.async_client(...)" if is_async else "conn.client(...)"
+            needs = "an AsyncClient, not a Client" if is_async else "a Client, not an AsyncClient"
+            msg = f"{mine} needs {needs}: build one with {how}, or use {theirs} with this client."
+        else:
+            msg = f"{mine}'s client must be a {wanted.__name__}, not {type(client).__name__}."
+        raise TypeError(msg)
 
     def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
         """Everything checked before any request: the source, consent, permission, limits."""
@@ -147,7 +167,11 @@ class _BaseExporter(Generic[C]):
         return f"list={d.list_id};name={d.name};mode={d.mode.value}"
 
     def _engine(
-        self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
+        self,
+        resolved: Any,
+        total: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        client: object = None,
     ) -> Engine:
         d = self.destination
         o = self.options
@@ -155,9 +179,11 @@ class _BaseExporter(Generic[C]):
             destination=d.name,
             list_id=d.list_id,
             list_name=resolved.list_name,
-            export_user=d.connection.export_user,
+            # The connection's export user, else whoever runs the export.
+            export_user=d.connection.export_user or (self.actor.user if self.actor else None),
             mode=d.mode.value,
             dry_run=o.dry_run,
+            time_scale=_time_scale(client),
             sink=self.exported_sink,
         )
         resume: CheckpointState | None = None
@@ -290,7 +316,7 @@ class Exporter(_BaseExporter["Client"]):
         try:
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, total, client=client)
             started = time.monotonic()
             interrupted = self._drive(engine, client, profiles)
             interrupted = self._finish(
@@ -310,7 +336,8 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
-        workers = 2 * self.options.max_requests_in_flight  # bulk imports and status checks
+        # Bulk imports and status checks, each up to the bound (threads start when needed).
+        workers = 2 * (self.options.max_requests_in_flight or MAX_REQUESTS_IN_FLIGHT)
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
@@ -383,7 +410,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
         try:
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, total, client=client)
             started = time.monotonic()
             cancelled = await self._drive(engine, client, profiles)
             self._finish(
@@ -596,6 +623,21 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _time_scale(client: object) -> float:
+    """How much faster than real time the client's ActiveCampaign runs (1: the real one).
+
+    A client may say so itself (a ``time_scale`` attribute, as an emulator-wired client
+    does); else a client sending through an emulator's in-process transport takes its scale.
+    """
+    scale = getattr(client, "time_scale", None)
+    if scale is None:
+        transport = getattr(getattr(client, "_http", None), "_transport", None)
+        scale = getattr(transport, "time_scale", None)
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0:
+        return float(scale)
+    return 1.0
 
 
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
