@@ -5,13 +5,16 @@ Run ``nox -s bench -- <command> [options]`` or ``python bench/run.py <command> [
 - ``throughput``: an export against the emulator with ActiveCampaign's real limits, time-scaled,
   reported in emulated contacts a minute against the 25,000/min ceiling (100 bulk requests a
   minute x 250 contacts).
-- ``cpu``: the exporting process's CPU time per profile, with the emulator's limits off and the
-  emulator in a separate process, plus a cProfile breakdown of where that time goes.
+- ``cpu``: the exporting process's CPU time per profile (``--exporter sync|async``, repeated
+  runs), with the emulator's limits off and the emulator in a separate process; with a split of
+  where it goes (requests, the per-profile path, the rest), and with ``--flame`` a py-spy flame
+  graph and shares by package.
 - ``memory``: peak RSS (VmHWM) of fresh processes exporting 100,000 and 1,000,000 streamed
   profiles, and the growth per profile between them.
+- ``requests``: CPU a request through ``Client.call``, a bare httpx client and ``http.client``.
 - ``report``: CPU seconds to group (``reasons()``), render (``_repr_html_()``) and frame
   (``to_pandas()``, ``to_polars()``) the report of a million non-exported profiles.
-- ``all``: all but ``report``, with their defaults.
+- ``all``: all but ``report`` and ``requests``, with their defaults.
 
 Every export runs in a fresh child process (``_export``) against an emulator served by another
 child process (``_serve``), both over 127.0.0.1, so neither the emulator's CPU nor the contacts
@@ -809,6 +812,135 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# -- one request's CPU ----------------------------------------------------------------------------
+
+
+def requests_child(args: argparse.Namespace) -> int:
+    """``_requests``: CPU a request, one request at a time, through each layer in turn.
+
+    A bulk import of 250 benchmark contacts (about 38 kB) and a status check, alternately:
+    through ``Client.call`` (or ``AsyncClient.call``), through a bare httpx client sending the
+    same requests, and through ``http.client`` (the standard library, for scale).
+    """
+    import http.client  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415
+
+    import ac_segment_export as acx  # noqa: PLC0415
+    from ac_segment_export._core import ops  # noqa: PLC0415
+
+    encoder = ops.BulkContactEncoder(subscribe=(args.list_id,), exclude_automations=True)
+    encoded = [encoder.encode(p["Email"], p["First"], p["Last"], p["Phone"]) for p in profiles(250)]
+    body = ops.bulk_import_submit_encoded(encoded).spec.content
+    assert body is not None
+    n, url = args.requests // 2, args.url
+    headers = {"Api-Token": API_KEY, "Accept": "application/json"}
+    posted = {**headers, "Content-Type": "application/json"}
+    limits = acx.RateLimits.unlimited()
+
+    def per_request(pair: Any) -> float:
+        pair()  # connect, warm up
+        started = time.process_time()
+        for _ in range(n):
+            pair()
+        return 1e6 * (time.process_time() - started) / (2 * n)
+
+    results: dict[str, float] = {}
+    if args.exporter == "sync":
+        with acx.Client(url, API_KEY, rate_limits=limits) as client:
+
+            def ours() -> None:
+                queued = client.call(ops.bulk_import_submit_encoded(encoded))
+                client.call(ops.bulk_import_info(queued.batch_id, with_ids=False))
+
+            results["Client.call"] = per_request(ours)
+        with httpx.Client() as bare:
+
+            def plain() -> None:
+                queued = bare.post(f"{url}/api/3/import/bulk_import", content=body, headers=posted)
+                batch = queued.json()["batchId"]
+                bare.get(f"{url}/api/3/import/info", params={"batchId": batch}, headers=headers)
+
+            results["httpx.Client"] = per_request(plain)
+        host, port = url.rsplit("//", 1)[1].rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port))
+        connection.connect()
+        assert connection.sock is not None
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def stdlib() -> None:
+            connection.request("POST", "/api/3/import/bulk_import", body=body, headers=posted)
+            batch = json.loads(connection.getresponse().read())["batchId"]
+            connection.request("GET", f"/api/3/import/info?batchId={batch}", headers=headers)
+            json.loads(connection.getresponse().read())
+
+        results["http.client"] = per_request(stdlib)
+        connection.close()
+    else:
+
+        async def measure() -> None:
+            async def timed(pair: Any) -> float:
+                await pair()
+                started = time.process_time()
+                for _ in range(n):
+                    await pair()
+                return 1e6 * (time.process_time() - started) / (2 * n)
+
+            async with acx.AsyncClient(url, API_KEY, rate_limits=limits) as client:
+
+                async def ours() -> None:
+                    queued = await client.call(ops.bulk_import_submit_encoded(encoded))
+                    await client.call(ops.bulk_import_info(queued.batch_id, with_ids=False))
+
+                results["AsyncClient.call"] = await timed(ours)
+            async with httpx.AsyncClient() as bare:
+
+                async def plain() -> None:
+                    queued = await bare.post(
+                        f"{url}/api/3/import/bulk_import", content=body, headers=posted
+                    )
+                    batch = queued.json()["batchId"]
+                    await bare.get(
+                        f"{url}/api/3/import/info", params={"batchId": batch}, headers=headers
+                    )
+
+                results["httpx.AsyncClient"] = await timed(plain)
+
+        asyncio.run(measure())
+    sys.stdout.write(json.dumps({"us_per_request": results, "body_bytes": len(body)}) + "\n")
+    return 0
+
+
+def bench_requests(args: argparse.Namespace) -> dict[str, Any]:
+    """µs of CPU a request through the client, bare httpx and http.client; median of runs."""
+    runs: list[dict[str, Any]] = []
+    for _ in range(args.repeat):
+        with emulator_process(time_scale=1000.0, limits=False) as emulator:
+            cmd = [sys.executable, str(HERE), "_requests", "--url", emulator["url"]]
+            cmd += ["--list-id", str(emulator["list_id"]), "--requests", str(args.requests)]
+            cmd += ["--exporter", args.exporter]
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    labels = list(runs[0]["us_per_request"])
+    spread = {label: _spread([r["us_per_request"][label] for r in runs]) for label in labels}
+    table(
+        f"CPU a request ({args.requests:,} a run, half bulk imports of "
+        f"{runs[0]['body_bytes']:,} bytes, half status checks; {args.repeat} runs)",
+        [
+            (label, f"{s['median']:7.1f} µs median ({s['min']:.1f}-{s['max']:.1f})")
+            for label, s in spread.items()
+        ],
+    )
+    return {
+        "benchmark": "requests",
+        "exporter": args.exporter,
+        "requests": args.requests,
+        "runs": runs,
+        "us_per_request": spread,
+    }
+
+
 # -- the pipeline alone ---------------------------------------------------------------------------
 
 
@@ -1090,6 +1222,10 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("memory", help="peak RSS and growth per profile")
     m.add_argument("--sizes", type=sizes, default=[100_000, 1_000_000])
     m.add_argument("--time-scale", type=float, default=1000.0)
+    w = sub.add_parser("requests", help="µs of CPU a request: the client, bare httpx, http.client")
+    w.add_argument("--requests", type=int, default=2000, help="requests a run (half of each)")
+    w.add_argument("--repeat", type=int, default=3)
+    w.add_argument("--exporter", choices=["sync", "async"], default="sync")
     r = sub.add_parser("report", help="CPU to group, render and frame a large report")
     r.add_argument("--profiles", type=int, default=1_000_000)
     r.add_argument("--repeat", type=int, default=3)
@@ -1112,6 +1248,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--exporter", choices=["sync", "async"], default="sync")
     e.add_argument("--first-poll-delay", type=float, default=1.0)
     e.add_argument("--poll-interval", type=float, default=2.0)
+    u = sub.add_parser("_requests", help=argparse.SUPPRESS)
+    u.add_argument("--url", required=True)
+    u.add_argument("--list-id", type=int, required=True)
+    u.add_argument("--requests", type=int, required=True)
+    u.add_argument("--exporter", choices=["sync", "async"], default="sync")
     g = sub.add_parser("_stages", help=argparse.SUPPRESS)
     g.add_argument("--url", required=True)
     g.add_argument("--list-id", type=int, required=True)
@@ -1130,6 +1271,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_child(args)
     if args.command == "_stages":
         return stages_child(args)
+    if args.command == "_requests":
+        return requests_child(args)
     info = machine()
     print(f"{info['nproc']} cores ({info['cpu']}), {info['implementation']} {info['python']}")
     benches = {
@@ -1138,8 +1281,13 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": bench_pipeline,
         "memory": bench_memory,
         "report": bench_report,
+        "requests": bench_requests,
     }
-    names = [n for n in benches if n != "report"] if args.command == "all" else [args.command]
+    names = (
+        [n for n in benches if n not in {"report", "requests"}]
+        if args.command == "all"
+        else [args.command]
+    )
     for name in names:
         sub_args = p.parse_args([name]) if args.command == "all" else args
         save(benches[name](sub_args), [name] if args.command == "all" else argv)
