@@ -200,7 +200,9 @@ def export_child(args: argparse.Namespace) -> int:
         )
         rate_limits = paced.scaled(scale)
     options = ExportOptions(
-        first_poll_delay=args.first_poll_delay / scale, poll_interval=args.poll_interval / scale
+        first_poll_delay=args.first_poll_delay / scale,
+        poll_interval=args.poll_interval / scale,
+        max_requests_in_flight=args.max_requests_in_flight,
     )
 
     def run(rows: Any) -> acx.ExportReport:
@@ -557,7 +559,9 @@ def bench_cpu(args: argparse.Namespace) -> dict[str, Any]:
     """µs of CPU per profile in the exporting process, limits off, and where it goes."""
     runs = []
     rows = []
-    exporter = ("--exporter", args.exporter)
+    exporter: tuple[str, ...] = ("--exporter", args.exporter)
+    if args.max_requests_in_flight is not None:
+        exporter += ("--max-requests-in-flight", str(args.max_requests_in_flight))
     for n in args.sizes:
         figures = []
         for _ in range(args.repeat):
@@ -597,6 +601,7 @@ def bench_cpu(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "cpu",
         "exporter": args.exporter,
+        "max_requests_in_flight": args.max_requests_in_flight,
         "repeat": args.repeat,
         "runs": runs,
         "target_us_per_profile": 12.0,
@@ -733,6 +738,8 @@ def flame(args: argparse.Namespace, n: int) -> dict[str, Any]:
             "--exporter",
             args.exporter,
         ]
+        if args.max_requests_in_flight is not None:
+            child += ["--max-requests-in-flight", str(args.max_requests_in_flight)]
         for fmt, out in (("raw", raw), ("flamegraph", svg)):
             # --gil: only the thread holding the GIL is sampled; py-spy cannot tell a pool
             # thread blocked in queue.get from a running one, and would count it.
@@ -1211,6 +1218,11 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--flame-rate", type=int, default=250, help="py-spy samples a second")
     c.add_argument(
+        "--max-requests-in-flight",
+        type=int,
+        help="ExportOptions.max_requests_in_flight (default: the library's, derived from the run)",
+    )
+    c.add_argument(
         "--time-scale",
         type=float,
         default=1000.0,
@@ -1246,6 +1258,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--split", action="store_true")
     e.add_argument("--headroom", type=float)
     e.add_argument("--exporter", choices=["sync", "async"], default="sync")
+    e.add_argument("--max-requests-in-flight", type=int)
     e.add_argument("--first-poll-delay", type=float, default=1.0)
     e.add_argument("--poll-interval", type=float, default=2.0)
     u = sub.add_parser("_requests", help=argparse.SUPPRESS)
