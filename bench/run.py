@@ -489,6 +489,11 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
         "contacts_per_minute": per_minute,
         "ceiling_per_minute": CEILING_PER_MINUTE,
         "percent_of_ceiling": 100.0 * per_minute / CEILING_PER_MINUTE,
+        # The whole call, with the client's start and the destination's validation, which
+        # the report's elapsed time leaves out.
+        "percent_of_ceiling_whole_call": 100.0
+        * (r["exported"] / (r["wall_seconds"] * scale / 60.0))
+        / CEILING_PER_MINUTE,
         "bulk_requests_per_minute": r["batches"] / emulated_minutes,
         "target_percent": 95.0,
     }
@@ -516,6 +521,11 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 "% of ceiling",
                 f"{result['percent_of_ceiling']:.2f}% (target >= 95%): "
                 f"{'met' if result['target_met'] else 'MISSED'}",
+            ),
+            (
+                "% of ceiling, whole call",
+                f"{result['percent_of_ceiling_whole_call']:.2f}% (with the destination's "
+                f"validation: {r['wall_seconds']:.2f} s)",
             ),
         ],
     )
