@@ -29,6 +29,7 @@ from ac_segment_export._core.errors import (
     ExportAbortedError,
     FieldMappingError,
     MirrorRefusedError,
+    MissingColumnError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -37,6 +38,7 @@ from ac_segment_export._core.errors import (
     ServerError,
     ServiceUnavailableError,
     UnprocessableEntityError,
+    UnsupportedSourceError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.ops import Operation
@@ -154,6 +156,7 @@ __all__ = [
     "MappedProfile",
     "MembershipStatus",
     "MirrorRefusedError",
+    "MissingColumnError",
     "NotFoundError",
     "Operation",
     "OutcomeStatus",
@@ -174,6 +177,7 @@ __all__ = [
     "ServiceUnavailableError",
     "TagRule",
     "UnprocessableEntityError",
+    "UnsupportedSourceError",
     "User",
     "ValueTag",
     "__version__",

@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -32,6 +32,13 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._engine import Engine, Target
 from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
+from ac_segment_export._export._sources import (
+    ArrowStreamable,
+    AsyncSource,
+    SyncSource,
+    mapped_columns,
+    open_source,
+)
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -49,6 +56,8 @@ C = TypeVar("C")
 logger = logging.getLogger("ac_segment_export")
 
 Profiles = Iterable[Mapping[str, Any]]
+#: What ``run`` takes: profiles, or a frame (pandas, polars, pyarrow, DuckDB: Arrow-streamable).
+ProfileSource = Iterable[Mapping[str, Any]] | ArrowStreamable
 
 
 class CancelToken:
@@ -110,19 +119,16 @@ class _BaseExporter(Generic[C]):
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
 
-    def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
+    def _preflight(
+        self, profiles: object, *, allow_async: bool = False
+    ) -> SyncSource | AsyncSource:
         """Everything checked before any request: the source, consent, permission, limits."""
-        kinds: tuple[type, ...] = (Iterable, AsyncIterable) if allow_async else (Iterable,)
-        if isinstance(profiles, str | bytes) or not isinstance(profiles, kinds):
-            extra = "" if allow_async else "; for an async iterable, use AsyncExporter"
-            msg = (
-                "profiles must be an iterable of mappings (a list, a generator, a cursor"
-                f"{', an async iterable' if allow_async else ''}), not "
-                f"{type(profiles).__name__}{extra}."
-            )
-            raise ConfigurationError(msg)
+        wanted = None
+        if self.mapper is None and (named := mapped_columns(self.destination.mapping)):
+            wanted = (named[0], *named[1])
+        source = open_source(profiles, allow_async=allow_async, columns=wanted)
         self.destination.preflight(self.actor)
-        total = len(profiles) if isinstance(profiles, Sized) else None
+        total = source.total
         if total is not None and total > self.options.max_profiles:
             msg = (
                 f"The source holds {total:,} profiles, more than max_profiles "
@@ -130,15 +136,13 @@ class _BaseExporter(Generic[C]):
                 "contract) or export a smaller segment."
             )
             raise ConfigurationError(msg)
-        if self.options.keep == "last" and (
-            not isinstance(profiles, Iterable) or iter(profiles) is profiles
-        ):
+        if self.options.keep == "last" and not source.reiterable:
             msg = (
                 "keep='last' reads the source twice; pass a list or another re-iterable "
                 "source, not an iterator or generator."
             )
             raise ConfigurationError(msg)
-        return total
+        return source
 
     def _fingerprint(self) -> str:
         d = self.destination
@@ -276,21 +280,28 @@ class Exporter(_BaseExporter["Client"]):
         ConfigurationError: Invalid options, or a source longer than ``max_profiles``.
     """
 
-    def run(self, profiles: Profiles) -> ExportReport:
+    def run(self, profiles: ProfileSource) -> ExportReport:
         """Export *profiles* (any iterable of mappings); return the report.
 
         Raises:
             ExportAbortedError: The export stopped as a whole (Ctrl-C, a refused key,
                 repeated failures); its ``report`` accounts for every profile read.
         """
-        total = self._preflight(profiles)
+        source = self._preflight(profiles)
+        assert isinstance(source, SyncSource)
+        if self.mapper is None:
+            source.check_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.client()
         try:
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, source.total)
             started = time.monotonic()
-            interrupted = self._drive(engine, client, profiles)
+            interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
                 engine, started, client.stats, interrupted=interrupted, baseline=baseline
             )
@@ -366,17 +377,23 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     cancellation propagates.
     """
 
-    async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
+    async def run(self, profiles: ProfileSource | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
         """Export *profiles*; see :meth:`Exporter.run`."""
-        total = self._preflight(profiles, allow_async=True)
+        source = self._preflight(profiles, allow_async=True)
+        if self.mapper is None:
+            await source.acheck_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, source.total)
             started = time.monotonic()
-            cancelled = await self._drive(engine, client, profiles)
+            cancelled = await self._drive(engine, client, source)
             self._finish(
                 engine, started, client.stats, interrupted=cancelled is not None, baseline=baseline
             )
