@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import logging
 import signal
 import threading
@@ -35,6 +37,7 @@ from ac_segment_export._export._report import ExportReport, Progress, RecordOutc
 from ac_segment_export._export._sources import (
     ArrowStreamable,
     AsyncSource,
+    Source,
     SyncSource,
     mapped_columns,
     open_source,
@@ -149,10 +152,15 @@ class _BaseExporter(Generic[C]):
         return f"list={d.list_id};name={d.name};mode={d.mode.value}"
 
     def _engine(
-        self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
+        self,
+        resolved: Any,
+        total: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        time_scale: float = 1.0,
     ) -> Engine:
         d = self.destination
-        o = self.options
+        o = _scaled(self.options, time_scale)
         report = ExportReport(
             destination=d.name,
             list_id=d.list_id,
@@ -190,19 +198,13 @@ class _BaseExporter(Generic[C]):
         if self.on_progress is not None:
             callbacks.append(self.on_progress)
         if self.progress:
-            try:
-                from tqdm.auto import tqdm  # noqa: PLC0415
-            except ImportError as exc:
-                msg = (
-                    "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
-                    "(or pass on_progress=...)."
-                )
-                raise ConfigurationError(msg) from exc
+            tqdm = _tqdm_class()
             bar = tqdm(total=total, unit="profile", desc=self.destination.name)
 
             def update(p: Progress) -> None:
                 bar.n = p.settled
-                bar.set_postfix(exported=p.exported, refresh=False)
+                # A string: tqdm writes numbers its shortest way, 50,000 as "5e+4".
+                bar.set_postfix(exported=f"{p.exported:,}", refresh=False)
                 bar.refresh()
 
             callbacks.append(update)
@@ -251,8 +253,29 @@ class _BaseExporter(Generic[C]):
             else:
                 self.checkpoint.complete()
         self.last_report = report
-        logger.info("Export finished: %s", report.equation)
+        logger.info(
+            "Export %r finished in %.1f s%s: %s",
+            self.destination.name,
+            report.elapsed_seconds,
+            f" (stopped early: {report.stop_reason})" if report.stopped_early else "",
+            report.equation,
+        )
         return interrupted
+
+    def _log_start(self, source: Source, client: object) -> None:
+        d = self.destination
+        size = f"{source.total:,} profiles" if source.total is not None else "size not known"
+        scale = _time_scale(client)
+        logger.info(
+            "Export %r started: list %d, mode %s%s, source %s (%s)%s",
+            d.name,
+            d.list_id,
+            d.mode.value,
+            ", dry run" if self.options.dry_run else "",
+            source.kind,
+            size,
+            f", server time x{scale:g}" if scale != 1.0 else "",
+        )
 
 
 class Exporter(_BaseExporter["Client"]):
@@ -297,9 +320,10 @@ class Exporter(_BaseExporter["Client"]):
             )
         client = self.client or self.destination.connection.client()
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, source.total)
+            engine = self._engine(resolved, source.total, time_scale=_time_scale(client))
             started = time.monotonic()
             interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
@@ -389,9 +413,10 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, source.total)
+            engine = self._engine(resolved, source.total, time_scale=_time_scale(client))
             started = time.monotonic()
             cancelled = await self._drive(engine, client, source)
             self._finish(
@@ -464,6 +489,40 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 throw = Stop()
+
+
+def _tqdm_class() -> Any:
+    """The notebook progress bar where it can draw (ipywidgets installed), else the plain one.
+
+    ``tqdm.auto`` in a notebook without ipywidgets warns and draws a plain bar; choosing the
+    plain bar here gives the same bar without the warning.
+    """
+    module = "tqdm.auto" if importlib.util.find_spec("ipywidgets") is not None else "tqdm.std"
+    try:
+        return importlib.import_module(module).tqdm
+    except ImportError as exc:
+        msg = (
+            "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
+            "(or pass on_progress=...)."
+        )
+        raise ConfigurationError(msg) from exc
+
+
+def _time_scale(client: object) -> float:
+    scale = getattr(client, "time_scale", 1.0)
+    return scale if isinstance(scale, float) and scale > 0 else 1.0
+
+
+def _scaled(options: ExportOptions, time_scale: float) -> ExportOptions:
+    """*options* with their waits in the server's time (a time-scaled emulator's seconds)."""
+    if time_scale == 1.0:
+        return options
+    return options.replace(
+        first_poll_delay=options.first_poll_delay / time_scale,
+        poll_interval=options.poll_interval / time_scale,
+        max_batch_wait=options.max_batch_wait / time_scale,
+        cancel_grace=options.cancel_grace / time_scale,
+    )
 
 
 def _raise_if_fatal(engine: Engine) -> None:
