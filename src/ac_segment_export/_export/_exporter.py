@@ -497,7 +497,11 @@ def _tqdm_class() -> Any:
     ``tqdm.auto`` in a notebook without ipywidgets warns and draws a plain bar; choosing the
     plain bar here gives the same bar without the warning.
     """
-    module = "tqdm.auto" if importlib.util.find_spec("ipywidgets") is not None else "tqdm.std"
+    try:
+        widgets = importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):  # blocked or half-installed: no widgets
+        widgets = False
+    module = "tqdm.auto" if widgets else "tqdm.std"
     try:
         return importlib.import_module(module).tqdm
     except ImportError as exc:

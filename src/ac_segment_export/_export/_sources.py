@@ -373,7 +373,7 @@ def open_source(
     Raises:
         UnsupportedSourceError: *profiles* is not a source of mappings.
     """
-    library = type(profiles).__module__.partition(".")[0]
+    library = type(profiles).__module__.partition(".")[0].lstrip("_")
     if library in _FRAMES:
         source = _FRAMES[library](profiles, columns)
         if source is not None:
