@@ -264,7 +264,8 @@ class _BaseExporter(Generic[C]):
 
     def _log_start(self, source: Source, client: object) -> None:
         d = self.destination
-        size = f"{source.total:,} profiles" if source.total is not None else "size not known"
+        total = source.total
+        size = "size not known" if total is None else f"{total:,} profile{'s' * (total != 1)}"
         scale = _time_scale(client)
         logger.info(
             "Export %r started: list %d, mode %s%s, source %s (%s)%s",

@@ -482,8 +482,8 @@ def _frame_columns(
 
 
 def _rows_of(names: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
-    """Row dicts from column lists."""
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    """Row dicts from column lists (of one length), built by C loops: the hot path of frames."""
+    return list(map(dict, map(zip, itertools.repeat(names), zip(*columns))))  # noqa: B905
 
 
 # -- pandas -----------------------------------------------------------------------------------
@@ -548,8 +548,7 @@ def _polars(frame: Any, wanted: Sequence[str] | None) -> SyncSource | None:
             if not positions:
                 yield from ({} for _ in range(part.height))
                 continue
-            for row in part.select(original).rows():
-                yield dict(zip(names, row, strict=True))
+            yield from _rows_of(names, [part.get_column(c).to_list() for c in original])
 
     return SyncSource(kind, total=size, columns=columns, reiterable=True, rows=rows)
 
@@ -667,8 +666,9 @@ def _duckdb(relation: Any, wanted: Sequence[str] | None) -> SyncSource | None:
         else:  # DuckDB 1.x: a relation runs once and is read with fetchmany
             result = projected.execute()
             tuples = itertools.chain.from_iterable(iter(lambda: result.fetchmany(CHUNK_ROWS), []))
-        for row in tuples:
-            yield dict(zip(names, row, strict=True))
+        rows = iter(tuples)
+        while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+            yield from map(dict, map(zip, itertools.repeat(names), chunk))
 
     return SyncSource(kind, total=None, columns=columns, reiterable=True, rows=rows)
 

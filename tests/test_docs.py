@@ -1,7 +1,8 @@
-"""The notebook in docs/notebooks runs top to bottom and shows what it promises."""
+"""Docs beyond the Markdown snippets: the notebook runs and shows what it says; logging.md."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,16 @@ def test_the_pandas_notebook_exports_a_frame_with_missing_values() -> None:
     assert ben.rstrip().endswith("{}")  # NaT and pd.NA were not sent
     assert "NaT" not in table
     assert "nan" not in table.lower()
+
+
+def test_docs_logging_names_every_logger_the_package_uses() -> None:
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "logging.md").read_text()
+    names = set()
+    for path in (root / "src" / "ac_segment_export").rglob("*.py"):
+        names |= set(re.findall(r"getLogger\(\"([^\"]+)\"\)", path.read_text()))
+    assert names == {"ac_segment_export"}
+    for name in names:
+        assert f"| `{name}` |" in doc
+    for level in ("INFO", "WARNING", "ERROR", "DEBUG"):
+        assert f"**{level}**" in doc
