@@ -166,3 +166,19 @@ def test_demo_data_prints_the_ids_it_creates() -> None:
         "  excluded email: blocked@example.org",
     ]
     assert vip == "VIP customers"
+
+
+def test_a_connection_of_your_own_gets_the_emulators_wiring() -> None:
+    emu = ActiveCampaignEmulator(time_scale=1000)
+    list_id = emu.add_list("VIP")
+    own = acx.Connection("Own", "acme.api-us1.com", emu.api_key).accept_data_privacy_terms(
+        accepted_by="qa@example.org"
+    )
+    dest = acx.ExportDestination(own, "VIP", list_id, MAPPING)
+    with emu.client(host="acme.api-us1.com") as client:
+        assert acx.Exporter(dest, client=client).run(rows(10)).exported == 10
+    with own.client(emu.client_options()) as client:
+        assert client.time_scale == 1000
+        assert acx.Exporter(dest, client=client).run(rows(20)).exported == 20
+    with emu.client() as other, pytest.raises(acx.ConfigurationError, match=r"emulator\.invalid"):
+        acx.Exporter(dest, client=other).run(rows(1))

@@ -110,6 +110,12 @@ class _ScriptedFault:
         return self.path is None or path.startswith(self.path)
 
 
+def _defaults() -> ClientOptions:
+    from ac_segment_export import ClientOptions as _ClientOptions  # noqa: PLC0415
+
+    return _ClientOptions()
+
+
 class ActiveCampaignEmulator:
     """A faithful, stateful, offline emulation of one ActiveCampaign v3 account.
 
@@ -264,9 +270,10 @@ class ActiveCampaignEmulator:
 
         Args:
             display_name: The connection's name.
-            host: ``None`` for the in-process transport (the host is then
-                ``emulator.invalid``, a name that never resolves), or the base URL of
-                :meth:`serve` to go over the loopback socket.
+            host: ``None`` for the in-process transport with the host ``emulator.invalid``
+                (a name that never resolves, so a copy of the connection can reach no real
+                account), another host name for the in-process transport under that name,
+                or the base URL of :meth:`serve` to go over the loopback socket.
             accepted_by: Who accepted the data-privacy terms (recorded as consent); ``None``
                 for a connection without consent.
             export_user: The export user carried into reports.
@@ -292,24 +299,29 @@ class ActiveCampaignEmulator:
         """*options* (by default, the defaults) with what is left at its default wired here.
 
         The in-process transport, this emulator's rate limits on its clock (none when its
-        limits are off), retry backoffs in its seconds, and its ``time_scale``.
+        limits are off), retry backoffs in its seconds, and its ``time_scale``. For a
+        connection of your own: ``conn.client(emu.client_options())``.
         """
         from ._wiring import client_options  # noqa: PLC0415 - import cycle
 
         return client_options(self, options)
 
-    def client(self, options: ClientOptions | None = None) -> Client:
+    def client(self, options: ClientOptions | None = None, *, host: str | None = None) -> Client:
         """A :class:`~ac_segment_export.Client` for this emulator, at its time scale.
 
         Args:
             options: Client options; the parts left at their defaults are wired here
                 (:meth:`client_options`).
+            host: The host the client names, as for :meth:`connection` (a connection's
+                ``check_client`` wants the client of its own host).
         """
-        return self.connection(accepted_by=None).client(self.client_options(options))
+        return self.connection(host=host, accepted_by=None).client(options or _defaults())
 
-    def async_client(self, options: ClientOptions | None = None) -> AsyncClient:
+    def async_client(
+        self, options: ClientOptions | None = None, *, host: str | None = None
+    ) -> AsyncClient:
         """An :class:`~ac_segment_export.AsyncClient` for this emulator (see :meth:`client`)."""
-        return self.connection(accepted_by=None).async_client(self.client_options(options))
+        return self.connection(host=host, accepted_by=None).async_client(options or _defaults())
 
     @contextlib.contextmanager
     def serve(self, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[str]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ._emulator import ActiveCampaignEmulator
 
-__all__ = ["EMULATOR_HOST", "EmulatedConnection", "client_options"]
+__all__ = ["EMULATOR_HOST", "EmulatedConnection", "client_options", "in_process"]
 
 #: The host of an in-process emulator connection: a reserved name that never resolves, so a
 #: client built without the emulator's transport can reach no real account.
@@ -94,4 +94,9 @@ class EmulatedConnection(Connection):
     def _wired(self, options: ClientOptions) -> ClientOptions:
         if self.emulator is None or not isinstance(options, ClientOptions):
             return options  # the parent refuses what is not ClientOptions
-        return client_options(self.emulator, options, in_process=self.host == EMULATOR_HOST)
+        return client_options(self.emulator, options, in_process=in_process(self.host))
+
+
+def in_process(host: str) -> bool:
+    """Whether a connection to *host* reaches the emulator in-process (not a served URL)."""
+    return not host.startswith("http://")
