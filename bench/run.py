@@ -721,8 +721,10 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
             return done
         return {"contacts": [], "meta": {"total": "0"}}
 
-    source = profiles(n) if rows is None else iter(rows)
+    source = profiles(n)
     started = time.process_time()
+    if rows is not None:
+        source = iter(rows)
     gen = engine.run()
     send: Any = None
     while True:
