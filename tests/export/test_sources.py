@@ -274,7 +274,7 @@ def test_a_misnamed_email_column_is_an_error_naming_the_closest_column(
     assert error.missing == ("email",)
     assert error.suggestions == {"email": "Email"}
     assert error.columns == ("Email", "first", "last", "phone", "tier", "unused")
-    assert "closest match 'Email'" in str(error)
+    assert "'email' (the email), closest match 'Email'" in str(error)
     assert emu.requests == []
 
 
@@ -283,7 +283,7 @@ def test_a_mapped_optional_column_the_frame_lacks_is_an_error_unless_relaxed(
 ) -> None:
     """Before: every profile was exported with First name blank, without a word."""
     df = frame().rename(columns={"first": "FirstName"})
-    with pytest.raises(MissingColumnError, match="'first' \\(an optional field\\), closest"):
+    with pytest.raises(MissingColumnError, match=r"'first' \(first_name\), closest match 'FirstN"):
         Exporter(destination, client=client, options=fast()).run(df)
     assert emu.requests == []
     relaxed = fast(allow_missing_columns=True)
@@ -298,7 +298,8 @@ def test_a_column_absent_from_the_first_batch_of_a_stream_is_an_error(
     with pytest.raises(MissingColumnError) as caught:
         Exporter(destination, client=client, options=fast()).run(rows)
     assert set(caught.value.missing) == {"first", "last", "phone", "tier"}
-    assert "the first 500 profiles" in str(caught.value)
+    assert "missing from the first 500 profiles" in str(caught.value)
+    assert "'tier' (custom field 'TIER')" in str(caught.value)
     assert "allow_missing_columns=True" in str(caught.value)
     assert emu.requests == []
 
@@ -321,7 +322,7 @@ async def test_an_async_stream_is_checked_before_any_request(
         for i in range(10):
             yield {"Email": f"u{i}@example.com"}
 
-    with pytest.raises(MissingColumnError, match="closest match 'Email'"):
+    with pytest.raises(MissingColumnError, match="'email' \\(the email\\), closest match 'Email'"):
         await AsyncExporter(destination, client=aclient, options=fast()).run(rows())
     assert emu.requests == []
     relaxed = ExportOptions(first_poll_delay=0.001, poll_interval=0.0005)

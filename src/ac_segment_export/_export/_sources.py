@@ -62,19 +62,27 @@ class ArrowStreamable(Protocol):
         ...
 
 
-def mapped_columns(mapping: object) -> tuple[str, tuple[str, ...]] | None:
-    """The attribute names a :class:`FieldMapping` reads: ``(email, optional ones)``.
+def mapped_columns(mapping: object) -> tuple[str, dict[str, str]] | None:
+    """The attribute names a :class:`FieldMapping` reads: ``(email, {optional name: role})``.
 
-    ``None`` for a user's own mapper, whose reads cannot be known.
+    A role says what the column feeds (``"first_name"``, ``"custom field 'TIER'"``, ``"tag
+    'VIP'"``). ``None`` for a user's own mapper, whose reads cannot be known.
     """
     if not isinstance(mapping, FieldMapping):
         return None
-    standard = (mapping.first_name, mapping.last_name, mapping.phone)
-    optional = [attribute.name for attribute in standard if attribute is not None]
-    optional += [attribute.name for _, attribute in mapping.fields]
-    optional += [rule.attribute.name for rule in mapping.tags]
     email = mapping.email.name
-    return email, tuple(dict.fromkeys(n for n in optional if n != email))
+    roles: dict[str, str] = {}
+    for slot in ("first_name", "last_name", "phone"):
+        attribute = getattr(mapping, slot)
+        if attribute is not None:
+            roles.setdefault(attribute.name, slot)
+    for ref, attribute in mapping.fields:
+        roles.setdefault(attribute.name, f"custom field {ref!r}")
+    for rule in mapping.tags:
+        tag = getattr(rule, "tag", None)
+        roles.setdefault(rule.attribute.name, f"tag {tag!r}" if tag else "tags")
+    roles.pop(email, None)
+    return email, roles
 
 
 class Source:
@@ -111,6 +119,7 @@ class Source:
         self._error: BaseException | None = None
         self._bom: tuple[str, ...] = ()
         self._peeked = self._frame
+        self._read = 0
 
     def check_columns(self, mapping: object, *, allow_missing: bool, limit: int) -> None:
         """Refuse a :class:`FieldMapping` whose columns the source does not have.
@@ -150,6 +159,7 @@ class Source:
         """Learn a stream's columns from its first batch; refuse a stream of non-mappings."""
         self._peeked = True
         self._head, self._error = head, error
+        self._read = len(head)
         keys: dict[Any, None] = {}
         mappings = 0
         for profile in head:
@@ -167,7 +177,7 @@ class Source:
         if head:
             self.columns = tuple(str(k).lstrip(BOM) for k in keys)
 
-    def _check(self, wanted: tuple[str, tuple[str, ...]], *, allow_missing: bool) -> None:
+    def _check(self, wanted: tuple[str, dict[str, str]], *, allow_missing: bool) -> None:
         columns = self.columns
         if columns is None:  # an empty stream: nothing will be sent
             return
@@ -177,8 +187,16 @@ class Source:
         if not allow_missing:
             missing += [name for name in optional if name not in have]
         if missing:
+            where = (
+                f"the {self.kind}'s columns"
+                if self._frame
+                else f"the first {self._read:,} profiles"
+                if self._read > 1
+                else "the first profile"
+            )
+            roles = {email: "the email", **optional}
             raise _missing_columns(
-                missing, email, columns, self.kind, frame=self._frame, hints=self._hints
+                missing, email, columns, where=where, roles=roles, hints=self._hints
             )
 
 
@@ -265,9 +283,9 @@ def _missing_columns(
     missing: list[str],
     email: str,
     columns: tuple[str, ...],
-    kind: str,
     *,
-    frame: bool,
+    where: str,
+    roles: dict[str, str],
     hints: dict[str, str],
 ) -> MissingColumnError:
     folded: dict[str, str] = {}
@@ -277,21 +295,19 @@ def _missing_columns(
     parts = []
     for name in missing:
         close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)
-        role = "the email" if name == email else "an optional field"
-        part = f"{name!r} ({role})"
+        part = f"{name!r} ({roles.get(name, 'mapped')})"
         if close:
             suggestions[name] = folded[close[0]]
             part += f", closest match {folded[close[0]]!r}"
         if name in hints:
             part += f"; {hints[name]}"
         parts.append(part)
-    where = f"the {kind}'s columns" if frame else f"the first {CHECK_ROWS:,} profiles"
     shown = ", ".join(map(repr, columns[:30])) + (
         f" and {len(columns) - 30} more" if len(columns) > 30 else ""
     )
     noun = "column" if len(missing) == 1 else "columns"
     msg = (
-        f"The mapping reads {len(missing)} {noun} that {where} do not have: "
+        f"The mapping reads {len(missing)} {noun} missing from {where}: "
         + "; ".join(parts)
         + f". The data has: {shown or '(no columns)'}. Fix the FieldMapping's attribute names"
     )
