@@ -266,7 +266,7 @@ class _BaseExporter(Generic[C]):
         d = self.destination
         total = source.total
         size = "size not known" if total is None else f"{total:,} profile{'s' * (total != 1)}"
-        scale = _time_scale(client)
+        scale = _poll_time_scale(client)
         logger.info(
             "Export %r started: list %d, mode %s%s, source %s (%s)%s",
             d.name,
@@ -324,7 +324,7 @@ class Exporter(_BaseExporter["Client"]):
             self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, source.total, time_scale=_time_scale(client))
+            engine = self._engine(resolved, source.total, time_scale=_poll_time_scale(client))
             started = time.monotonic()
             interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
@@ -417,7 +417,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, source.total, time_scale=_time_scale(client))
+            engine = self._engine(resolved, source.total, time_scale=_poll_time_scale(client))
             started = time.monotonic()
             cancelled = await self._drive(engine, client, source)
             self._finish(
@@ -513,7 +513,12 @@ def _tqdm_class() -> Any:
         raise ConfigurationError(msg) from exc
 
 
-def _time_scale(client: object) -> float:
+def _poll_time_scale(client: object) -> float:
+    """The client's own ``time_scale`` (1 when it has none): what poll timing is divided by.
+
+    Only a client that says its scale (``Client(time_scale=...)``, ``emu.client()``) has its
+    waits scaled, so options already divided by hand are not divided twice.
+    """
     scale = getattr(client, "time_scale", 1.0)
     return scale if isinstance(scale, float) and scale > 0 else 1.0
 
