@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -383,3 +384,20 @@ def test_allow_missing_columns_round_trips() -> None:
     assert options.to_dict()["allow_missing_columns"] is True
     with pytest.raises(ConfigurationError, match="allow_missing_columns must be True or False"):
         ExportOptions(allow_missing_columns="yes")  # type: ignore[arg-type]
+
+
+def test_a_duckdb_relation_is_read_without_pyarrow_too(
+    emu: ActiveCampaignEmulator,
+    destination: ExportDestination,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With pyarrow, DuckDB hands over Arrow batches; without it, its own row batches."""
+    relation = _duckdb(frame())
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # not importable
+    assert _sources._arrow_reader_of(relation) is None
+    report = Exporter(destination, client=client, options=fast()).run(relation)
+    assert (report.input_count, report.exported) == (6, 4)
+    one = emu.contact_by_email("user1@example.com")
+    assert one is not None
+    assert emu.field_values(one.id) == {1: "gold"}

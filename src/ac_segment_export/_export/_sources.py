@@ -677,6 +677,10 @@ def _duckdb(relation: Any, wanted: Sequence[str] | None) -> SyncSource | None:
     def rows() -> Iterator[dict[str, Any]]:
         if not positions:
             return
+        arrow = _arrow_reader_of(projected)
+        if arrow is not None:  # Arrow batches: the cheapest way to Python values
+            yield from _arrow_batches(arrow, list(range(len(names))), names)
+            return
         if hasattr(projected, "iter_rows"):
             tuples: Iterable[tuple[Any, ...]] = projected.iter_rows(CHUNK_ROWS)
         else:  # DuckDB 1.x: a relation runs once and is read with fetchmany
@@ -687,6 +691,17 @@ def _duckdb(relation: Any, wanted: Sequence[str] | None) -> SyncSource | None:
             yield from map(dict, map(zip, itertools.repeat(names), chunk))
 
     return SyncSource(kind, total=None, columns=columns, reiterable=True, rows=rows)
+
+
+def _arrow_reader_of(relation: Any) -> Any:
+    """The relation's rows as a pyarrow RecordBatchReader, or ``None`` without pyarrow."""
+    try:
+        import pyarrow  # noqa: F401, PLC0415 - optional: DuckDB hands Arrow batches to it
+    except ImportError:
+        return None
+    if hasattr(relation, "to_arrow_reader"):
+        return relation.to_arrow_reader(CHUNK_ROWS)
+    return relation.fetch_record_batch(CHUNK_ROWS)  # DuckDB 1.x
 
 
 _FRAMES: dict[str, Callable[[Any, Sequence[str] | None], SyncSource | None]] = {
