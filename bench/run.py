@@ -13,7 +13,9 @@ Run ``nox -s bench -- <command> [options]`` or ``python bench/run.py <command> [
   to dicts included; and ``df.to_dict("records")`` plus the dict path, for comparison.
 - ``memory``: peak RSS (VmHWM) of fresh processes exporting 100,000 and 1,000,000 streamed
   profiles, and the growth per profile between them.
-- ``all``: the three, with their defaults.
+- ``report``: CPU seconds to group (``reasons()``), render (``_repr_html_()``) and frame
+  (``to_pandas()``, ``to_polars()``) the report of a million non-exported profiles.
+- ``all``: all but ``report``, with their defaults.
 
 Every export runs in a fresh child process (``_export``) against an emulator served by another
 child process (``_serve``), both over 127.0.0.1, so neither the emulator's CPU nor the contacts
@@ -44,6 +46,8 @@ from ac_segment_export import ExportOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import ac_segment_export as acx
 
 API_KEY = "bench-key"
 CEILING_PER_MINUTE = 100 * 250  # bulk multi-contact requests a minute x contacts a request
@@ -700,7 +704,13 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
         ExportOptions,
         FieldMapping,
     )
-    from ac_segment_export._export._commands import Both, Call, Pull, Sent  # noqa: PLC0415
+    from ac_segment_export._export._commands import (  # noqa: PLC0415
+        Call,
+        Collect,
+        Pull,
+        Sent,
+        Start,
+    )
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -722,6 +732,7 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
         return {"contacts": [], "meta": {"total": "0"}}
 
     source = profiles(n)
+    answered: list[tuple[int, Any]] = []
     started = time.process_time()
     if rows is not None:
         source = iter(rows)
@@ -737,8 +748,10 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
             send = list(itertools.islice(source, command.n))
         elif isinstance(command, Call):
             send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Both):
-            send = (Sent(answer(command.first), False), answer(command.second))
+        elif isinstance(command, Start):
+            answered.append((command.token, Sent(answer(command.op), False)))
+        elif isinstance(command, Collect):
+            send, answered[:] = list(answered), []
     run_cpu = time.process_time() - started
     started = time.process_time()
     for _ in profiles(n) if rows is None else ():
@@ -855,6 +868,67 @@ def bench_sources(args: argparse.Namespace) -> dict[str, Any]:
     return {"benchmark": "sources", "profiles": args.profiles, "results": results}
 
 
+# -- the report -----------------------------------------------------------------------------------
+
+
+def report_of(n: int) -> acx.ExportReport:
+    """A report of *n* non-exported profiles, each reason holding per-profile details.
+
+    Three kinds, as an export with bad data makes them: invalid emails (the email in the
+    reason), bad field values (the value in the reason), duplicates (a position in it).
+    """
+    import ac_segment_export as acx  # noqa: PLC0415
+
+    status = acx.OutcomeStatus
+    report = acx.ExportReport("bench", 1, "List", None, "upsert", input_count=n)
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            email = f"user{i}.example.org"
+            reason = f"email {email!r} is not a valid address (it must contain exactly one @)"
+            report.record(acx.RecordOutcome(i, email, status.REJECTED, reason, "email"))
+        elif kind == 1:
+            reason = (
+                f"field 'Birthday' (attribute 'dob'): 'day {i}' is not a date (expected a "
+                "date, a datetime or 'YYYY-MM-DD')"
+            )
+            report.record(acx.RecordOutcome(i, f"u{i}@example.org", status.REJECTED, reason))
+        else:
+            reason = f"a later profile (position {i + 1}) has the same email"
+            report.record(acx.RecordOutcome(i, f"u{i}@example.org", status.DUPLICATE, reason))
+    return report
+
+
+def bench_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Seconds (process CPU) to group a large report's reasons, render it, and frame it."""
+    report = report_of(args.profiles)
+    calls: dict[str, Any] = {
+        "reasons()": report.reasons,
+        "_repr_html_()": report._repr_html_,
+        "to_pandas()": report.to_pandas,
+        "to_polars()": report.to_polars,
+    }
+    timings: dict[str, list[float]] = {}
+    for label, call in calls.items():
+        for _ in range(args.repeat):
+            started = time.process_time()
+            call()
+            timings.setdefault(label, []).append(time.process_time() - started)
+    best = {label: min(values) for label, values in timings.items()}
+    table(
+        f"Report of {args.profiles:,} non-exported profiles (CPU seconds, best of {args.repeat})",
+        [(label, f"{seconds:.2f} s") for label, seconds in best.items()],
+    )
+    groups = report.reasons()
+    return {
+        "benchmark": "report",
+        "profiles": args.profiles,
+        "reason_groups": len(groups),
+        "cpu_seconds": timings,
+        "best_cpu_seconds": best,
+    }
+
+
 # -- output ---------------------------------------------------------------------------------------
 
 
@@ -956,6 +1030,9 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("memory", help="peak RSS and growth per profile")
     m.add_argument("--sizes", type=sizes, default=[100_000, 1_000_000])
     m.add_argument("--time-scale", type=float, default=1000.0)
+    r = sub.add_parser("report", help="CPU to group, render and frame a large report")
+    r.add_argument("--profiles", type=int, default=1_000_000)
+    r.add_argument("--repeat", type=int, default=3)
     sub.add_parser("all", help="the three benchmarks with their defaults")
     s = sub.add_parser("_serve", help=argparse.SUPPRESS)
     s.add_argument("--time-scale", type=float, required=True)
@@ -1001,8 +1078,9 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": bench_pipeline,
         "sources": bench_sources,
         "memory": bench_memory,
+        "report": bench_report,
     }
-    names = list(benches) if args.command == "all" else [args.command]
+    names = [n for n in benches if n != "report"] if args.command == "all" else [args.command]
     for name in names:
         sub_args = p.parse_args([name]) if args.command == "all" else args
         save(benches[name](sub_args), [name] if args.command == "all" else argv)

@@ -55,7 +55,7 @@ def test_an_export_logs_its_start_and_end_at_info(
     )
     assert messages[-1].startswith("Export 'VIP export' finished in ")
     assert messages[-1].endswith(
-        ": " + "input 3 = exported 3 + rejected 0 + duplicate 0 + "
+        ": " + "input 3 = would_export 3 + rejected 0 + duplicate 0 + "
         "skipped 0 + failed 0 + unknown 0 + not_attempted 0"
     )
 

@@ -28,7 +28,7 @@ from ac_segment_export._core.errors import (
     ConfigurationError,
     RateLimitError,
 )
-from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint, warn_if_app_host
 from ac_segment_export._core.http import (
     _SHAPE_ERRORS,
     ApiTokenAuth,
@@ -121,6 +121,8 @@ class _BaseClient:
         time_scale: float = 1.0,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
+        if not isinstance(host, ApiEndpoint):  # a connection's client: it warned already
+            warn_if_app_host(self.endpoint)
         #: How much faster than real time the server's clock runs (1 for ActiveCampaign; an
         #: emulator's ``time_scale``): the exporter divides its poll timing by it.
         self.time_scale = check_time_scale(time_scale)

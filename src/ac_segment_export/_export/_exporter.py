@@ -22,17 +22,18 @@ from ac_segment_export._core.errors import (
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
-from ac_segment_export._export._options import ExportOptions
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
 from ac_segment_export._export._sources import (
     ArrowStreamable,
@@ -42,6 +43,7 @@ from ac_segment_export._export._sources import (
     mapped_columns,
     open_source,
 )
+from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ class _BaseExporter(Generic[C]):
             progress=progress,
             exported_sink=exported_sink,
         )
+        self._check_client(client)
         self.destination = destination
         #: The client to use; by default one is made from the connection for each run.
         self.client = client
@@ -121,6 +124,25 @@ class _BaseExporter(Generic[C]):
         self.exported_sink = exported_sink
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
+
+    def _check_client(self, client: object) -> None:
+        """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
+        from ac_segment_export._client import AsyncClient, Client  # noqa: PLC0415
+
+        if client is None:
+            return
+        is_async = isinstance(self, AsyncExporter)
+        wanted, other = (AsyncClient, Client) if is_async else (Client, AsyncClient)
+        if isinstance(client, wanted):
+            return
+        mine, theirs = type(self).__name__, "Exporter" if is_async else "AsyncExporter"
+        if isinstance(client, other):
+            how = "conn.async_client(...)" if is_async else "conn.client(...)"
+            needs = "an AsyncClient, not a Client" if is_async else "a Client, not an AsyncClient"
+            msg = f"{mine} needs {needs}: build one with {how}, or use {theirs} with this client."
+        else:
+            msg = f"{mine}'s client must be a {wanted.__name__}, not {type(client).__name__}."
+        raise TypeError(msg)
 
     def _preflight(
         self, profiles: object, *, allow_async: bool = False
@@ -156,18 +178,19 @@ class _BaseExporter(Generic[C]):
         resolved: Any,
         total: int | None,
         clock: Callable[[], float] = time.monotonic,
-        *,
-        time_scale: float = 1.0,
+        client: object = None,
     ) -> Engine:
         d = self.destination
-        o = _scaled(self.options, time_scale)
+        o = _scaled(self.options, _poll_time_scale(client))
         report = ExportReport(
             destination=d.name,
             list_id=d.list_id,
             list_name=resolved.list_name,
-            export_user=d.connection.export_user,
+            # The connection's export user, else whoever runs the export.
+            export_user=d.connection.export_user or (self.actor.user if self.actor else None),
             mode=d.mode.value,
             dry_run=o.dry_run,
+            time_scale=_time_scale(client),
             sink=self.exported_sink,
         )
         resume: CheckpointState | None = None
@@ -324,7 +347,7 @@ class Exporter(_BaseExporter["Client"]):
             self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, source.total, time_scale=_poll_time_scale(client))
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
             interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
@@ -344,8 +367,10 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
+        # Bulk imports and status checks, each up to the bound (threads start when needed).
+        workers = 2 * (self.options.max_requests_in_flight or MAX_REQUESTS_IN_FLIGHT)
         with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
         ):
             return self._drive_with(engine, client, profiles, pool)
@@ -355,6 +380,7 @@ class Exporter(_BaseExporter["Client"]):
     ) -> bool:
         source = _Reader(iter(profiles))
         first_pass: _Reader | None = None
+        wire = Wire(client, pool)
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -363,19 +389,24 @@ class Exporter(_BaseExporter["Client"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                wire.abandon()
                 return interrupted
             except KeyboardInterrupt:
                 engine.halt("interrupted (Ctrl-C or SIGTERM)")
+                wire.abandon()
                 return True
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    wire.turn()
                     if command.doubt:
                         send = Sent(*client._call_doubt(command.op))
                     else:
                         send = client._call(command.op)
-                elif isinstance(command, Both):
-                    send = _both(client, pool, command)
+                elif isinstance(command, Start):
+                    wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -417,7 +448,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, source.total, time_scale=_poll_time_scale(client))
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
             cancelled = await self._drive(engine, client, source)
             self._finish(
@@ -448,6 +479,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     ) -> asyncio.CancelledError | None:
         source = _AsyncReader(profiles)
         first_pass: _Reader | None = None
+        wire = AsyncWire(client)
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -456,16 +488,20 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                await wire.abandon()
                 return cancelled
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    await wire.turn()
                     if command.doubt:
                         send = Sent(*await client._call_doubt(command.op))
                     else:
                         send = await client._call(command.op)
-                elif isinstance(command, Both):
-                    send = await _aboth(client, command)
+                elif isinstance(command, Start):
+                    await wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = await wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -670,54 +706,20 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
+def _time_scale(client: object) -> float:
+    """How much faster than real time the client's ActiveCampaign runs (1: the real one).
+
+    A client may say so itself (a ``time_scale`` other than 1, as an emulator-wired client
+    does); else a client sending through an emulator's in-process transport takes its scale.
+    """
+    scale = getattr(client, "time_scale", None)
+    if scale is None or scale == 1.0:
+        transport = getattr(getattr(client, "_http", None), "_transport", None)
+        scale = getattr(transport, "time_scale", None)
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0:
+        return float(scale)
+    return 1.0
+
+
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
-
-
-def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any, Any]:
-    """Send ``command.first`` and, once its pacing let it go, ``command.second`` alongside.
-
-    The second request waits until the first has its rate-limit slots, so the concurrent
-    pair never takes the first's slot (the bulk submit's, which is what sets an export's
-    speed). Each result is a value or the :class:`APIError` raised.
-    """
-    paced = threading.Event()
-
-    def second() -> Any:
-        paced.wait()
-        try:
-            return client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    later = pool.submit(second)
-    try:
-        first: Any = Sent(*client._call_doubt(command.first, paced.set))
-    except APIError as exc:
-        first = exc
-    finally:
-        paced.set()
-    return first, later.result()
-
-
-async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
-    """The async :func:`_both`: the two requests run concurrently on the event loop."""
-    paced = asyncio.Event()
-
-    async def first() -> Any:
-        try:
-            return Sent(*await client._call_doubt(command.first, paced.set))
-        except APIError as exc:
-            return exc
-        finally:
-            paced.set()
-
-    async def second() -> Any:
-        await paced.wait()
-        try:
-            return await client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    one, two = await asyncio.gather(first(), second())
-    return one, two
