@@ -32,6 +32,7 @@ from ac_segment_export._core.errors import (
     FieldMappingError,
     HostNotFoundError,
     MirrorRefusedError,
+    MissingColumnError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -41,6 +42,7 @@ from ac_segment_export._core.errors import (
     ServiceUnavailableError,
     TLSHandshakeError,
     UnprocessableEntityError,
+    UnsupportedSourceError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.ops import Operation
@@ -161,6 +163,7 @@ __all__ = [
     "MappedProfile",
     "MembershipStatus",
     "MirrorRefusedError",
+    "MissingColumnError",
     "NotFoundError",
     "Operation",
     "OutcomeStatus",
@@ -182,6 +185,7 @@ __all__ = [
     "TLSHandshakeError",
     "TagRule",
     "UnprocessableEntityError",
+    "UnsupportedSourceError",
     "User",
     "ValueTag",
     "__version__",

@@ -5,6 +5,8 @@
     ACSegmentExportError                  root of everything we raise
     ├── ConfigurationError (ValueError)   bad input, raised before any I/O
     │   ├── FieldMappingError             no Email mapping, unknown or ambiguous field
+    │   │   └── MissingColumnError        a mapped column the source does not have (nothing sent)
+    │   ├── UnsupportedSourceError (TypeError)  profiles that are not an iterable of mappings
 │   └── CheckpointMismatchError       a checkpoint reused with another input (nothing sent)
     ├── PolicyError                       the library's own rules refused the action
     │   ├── ConsentRequiredError          no recorded data-privacy consent on the connection
@@ -67,6 +69,7 @@ __all__ = [
     "FieldMappingError",
     "HostNotFoundError",
     "MirrorRefusedError",
+    "MissingColumnError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -76,6 +79,7 @@ __all__ = [
     "ServiceUnavailableError",
     "TLSHandshakeError",
     "UnprocessableEntityError",
+    "UnsupportedSourceError",
 ]
 
 KEY_LOCATION_HINT = (
@@ -106,6 +110,41 @@ class ConfigurationError(ACSegmentExportError, ValueError):
 
 class FieldMappingError(ConfigurationError):
     """A field mapping is incomplete (no Email) or names a field the account does not have."""
+
+
+class MissingColumnError(FieldMappingError):
+    """The mapping names a column the source does not have; raised before any request.
+
+    Checked against a frame's schema, or against the first batch of profiles of a stream.
+
+    Attributes:
+        missing: The mapped attribute names the source lacks, in mapping order.
+        columns: The columns the source has (a stream's: the keys of its first batch).
+        suggestions: For each missing name, the source's closest column, when one is close.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str],
+        columns: Sequence[str],
+        suggestions: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.columns = tuple(columns)
+        self.suggestions = dict(suggestions or {})
+
+
+class UnsupportedSourceError(ConfigurationError, TypeError):
+    """The profiles given to an export are not an iterable of mappings (nor a frame).
+
+    A ``str`` (a file name?), ``bytes``, a single mapping, an async iterable given to the
+    sync :class:`~ac_segment_export.Exporter`, a DataFrame-like object of a library the
+    exporter does not read: the message says what to pass instead. Raised before any
+    request; it is a :class:`TypeError` as well as a :class:`ConfigurationError`.
+    """
 
 
 class PolicyError(ACSegmentExportError):
