@@ -27,6 +27,7 @@ from ac_segment_export._core.errors import (
     ConsentRequiredError,
     ErrorDetail,
     ExportAbortedError,
+    ExportInProgressError,
     FieldMappingError,
     MirrorRefusedError,
     NotFoundError,
@@ -34,9 +35,11 @@ from ac_segment_export._core.errors import (
     PermissionDeniedError,
     PolicyError,
     RateLimitError,
+    SecretNotFoundError,
     ServerError,
     ServiceUnavailableError,
     UnprocessableEntityError,
+    WorkspaceError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.ops import Operation
@@ -69,9 +72,12 @@ from ac_segment_export._export import (
     ExportOptions,
     ExportReport,
     FileCheckpoint,
+    MirrorUnsubscribe,
     OutcomeStatus,
     Progress,
     RecordOutcome,
+    SyncMeta,
+    SyncStateStore,
 )
 from ac_segment_export._model import (
     DATA_PRIVACY_NOTICE,
@@ -92,6 +98,15 @@ from ac_segment_export._model import (
     Role,
     TagRule,
     ValueTag,
+)
+from ac_segment_export._workspace import (
+    RunRecord,
+    RunStatus,
+    SavedConnection,
+    SavedExport,
+    Schedule,
+    SQLiteSyncState,
+    Workspace,
 )
 
 __all__ = [
@@ -138,6 +153,7 @@ __all__ = [
     "ErrorDetail",
     "ExportAbortedError",
     "ExportDestination",
+    "ExportInProgressError",
     "ExportMode",
     "ExportOptions",
     "ExportReport",
@@ -154,6 +170,7 @@ __all__ = [
     "MappedProfile",
     "MembershipStatus",
     "MirrorRefusedError",
+    "MirrorUnsubscribe",
     "NotFoundError",
     "Operation",
     "OutcomeStatus",
@@ -169,13 +186,24 @@ __all__ = [
     "ResolvedDestination",
     "RetryPolicy",
     "Role",
+    "RunRecord",
+    "RunStatus",
+    "SQLiteSyncState",
+    "SavedConnection",
+    "SavedExport",
+    "Schedule",
     "Secret",
+    "SecretNotFoundError",
     "ServerError",
     "ServiceUnavailableError",
+    "SyncMeta",
+    "SyncStateStore",
     "TagRule",
     "UnprocessableEntityError",
     "User",
     "ValueTag",
+    "Workspace",
+    "WorkspaceError",
     "__version__",
     "parse_endpoint",
 ]

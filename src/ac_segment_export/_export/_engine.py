@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from ac_segment_export._export._options import ExportOptions
+    from ac_segment_export._export._sync import SyncSession
     from ac_segment_export._model import FieldMapper
 
 __all__ = ["Engine", "Target", "Tuning"]
@@ -109,7 +110,7 @@ _NOT_IMPORTED_REASON = (
 class Engine:
     """One export run's state and logic."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 - one assignment a piece of state
         self,
         target: Target,
         options: ExportOptions,
@@ -123,8 +124,11 @@ class Engine:
         cancelled: Callable[[], bool] = lambda: False,
         on_progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sync: SyncSession | None = None,
     ) -> None:
         self.target = target
+        #: Incremental sync: the filter before batching, and where confirmations go.
+        self.sync = sync
         self.o = options
         self.t = tuning
         self.mapper = mapper
@@ -183,6 +187,10 @@ class Engine:
             self._verify_at = resume.extent if resume.digest is not None else 0
             report.resumed_from = resume.position
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
+        if sync is not None:
+            report.full_refresh = sync.full
+            if not options.dry_run:
+                self.ledger.confirm = sync.confirm
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -194,6 +202,7 @@ class Engine:
         self._max_bytes = self.t.max_bytes
         self._batch_size = self.o.batch_size
         self._dry_run = self.o.dry_run
+        self._unchanged = self.sync.unchanged if self.sync is not None else None
 
     def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:
         """Record exported profiles (and end the run if the exported sink raised)."""
@@ -335,6 +344,10 @@ class Engine:
                 f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
                 f"may carry ({max_bytes:,})",
             )
+            return key
+        unchanged = self._unchanged
+        if unchanged is not None and unchanged(key, encoded, position):
+            self.ledger.unchanged(position, email)
             return key
         if self._dry_run:
             self._dry_run_outcome(position, email, key)
@@ -790,6 +803,7 @@ class Engine:
     def _leavers_done(self, batch: Batch, info: BulkImportInfo) -> None:
         failed = {email.strip().lower() for email in info.failure}
         book = batch.book
+        left: list[str] = []
         for position, email in zip(batch.positions, batch.emails, strict=True):
             if email.strip().lower() in failed:
                 book.record(
@@ -797,6 +811,9 @@ class Engine:
                 )
             else:
                 book.record(position, email, OutcomeStatus.EXPORTED)
+                left.append(email.strip().lower())
+        if self.sync is not None:
+            self.sync.forget(left)  # unsubscribed: no longer in sync with the segment
 
     def _fail(self, batch: Batch, reason: str) -> None:
         self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)

@@ -23,6 +23,9 @@ class OutcomeStatus(str, enum.Enum):
 
     #: ActiveCampaign imported it into the list.
     EXPORTED = "exported"
+    #: Incremental sync: ActiveCampaign confirmed these very values in an earlier run of the
+    #: saved export, so it was not sent again.
+    UNCHANGED = "unchanged"
     #: It failed our checks (or ActiveCampaign named it when rejecting a request); never sent.
     REJECTED = "rejected"
     #: Another profile with the same email (case-insensitive) was kept instead.
@@ -96,10 +99,12 @@ def _new_counts() -> dict[OutcomeStatus, int]:
 class ExportReport:
     """The account of one export run.
 
-    The counts always add up: ``input = exported + rejected + duplicate + skipped + failed +
-    unknown + not_attempted`` (see :attr:`equation`). Every profile that was not exported
-    has a :class:`RecordOutcome` in :attr:`outcomes`; exported ones are counted (and can be
-    streamed to a sink), so a million rows do not sit in memory.
+    The counts always add up: ``input = exported + unchanged + rejected + duplicate + skipped
+    + failed + unknown + not_attempted`` (see :attr:`equation`). Every profile that was
+    neither exported nor unchanged has a :class:`RecordOutcome` in :attr:`outcomes`; exported
+    and unchanged ones are counted (exported ones can be streamed to a sink), so a million
+    rows do not sit in memory. An exported outcome that carries a reason (a contact mirror
+    had unsubscribed, re-subscribed) is kept too.
     """
 
     destination: str
@@ -131,6 +136,10 @@ class ExportReport:
     stopped_early: bool = False
     stop_reason: str | None = None
     resumed_from: int = 0
+    #: Incremental sync: whether this run sent every profile (``None``: no sync state).
+    full_refresh: bool | None = None
+    #: Incremental sync with mirror: contacts mirror had unsubscribed, re-subscribed.
+    resubscribed: int = 0
     _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
     #: The exception the exported sink raised; from then on exported outcomes are kept in
     #: :attr:`outcomes` instead (so the report says which profiles the sink did not get).
@@ -140,15 +149,19 @@ class ExportReport:
         """Count one outcome (and keep it, unless it is an export and a sink takes those)."""
         self.tally[outcome.status] += 1
         if outcome.status is OutcomeStatus.EXPORTED:
+            # An export with a reason (a re-subscribe) is kept; so is one the sink missed.
+            keep = outcome.reason is not None and not self.dry_run
             if self._sink is not None:
                 if self.sink_error is None:
                     try:
                         self._sink(outcome)
                     except Exception as exc:  # noqa: BLE001 - kept, and the run ends on it
                         self.sink_error = exc
-                        self.outcomes.append(outcome)
+                        keep = True
                 else:
-                    self.outcomes.append(outcome)
+                    keep = True
+            if keep:
+                self.outcomes.append(outcome)
         else:
             self.outcomes.append(outcome)
 
@@ -179,7 +192,12 @@ class ExportReport:
     @property
     def equation(self) -> str:
         """The accounting, written out: ``input 10 = exported 7 + rejected 2 + …``."""
-        terms = " + ".join(f"{s.value} {n}" for s, n in self.tally.items())
+        terms = " + ".join(
+            f"{s.value} {n}"
+            for s, n in self.tally.items()
+            # unchanged is written out where incremental sync is on (or counted something)
+            if s is not OutcomeStatus.UNCHANGED or n or self.full_refresh is not None
+        )
         mark = "=" if self.balanced else "!="
         return f"input {self.input_count} {mark} {terms}"
 
@@ -224,6 +242,8 @@ class ExportReport:
             "stopped_early": self.stopped_early,
             "stop_reason": self.stop_reason,
             "resumed_from": self.resumed_from,
+            "full_refresh": self.full_refresh,
+            "resubscribed": self.resubscribed,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
@@ -255,8 +275,14 @@ class ExportReport:
         elif self.unsubscribed:
             lines.append(f"mirror: {self.unsubscribed} leavers unsubscribed")
         if self.would_subscribe is not None:
+            send = ""
+            if self.full_refresh is not None:
+                send = (
+                    f"would send {self.exported} "
+                    f"(unchanged {self.tally[OutcomeStatus.UNCHANGED]}), "
+                )
             lines.append(
-                f"dry run: would subscribe {self.would_subscribe}, "
+                f"dry run: {send}would subscribe {self.would_subscribe}, "
                 f"would unsubscribe {self.would_unsubscribe or 0}"
             )
         if self.stopped_early:

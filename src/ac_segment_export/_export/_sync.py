@@ -1,0 +1,235 @@
+"""Incremental sync: send only what changed since ActiveCampaign last confirmed it.
+
+A :class:`SyncStateStore` keeps, for one saved export, a pair of 64-bit hashes for every
+contact ActiveCampaign *confirmed* (its batch ``completed`` and it is not in ``failure``):
+the hash of its normalised email and the hash of exactly what was sent for it (the encoded
+bulk-import contact: names, phone, fields, tags and the list it is subscribed to). A run
+loads the pairs into a compact table (:class:`SyncSession`), and the engine asks it, for each
+profile that passed every check, whether that contact was confirmed with these very values:
+then it is ``unchanged`` and not sent. Pairs are written only from confirmed outcomes, as
+they are confirmed, so a crash never records a contact that was not imported.
+
+A run sends everything (a *full refresh*) and rebuilds the state when asked to, when the
+export's definition changed (the hashes no longer mean the same), or when the last full
+refresh is older than ``ExportOptions.full_refresh_every``. A full refresh that did not end
+is continued by the next run (the pairs written so far are exact) and completed by it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from hashlib import blake2b
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import attrs
+
+from ac_segment_export._export._index import EmailIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+__all__ = [
+    "MirrorUnsubscribe",
+    "SyncMeta",
+    "SyncSession",
+    "SyncStateStore",
+    "stable_hash",
+]
+
+
+def stable_hash(data: bytes) -> int:
+    """A 64-bit signed hash of *data* that is the same in every process (never 0)."""
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "little", signed=True) or 1
+
+
+@attrs.frozen
+class SyncMeta:
+    """What a sync state knows about itself.
+
+    Attributes:
+        fingerprint: The export definition the hashes were made with (list, mapping, tags,
+            mode, the options that change what is sent).
+        full_refresh_at: When the last *completed* full refresh started (UTC).
+        refresh_started_at: When a full refresh that has not completed yet started (UTC).
+    """
+
+    fingerprint: str
+    full_refresh_at: dt.datetime | None = None
+    refresh_started_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class MirrorUnsubscribe:
+    """A contact mirror unsubscribed, and its membership as mirror left it.
+
+    Attributes:
+        email_hash: :func:`stable_hash` of the normalised email.
+        status: The list status mirror left (2: unsubscribed).
+        membership_updated: ActiveCampaign's timestamp of that membership then (its
+            ``udate``), as ActiveCampaign wrote it; ``None`` when it could not be read.
+    """
+
+    email_hash: int
+    status: int
+    membership_updated: str | None
+
+
+@runtime_checkable
+class SyncStateStore(Protocol):
+    """Where one export's sync state is kept (the workspace ships a SQLite one).
+
+    A platform with its own database implements these methods. The hashes are 64-bit signed
+    integers. Each call that writes must be durable when it returns: the engine calls
+    :meth:`confirm` as soon as ActiveCampaign confirmed a batch.
+    """
+
+    def meta(self) -> SyncMeta | None:
+        """The state's metadata, or ``None`` for a state never written."""
+        ...
+
+    def set_meta(self, meta: SyncMeta, *, clear: bool = False) -> None:
+        """Store *meta*; with *clear*, drop every confirmed pair first (a full refresh)."""
+        ...
+
+    def entries(self) -> Iterable[tuple[int, int]]:
+        """Every confirmed ``(email_hash, values_hash)`` pair."""
+        ...
+
+    def confirm(self, entries: Sequence[tuple[int, int]]) -> None:
+        """Record these pairs as confirmed (replacing a contact's earlier pair)."""
+        ...
+
+    def forget(self, email_hashes: Sequence[int]) -> None:
+        """Drop the pairs of these contacts (mirror unsubscribed them)."""
+        ...
+
+    def mirror_unsubscribes(self) -> Iterable[MirrorUnsubscribe]:
+        """The contacts mirror unsubscribed and has not re-subscribed since."""
+        ...
+
+    def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
+        """Record contacts mirror unsubscribed (replacing earlier records of them)."""
+        ...
+
+    def drop_unsubscribes(self, email_hashes: Sequence[int]) -> None:
+        """Drop the records of these contacts (re-subscribed, or seen to act themselves)."""
+        ...
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class SyncSession:
+    """One run's view of a sync state: the filter before batching, and the confirmation hook.
+
+    Args:
+        store: The export's state.
+        fingerprint: The export definition of this run.
+        full_refresh: Send everything and rebuild the state.
+        every: ``ExportOptions.full_refresh_every``, in seconds.
+        dry_run: Read the state, write nothing.
+        now: The clock (UTC), for tests.
+    """
+
+    __slots__ = (
+        "_index",
+        "_sent",
+        "dry_run",
+        "full",
+        "meta",
+        "mirror",
+        "reason",
+        "store",
+    )
+
+    def __init__(
+        self,
+        store: SyncStateStore,
+        *,
+        fingerprint: str,
+        full_refresh: bool = False,
+        every: float = 7 * 86400.0,
+        dry_run: bool = False,
+        now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.store = store
+        self.dry_run = dry_run
+        started = now()
+        meta = store.meta()
+        clear = True
+        #: Why this run is a full refresh (``None``: it is incremental).
+        self.reason: str | None
+        if full_refresh:
+            self.reason = "full refresh asked for"
+        elif meta is None:
+            self.reason = "first run: no sync state yet"
+        elif meta.fingerprint != fingerprint:
+            self.reason = "the export's definition changed since the state was written"
+        elif meta.refresh_started_at is not None:
+            self.reason = "continuing the full refresh that had not completed"
+            clear = False
+        elif meta.full_refresh_at is None or (
+            (started - meta.full_refresh_at).total_seconds() >= every
+        ):
+            self.reason = "the last full refresh is older than full_refresh_every"
+        else:
+            self.reason = None
+            clear = False
+        #: Whether this run sends every profile that is not confirmed in this refresh.
+        self.full = self.reason is not None
+        if clear:
+            kept_at = meta.full_refresh_at if meta and meta.fingerprint == fingerprint else None
+            meta = SyncMeta(fingerprint, kept_at, started)
+            if not dry_run:
+                store.set_meta(meta, clear=True)
+        assert meta is not None
+        self.meta = meta
+        self._index = EmailIndex(with_values=True)
+        if not clear:
+            add = self._index.add_hash
+            for email_hash, values_hash in store.entries():
+                add(email_hash, values_hash)
+        #: The hashes of the contacts sent, by input position, until they are confirmed.
+        self._sent: dict[int, tuple[int, int]] = {}
+        #: Mirror's record of the contacts it unsubscribed (by email hash), loaded lazily.
+        self.mirror: dict[int, MirrorUnsubscribe] | None = None
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def unchanged(self, key: str, encoded: bytes, position: int) -> bool:
+        """Whether the contact was confirmed with these values; else remember what is sent."""
+        email_hash = stable_hash(key.encode())
+        values_hash = stable_hash(encoded)
+        if self._index.get_hash(email_hash) == values_hash:
+            return True
+        self._sent[position] = (email_hash, values_hash)
+        return False
+
+    def confirm(self, positions: Sequence[int]) -> None:
+        """ActiveCampaign confirmed these positions: write their pairs to the store."""
+        sent = self._sent
+        entries = [sent.pop(p) for p in positions if p in sent]
+        if entries and not self.dry_run:
+            self.store.confirm(entries)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Mirror unsubscribed these contacts: they are no longer in sync."""
+        hashes = [stable_hash(k.encode()) for k in keys]
+        if hashes and not self.dry_run:
+            self.store.forget(hashes)
+
+    def mirror_record(self) -> dict[int, MirrorUnsubscribe]:
+        """Mirror's record of the contacts it unsubscribed (read once a run)."""
+        if self.mirror is None:
+            self.mirror = {r.email_hash: r for r in self.store.mirror_unsubscribes()}
+        return self.mirror
+
+    def finish(self, *, complete: bool) -> None:
+        """The run ended; a full refresh that went through completes."""
+        if self.dry_run or not complete or self.meta.refresh_started_at is None:
+            return
+        meta = SyncMeta(self.meta.fingerprint, self.meta.refresh_started_at, None)
+        self.store.set_meta(meta)
+        self.meta = meta
