@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
-    "MirrorUnsubscribe",
     "SyncMeta",
     "SyncSession",
     "SyncStateStore",
@@ -56,22 +55,6 @@ class SyncMeta:
     fingerprint: str
     full_refresh_at: dt.datetime | None = None
     refresh_started_at: dt.datetime | None = None
-
-
-@attrs.frozen
-class MirrorUnsubscribe:
-    """A contact mirror unsubscribed, and its membership as mirror left it.
-
-    Attributes:
-        email_hash: :func:`stable_hash` of the normalised email.
-        status: The list status mirror left (2: unsubscribed).
-        membership_updated: ActiveCampaign's timestamp of that membership then (its
-            ``udate``), as ActiveCampaign wrote it; ``None`` when it could not be read.
-    """
-
-    email_hash: int
-    status: int
-    membership_updated: str | None
 
 
 @runtime_checkable
@@ -103,18 +86,6 @@ class SyncStateStore(Protocol):
         """Drop the pairs of these contacts (mirror unsubscribed them)."""
         ...
 
-    def mirror_unsubscribes(self) -> Iterable[MirrorUnsubscribe]:
-        """The contacts mirror unsubscribed and has not re-subscribed since."""
-        ...
-
-    def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
-        """Record contacts mirror unsubscribed (replacing earlier records of them)."""
-        ...
-
-    def drop_unsubscribes(self, email_hashes: Sequence[int]) -> None:
-        """Drop the records of these contacts (re-subscribed, or seen to act themselves)."""
-        ...
-
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -138,7 +109,6 @@ class SyncSession:
         "dry_run",
         "full",
         "meta",
-        "mirror",
         "reason",
         "store",
     )
@@ -192,8 +162,6 @@ class SyncSession:
                 add(email_hash, values_hash)
         #: The hashes of the contacts sent, by input position, until they are confirmed.
         self._sent: dict[int, tuple[int, int]] = {}
-        #: Mirror's record of the contacts it unsubscribed (by email hash), loaded lazily.
-        self.mirror: dict[int, MirrorUnsubscribe] | None = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -219,12 +187,6 @@ class SyncSession:
         hashes = [stable_hash(k.encode()) for k in keys]
         if hashes and not self.dry_run:
             self.store.forget(hashes)
-
-    def mirror_record(self) -> dict[int, MirrorUnsubscribe]:
-        """Mirror's record of the contacts it unsubscribed (read once a run)."""
-        if self.mirror is None:
-            self.mirror = {r.email_hash: r for r in self.store.mirror_unsubscribes()}
-        return self.mirror
 
     def finish(self, *, complete: bool) -> None:
         """The run ended; a full refresh that went through completes."""
