@@ -252,3 +252,12 @@ class MemoryStore:
     def forget(self, email_hashes: object) -> None:
         for h in email_hashes:  # type: ignore[attr-defined]
             self.pairs.pop(h, None)
+
+    def mirror_unsubscribes(self) -> list[object]:
+        return []
+
+    def record_unsubscribes(self, records: object) -> None:
+        pass
+
+    def drop_unsubscribes(self, email_hashes: object) -> None:
+        pass

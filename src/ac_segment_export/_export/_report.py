@@ -103,7 +103,8 @@ class ExportReport:
     + failed + unknown + not_attempted`` (see :attr:`equation`). Every profile that was
     neither exported nor unchanged has a :class:`RecordOutcome` in :attr:`outcomes`; exported
     and unchanged ones are counted (exported ones can be streamed to a sink), so a million
-    rows do not sit in memory.
+    rows do not sit in memory. An exported outcome with a reason (a contact mirror had
+    unsubscribed, re-subscribed) is kept too.
     """
 
     destination: str
@@ -137,6 +138,8 @@ class ExportReport:
     resumed_from: int = 0
     #: Incremental sync: whether this run sent every profile (``None``: no sync state).
     full_refresh: bool | None = None
+    #: Incremental sync: contacts mirror had unsubscribed that came back, re-subscribed.
+    resubscribed: int = 0
     _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
     #: The exception the exported sink raised; from then on exported outcomes are kept in
     #: :attr:`outcomes` instead (so the report says which profiles the sink did not get).
@@ -146,15 +149,19 @@ class ExportReport:
         """Count one outcome (and keep it, unless it is an export and a sink takes those)."""
         self.tally[outcome.status] += 1
         if outcome.status is OutcomeStatus.EXPORTED:
+            # One with a reason (a re-subscribe) is kept; so is one the sink did not get.
+            keep = outcome.reason is not None and not self.dry_run
             if self._sink is not None:
                 if self.sink_error is None:
                     try:
                         self._sink(outcome)
                     except Exception as exc:  # noqa: BLE001 - kept, and the run ends on it
                         self.sink_error = exc
-                        self.outcomes.append(outcome)
+                        keep = True
                 else:
-                    self.outcomes.append(outcome)
+                    keep = True
+            if keep:
+                self.outcomes.append(outcome)
         else:
             self.outcomes.append(outcome)
 
@@ -236,6 +243,7 @@ class ExportReport:
             "stop_reason": self.stop_reason,
             "resumed_from": self.resumed_from,
             "full_refresh": self.full_refresh,
+            "resubscribed": self.resubscribed,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
 

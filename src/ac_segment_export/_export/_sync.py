@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
+    "MirrorUnsubscribe",
     "SyncMeta",
     "SyncSession",
     "SyncStateStore",
@@ -55,6 +56,22 @@ class SyncMeta:
     fingerprint: str
     full_refresh_at: dt.datetime | None = None
     refresh_started_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class MirrorUnsubscribe:
+    """A contact mirror unsubscribed, and its membership as mirror left it.
+
+    Attributes:
+        email_hash: :func:`stable_hash` of the normalised email.
+        status: The list status mirror left (2: unsubscribed).
+        membership_updated: ActiveCampaign's timestamp of that membership then (its
+            ``udate``), ISO 8601.
+    """
+
+    email_hash: int
+    status: int
+    membership_updated: str
 
 
 @runtime_checkable
@@ -86,6 +103,18 @@ class SyncStateStore(Protocol):
         """Drop the pairs of these contacts (mirror unsubscribed them)."""
         ...
 
+    def mirror_unsubscribes(self) -> Iterable[MirrorUnsubscribe]:
+        """The contacts mirror unsubscribed and has not re-subscribed since."""
+        ...
+
+    def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
+        """Record contacts mirror unsubscribed (replacing earlier records of them)."""
+        ...
+
+    def drop_unsubscribes(self, email_hashes: Sequence[int]) -> None:
+        """Drop the records of these contacts (re-subscribed, or seen to act themselves)."""
+        ...
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -109,6 +138,7 @@ class SyncSession:
         "dry_run",
         "full",
         "meta",
+        "mirror",
         "reason",
         "store",
     )
@@ -162,6 +192,8 @@ class SyncSession:
                 add(email_hash, values_hash)
         #: The hashes of the contacts sent, by input position, until they are confirmed.
         self._sent: dict[int, tuple[int, int]] = {}
+        #: Mirror's record of the contacts it unsubscribed, by email hash (read when needed).
+        self.mirror: dict[int, MirrorUnsubscribe] | None = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -187,6 +219,26 @@ class SyncSession:
         hashes = [stable_hash(k.encode()) for k in keys]
         if hashes and not self.dry_run:
             self.store.forget(hashes)
+
+    def unsubscribed_by_mirror(self, key: str) -> MirrorUnsubscribe | None:
+        """Mirror's record of the contact with this email key, if mirror unsubscribed it."""
+        if self.mirror is None:
+            self.mirror = {r.email_hash: r for r in self.store.mirror_unsubscribes()}
+        if not self.mirror:
+            return None
+        return self.mirror.get(stable_hash(key.encode()))
+
+    def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
+        """Mirror unsubscribed these contacts (with their memberships as it left them)."""
+        if records and not self.dry_run:
+            self.store.record_unsubscribes(records)
+
+    def drop_unsubscribe(self, record: MirrorUnsubscribe) -> None:
+        """The contact was re-subscribed, or acted itself: mirror's record of it goes."""
+        if not self.dry_run:
+            self.store.drop_unsubscribes((record.email_hash,))
+        if self.mirror is not None:
+            self.mirror.pop(record.email_hash, None)
 
     def finish(self, *, complete: bool) -> None:
         """The run ended; a full refresh that went through completes."""

@@ -63,7 +63,8 @@ _V1 = (
     "CREATE INDEX runs_by_export ON runs (export_name, id)",
 )
 
-#: Version 2: incremental sync (the ``unchanged`` count, the sync state) and leases.
+#: Version 2: incremental sync (the ``unchanged`` count, the sync state, mirror's record of
+#: its unsubscribes) and leases.
 _V2 = (
     "ALTER TABLE runs ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE runs ADD COLUMN full_refresh INTEGER",
@@ -77,6 +78,13 @@ _V2 = (
         export_id INTEGER NOT NULL,
         email_hash INTEGER NOT NULL,
         values_hash INTEGER NOT NULL,
+        PRIMARY KEY (export_id, email_hash)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE mirror_unsubscribes (
+        export_id INTEGER NOT NULL,
+        email_hash INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        membership_updated TEXT NOT NULL,
         PRIMARY KEY (export_id, email_hash)
     ) WITHOUT ROWID""",
     """CREATE TABLE leases (

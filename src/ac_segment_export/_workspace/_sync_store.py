@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ac_segment_export._export._sync import SyncMeta
+from ac_segment_export._export._sync import MirrorUnsubscribe, SyncMeta
 
 if TYPE_CHECKING:
     import sqlite3
@@ -86,7 +86,7 @@ class SQLiteSyncState:
         ).fetchone()
         return int(row[0])
 
-    def _write(self, sql: str, rows: Sequence[tuple[int, ...]]) -> None:
+    def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -109,5 +109,31 @@ class SQLiteSyncState:
         export = self.export_id
         self._write(
             "DELETE FROM sync_state WHERE export_id = ? AND email_hash = ?",
+            [(export, h) for h in email_hashes],
+        )
+
+    def mirror_unsubscribes(self) -> Iterator[MirrorUnsubscribe]:
+        """See :meth:`SyncStateStore.mirror_unsubscribes`."""
+        cursor = self._db.execute(
+            "SELECT email_hash, status, membership_updated FROM mirror_unsubscribes "
+            "WHERE export_id = ?",
+            (self.export_id,),
+        )
+        for email_hash, status, updated in cursor.fetchall():
+            yield MirrorUnsubscribe(email_hash, status, updated)
+
+    def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
+        """See :meth:`SyncStateStore.record_unsubscribes`."""
+        export = self.export_id
+        self._write(
+            "INSERT OR REPLACE INTO mirror_unsubscribes VALUES (?, ?, ?, ?)",
+            [(export, r.email_hash, r.status, r.membership_updated) for r in records],
+        )
+
+    def drop_unsubscribes(self, email_hashes: Sequence[int]) -> None:
+        """See :meth:`SyncStateStore.drop_unsubscribes`."""
+        export = self.export_id
+        self._write(
+            "DELETE FROM mirror_unsubscribes WHERE export_id = ? AND email_hash = ?",
             [(export, h) for h in email_hashes],
         )

@@ -622,7 +622,7 @@ class Workspace:
             connection_from_dict(data, api_key="unused-placeholder").check_use(actor)
         export_id = row[0]
         with self._tx() as db:
-            for table in ("sync_state", "sync_meta", "leases"):
+            for table in ("sync_state", "sync_meta", "mirror_unsubscribes", "leases"):
                 db.execute(f"DELETE FROM {table} WHERE export_id = ?", (export_id,))  # noqa: S608
             db.execute("UPDATE runs SET export_id = NULL WHERE export_id = ?", (export_id,))
             db.execute("DELETE FROM exports WHERE id = ?", (export_id,))
