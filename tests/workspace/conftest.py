@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ac_segment_export import (
+    Actor,
     ClientOptions,
     Connection,
     ExportDestination,
@@ -74,6 +75,29 @@ def ws(
         workspace.save_connection(connection, api_key_env=KEY_ENV)
         workspace.save_export(ExportDestination(connection, NAME, 1, MAPPING), options=FAST)
         yield workspace
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def any_ws(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    emu: ActiveCampaignEmulator,
+    connection: Connection,
+    environ: dict[str, str],
+) -> Iterator[tuple[Workspace, Connection]]:
+    """The ``ws`` workspace and its connection, through the in-process transport or over a
+    real loopback HTTP server."""
+    if request.param == "in-process":
+        yield request.getfixturevalue("ws"), connection
+        return
+    with emu.serve() as base_url:
+        local = connection.edit(Actor.admin("qa@example.com"), host=base_url)
+        local = local.accept_data_privacy_terms("qa@example.com")
+        options = ClientOptions(retry=RetryPolicy.for_tests(), rate_limits=RateLimits.unlimited())
+        with Workspace(tmp_path / "ws.db", environ=environ, client_options=options) as workspace:
+            workspace.save_connection(local, api_key_env=KEY_ENV)
+            workspace.save_export(ExportDestination(local, NAME, 1, MAPPING), options=FAST)
+            yield workspace, local
 
 
 def rows(n: int, *, start: int = 0, **extra: Any) -> list[dict[str, Any]]:

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 N = 600
 
 
-def test_the_second_run_sends_nothing(ws: Workspace, emu: ActiveCampaignEmulator) -> None:
+def test_the_second_run_sends_nothing(
+    any_ws: tuple[Workspace, Connection], emu: ActiveCampaignEmulator
+) -> None:
+    ws, _ = any_ws
     first = ws.run(NAME, rows(N))
     assert first.exported == N
     assert first.full_refresh is True
@@ -43,7 +46,10 @@ def test_the_second_run_sends_nothing(ws: Workspace, emu: ActiveCampaignEmulator
     assert ws.history()[0].unchanged == N
 
 
-def test_changing_ten_profiles_sends_those_ten(ws: Workspace, emu: ActiveCampaignEmulator) -> None:
+def test_changing_ten_profiles_sends_those_ten(
+    any_ws: tuple[Workspace, Connection], emu: ActiveCampaignEmulator
+) -> None:
+    ws, _ = any_ws
     ws.run(NAME, rows(N))
     changed = rows(N)
     for i in (3, 50, 99, 120, 250, 251, 400, 401, 500, 599):
@@ -75,8 +81,9 @@ def test_new_profiles_are_sent_and_leavers_stay_in_the_state(
 
 
 def test_a_mapping_change_sends_everything(
-    ws: Workspace, emu: ActiveCampaignEmulator, connection: Connection
+    any_ws: tuple[Workspace, Connection], emu: ActiveCampaignEmulator
 ) -> None:
+    ws, connection = any_ws
     ws.run(NAME, rows(N))
     other = FieldMapping(email="email", first_name="first", last_name="tier")
     ws.save_export(ExportDestination(connection, NAME, 1, other), options=FAST, replace=True)

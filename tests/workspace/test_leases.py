@@ -86,6 +86,17 @@ def test_a_second_run_of_one_export_is_refused_naming_the_holder(
     assert ws.run(NAME, rows(600)).counts["unchanged"] == 600  # the lease was given back
 
 
+def test_a_running_export_cannot_be_removed(ws: Workspace) -> None:
+    held = Held(ws, NAME, Actor.admin("ada@example.com"))
+    try:
+        with pytest.raises(ExportInProgressError, match="is running"):
+            ws.remove_export(NAME)
+    finally:
+        held.finish()
+    ws.remove_export(NAME)
+    assert ws.exports() == []
+
+
 def test_two_exports_run_side_by_side(ws: Workspace, connection: Connection) -> None:
     ws.save_export(ExportDestination(connection, "Other", 1, MAPPING), options=FAST)
     held = Held(ws, NAME, Actor.admin("ada@example.com"))

@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import (
     ConfigurationError,
     ExportAbortedError,
+    ExportInProgressError,
     MirrorRefusedError,
     PolicyError,
 )
@@ -614,6 +616,7 @@ class Workspace:
 
         Raises:
             ConfigurationError: No saved export has that name.
+            ExportInProgressError: A run of it is going on.
             PermissionDeniedError: *actor* may not use its connection.
         """
         row = self._export_row(name)
@@ -622,6 +625,23 @@ class Workspace:
             connection_from_dict(data, api_key="unused-placeholder").check_use(actor)
         export_id = row[0]
         with self._tx() as db:
+            lease = db.execute(
+                "SELECT holder, acquired_at, heartbeat_at FROM leases WHERE export_id = ?",
+                (export_id,),
+            ).fetchone()
+            if lease is not None and time.time() - lease[2] < self._lease_ttl:
+                since = dt.datetime.fromtimestamp(lease[1], dt.timezone.utc)
+                msg = (
+                    f"The saved export {row[1]!r} is running ({lease[0]} holds it since "
+                    f"{since:%Y-%m-%d %H:%M:%S} UTC); remove it when that run has ended."
+                )
+                raise ExportInProgressError(
+                    msg,
+                    export=row[1],
+                    holder=lease[0],
+                    since=since,
+                    heartbeat=dt.datetime.fromtimestamp(lease[2], dt.timezone.utc),
+                )
             for table in ("sync_state", "sync_meta", "mirror_unsubscribes", "leases"):
                 db.execute(f"DELETE FROM {table} WHERE export_id = ?", (export_id,))  # noqa: S608
             db.execute("UPDATE runs SET export_id = NULL WHERE export_id = ?", (export_id,))
