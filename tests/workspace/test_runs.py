@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +182,29 @@ async def test_arun_records_like_run(ws: Workspace) -> None:
     assert again.counts["unchanged"] == 30
     statuses = [r.status for r in ws.history()]
     assert statuses == [RunStatus.SUCCEEDED, RunStatus.SUCCEEDED]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_arun_is_an_aborted_run(ws: Workspace) -> None:
+    started = asyncio.Event()
+
+    async def source() -> Any:
+        for row in rows(600):  # the first 500 reach the engine; the rest wait with the reader
+            yield row
+        started.set()
+        await asyncio.sleep(30)
+        yield rows(1, start=999)[0]
+
+    task = asyncio.ensure_future(ws.arun(NAME, source()))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (row,) = ws.history()
+    assert row.status is RunStatus.ABORTED
+    assert row.input == 500
+    assert ws.run_report(row.id)["balanced"] is True
+    assert ws.synced_contacts(NAME) == row.exported  # only what was confirmed
 
 
 def test_a_run_over_loopback_http(
