@@ -228,6 +228,46 @@ def test_an_exporter_takes_any_sync_state_store(
     assert len(store.pairs) == 40
 
 
+class FailingStore:
+    """A store whose writes start failing after *ok* confirmations (a full disk)."""
+
+    def __init__(self, ok: int) -> None:
+        self.inner = MemoryStore()
+        self.ok = ok
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def confirm(self, entries: object) -> None:
+        if self.ok <= 0:
+            msg = "database or disk is full"
+            raise OSError(msg)
+        self.ok -= 1
+        self.inner.confirm(entries)
+
+
+def test_a_failing_store_never_stops_the_export_and_only_costs_resends(
+    destination_args: tuple[Connection, ActiveCampaignEmulator],
+) -> None:
+    connection, emu = destination_args
+    from .conftest import client_options
+
+    store = FailingStore(ok=1)
+    destination = ExportDestination(connection, "Full disk", 1, MAPPING)
+    with connection.client(client_options(emu)) as client:
+        first = Exporter(destination, client=client, options=FAST, sync_state=store).run(rows(600))
+        assert first.exported == 600
+        assert first.sync_problem is not None
+        assert "disk is full" in first.sync_problem
+        assert "incremental sync:" in first.summary()
+        assert len(store.inner.pairs) == 250  # the one batch recorded before the failure
+        store.ok = 10
+        second = Exporter(destination, client=client, options=FAST, sync_state=store).run(rows(600))
+    assert second.counts["unchanged"] == 250
+    assert second.exported == 350
+    assert second.sync_problem is None
+
+
 @pytest.fixture
 def destination_args(
     connection: Connection, emu: ActiveCampaignEmulator

@@ -164,13 +164,13 @@ def test_the_heartbeat_keeps_a_long_run_leased(
     tmp_path: Path, emu: ActiveCampaignEmulator, connection: Connection, environ: dict[str, str]
 ) -> None:
     with Workspace(
-        tmp_path / "ws.db", environ=environ, client_options=client_options(emu), lease_ttl=0.3
+        tmp_path / "ws.db", environ=environ, client_options=client_options(emu), lease_ttl=1.0
     ) as ws:
         ws.save_connection(connection, api_key_env="ACX_TEST_WORKSPACE_KEY")
         ws.save_export(ExportDestination(connection, NAME, 1, MAPPING), options=FAST)
         held = Held(ws, NAME, Actor.admin("ada@example.com"))
         try:
-            time.sleep(1.0)  # three ttl: only the heartbeat keeps the lease
+            time.sleep(2.5)  # 2.5 ttl: only the heartbeat keeps the lease
             with pytest.raises(ExportInProgressError):
                 ws.run(NAME, rows(3))
         finally:

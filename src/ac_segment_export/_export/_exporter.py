@@ -281,6 +281,7 @@ class _BaseExporter(Generic[C]):
             bar.close()
         if engine.sync is not None:
             engine.sync.finish(complete=not (report.stopped_early or interrupted or engine.fatal))
+            report.sync_problem = engine.sync.problem
         if self.checkpoint is not None and engine.checkpointing:
             if report.stopped_early or interrupted:
                 if engine.input_checked:

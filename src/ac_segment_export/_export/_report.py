@@ -140,6 +140,8 @@ class ExportReport:
     full_refresh: bool | None = None
     #: Incremental sync: contacts mirror had unsubscribed that came back, re-subscribed.
     resubscribed: int = 0
+    #: Incremental sync: what failed when the sync state could not be written.
+    sync_problem: str | None = None
     _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
     #: The exception the exported sink raised; from then on exported outcomes are kept in
     #: :attr:`outcomes` instead (so the report says which profiles the sink did not get).
@@ -244,6 +246,7 @@ class ExportReport:
             "resumed_from": self.resumed_from,
             "full_refresh": self.full_refresh,
             "resubscribed": self.resubscribed,
+            "sync_problem": self.sync_problem,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
@@ -287,6 +290,8 @@ class ExportReport:
             )
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
+        if self.sync_problem:
+            lines.append(f"incremental sync: {self.sync_problem}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ is continued by the next run (the pairs written so far are exact) and completed 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -35,6 +36,9 @@ __all__ = [
     "SyncStateStore",
     "stable_hash",
 ]
+
+
+logger = logging.getLogger("ac_segment_export")
 
 
 def stable_hash(data: bytes) -> int:
@@ -139,6 +143,7 @@ class SyncSession:
         "full",
         "meta",
         "mirror",
+        "problem",
         "reason",
         "store",
     )
@@ -155,6 +160,8 @@ class SyncSession:
     ) -> None:
         self.store = store
         self.dry_run = dry_run
+        #: What failed when the store could not be written (``None``: nothing).
+        self.problem: str | None = None
         started = now()
         meta = store.meta()
         clear = True
@@ -207,36 +214,65 @@ class SyncSession:
         self._sent[position] = (email_hash, values_hash)
         return False
 
+    def _write(self, what: str, call: Callable[[], object]) -> None:
+        """A write to the store; the first failure stops them, and the run goes on.
+
+        A state that misses writes only makes the next run send more (contacts not recorded
+        are sent again; a contact mirror could not record is never re-subscribed), so a
+        failing store never stops an export: the report's ``sync_problem`` says what failed.
+        """
+        if self.dry_run or self.problem is not None:
+            return
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - any store's failure, reported
+            self.problem = (
+                f"the sync state could not be written ({what}: {type(exc).__name__}: {exc}); "
+                "nothing more was recorded this run, so the next run sends more"
+            )
+            logger.error("Incremental sync: %s", self.problem)
+
     def confirm(self, positions: Sequence[int]) -> None:
         """ActiveCampaign confirmed these positions: write their pairs to the store."""
         sent = self._sent
         entries = [sent.pop(p) for p in positions if p in sent]
-        if entries and not self.dry_run:
-            self.store.confirm(entries)
+        if entries:
+            self._write("confirming contacts", lambda: self.store.confirm(entries))
 
     def forget(self, keys: Iterable[str]) -> None:
         """Mirror unsubscribed these contacts: they are no longer in sync."""
         hashes = [stable_hash(k.encode()) for k in keys]
-        if hashes and not self.dry_run:
-            self.store.forget(hashes)
+        if hashes:
+            self._write("forgetting unsubscribed contacts", lambda: self.store.forget(hashes))
 
     def unsubscribed_by_mirror(self, key: str) -> MirrorUnsubscribe | None:
         """Mirror's record of the contact with this email key, if mirror unsubscribed it."""
         if self.mirror is None:
-            self.mirror = {r.email_hash: r for r in self.store.mirror_unsubscribes()}
+            try:
+                self.mirror = {r.email_hash: r for r in self.store.mirror_unsubscribes()}
+            except Exception as exc:  # noqa: BLE001 - without the record, nobody is re-subscribed
+                self.mirror = {}
+                self.problem = self.problem or (
+                    f"mirror's record could not be read ({type(exc).__name__}: {exc}); no "
+                    "returning contact was re-subscribed"
+                )
+                logger.error("Incremental sync: %s", self.problem)
         if not self.mirror:
             return None
         return self.mirror.get(stable_hash(key.encode()))
 
     def record_unsubscribes(self, records: Sequence[MirrorUnsubscribe]) -> None:
         """Mirror unsubscribed these contacts (with their memberships as it left them)."""
-        if records and not self.dry_run:
-            self.store.record_unsubscribes(records)
+        if records:
+            self._write(
+                "recording mirror's unsubscribes", lambda: self.store.record_unsubscribes(records)
+            )
 
     def drop_unsubscribe(self, record: MirrorUnsubscribe) -> None:
         """The contact was re-subscribed, or acted itself: mirror's record of it goes."""
-        if not self.dry_run:
-            self.store.drop_unsubscribes((record.email_hash,))
+        self._write(
+            "dropping mirror's record", lambda: self.store.drop_unsubscribes((record.email_hash,))
+        )
         if self.mirror is not None:
             self.mirror.pop(record.email_hash, None)
 
@@ -245,5 +281,5 @@ class SyncSession:
         if self.dry_run or not complete or self.meta.refresh_started_at is None:
             return
         meta = SyncMeta(self.meta.fingerprint, self.meta.refresh_started_at, None)
-        self.store.set_meta(meta)
+        self._write("completing the full refresh", lambda: self.store.set_meta(meta))
         self.meta = meta
