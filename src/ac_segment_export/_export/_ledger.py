@@ -115,10 +115,13 @@ class Ledger(Book):
 
     def unchanged(self, position: int, email: str) -> None:
         """Record a profile incremental sync did not send: counted, not kept one by one."""
-        self.report.count_only(OutcomeStatus.UNCHANGED, 1)
+        self.report.tally[OutcomeStatus.UNCHANGED] += 1
         if self.journaling:
             self.journal.append(RecordOutcome(position, email, OutcomeStatus.UNCHANGED))
-        self.settle(position)
+        if position == self.mark and not self.ahead:  # the usual case, in input order
+            self.mark = position + 1
+        else:
+            self.settle(position)
 
     def exported(self, positions: Sequence[int], emails: Sequence[str]) -> None:
         """Record exported profiles: counted (and streamed to a sink), not kept one by one."""
