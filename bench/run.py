@@ -7,9 +7,15 @@ Run ``nox -s bench -- <command> [options]`` or ``python bench/run.py <command> [
   minute x 250 contacts).
 - ``cpu``: the exporting process's CPU time per profile, with the emulator's limits off and the
   emulator in a separate process, plus a cProfile breakdown of where that time goes.
+- ``sources``: the library's CPU per profile without HTTP (as ``pipeline``) when the profiles
+  come as a list of dicts (today's path) and as each frame kind the exporter reads directly
+  (pandas, polars, pyarrow Table and RecordBatchReader, DuckDB), the frame's conversion
+  to dicts included; and ``df.to_dict("records")`` plus the dict path, for comparison.
 - ``memory``: peak RSS (VmHWM) of fresh processes exporting 100,000 and 1,000,000 streamed
   profiles, and the growth per profile between them.
-- ``all``: the three, with their defaults.
+- ``report``: CPU seconds to group (``reasons()``), render (``_repr_html_()``) and frame
+  (``to_pandas()``, ``to_polars()``) the report of a million non-exported profiles.
+- ``all``: all but ``report``, with their defaults.
 
 Every export runs in a fresh child process (``_export``) against an emulator served by another
 child process (``_serve``), both over 127.0.0.1, so neither the emulator's CPU nor the contacts
@@ -40,6 +46,8 @@ from ac_segment_export import ExportOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    import ac_segment_export as acx
 
 API_KEY = "bench-key"
 CEILING_PER_MINUTE = 100 * 250  # bulk multi-contact requests a minute x contacts a request
@@ -485,6 +493,11 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
         "contacts_per_minute": per_minute,
         "ceiling_per_minute": CEILING_PER_MINUTE,
         "percent_of_ceiling": 100.0 * per_minute / CEILING_PER_MINUTE,
+        # The whole call, with the client's start and the destination's validation, which
+        # the report's elapsed time leaves out.
+        "percent_of_ceiling_whole_call": 100.0
+        * (r["exported"] / (r["wall_seconds"] * scale / 60.0))
+        / CEILING_PER_MINUTE,
         "bulk_requests_per_minute": r["batches"] / emulated_minutes,
         "target_percent": 95.0,
     }
@@ -512,6 +525,11 @@ def bench_throughput(args: argparse.Namespace) -> dict[str, Any]:
                 "% of ceiling",
                 f"{result['percent_of_ceiling']:.2f}% (target >= 95%): "
                 f"{'met' if result['target_met'] else 'MISSED'}",
+            ),
+            (
+                "% of ceiling, whole call",
+                f"{result['percent_of_ceiling_whole_call']:.2f}% (with the destination's "
+                f"validation: {r['wall_seconds']:.2f} s)",
             ),
         ],
     )
@@ -680,8 +698,12 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
 # -- the pipeline alone ---------------------------------------------------------------------------
 
 
-def pipeline_once(n: int) -> tuple[float, float, bool]:
+def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
     """CPU seconds of one engine run over *n* profiles with canned API answers (no HTTP).
+
+    *rows*, when given, is the source instead of the generated profiles: an iterable made
+    before the timing starts (a list of dicts, or a frame's source), whose reading counts as
+    the library's work (the source's own CPU is then 0).
 
     Returns (CPU of the whole run, CPU of the source alone, whether the report balanced).
     """
@@ -692,7 +714,13 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         ExportOptions,
         FieldMapping,
     )
-    from ac_segment_export._export._commands import Both, Call, Pull, Sent  # noqa: PLC0415
+    from ac_segment_export._export._commands import (  # noqa: PLC0415
+        Call,
+        Collect,
+        Pull,
+        Sent,
+        Start,
+    )
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -714,7 +742,10 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
         return {"contacts": [], "meta": {"total": "0"}}
 
     source = profiles(n)
+    answered: list[tuple[int, Any]] = []
     started = time.process_time()
+    if rows is not None:
+        source = iter(rows)
     gen = engine.run()
     send: Any = None
     while True:
@@ -727,11 +758,13 @@ def pipeline_once(n: int) -> tuple[float, float, bool]:
             send = list(itertools.islice(source, command.n))
         elif isinstance(command, Call):
             send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Both):
-            send = (Sent(answer(command.first), False), answer(command.second))
+        elif isinstance(command, Start):
+            answered.append((command.token, Sent(answer(command.op), False)))
+        elif isinstance(command, Collect):
+            send, answered[:] = list(answered), []
     run_cpu = time.process_time() - started
     started = time.process_time()
-    for _ in profiles(n):
+    for _ in profiles(n) if rows is None else ():
         pass
     source_cpu = time.process_time() - started
     report.input_count = engine.read
@@ -774,6 +807,135 @@ def bench_pipeline(args: argparse.Namespace) -> dict[str, Any]:
         "best_us_per_profile": best,
         "median_us_per_profile": median,
         "target_met": met,
+    }
+
+
+# -- frame sources --------------------------------------------------------------------------------
+
+
+def frame_sources(n: int) -> dict[str, Any]:
+    """Makers of the sources compared: the dict path and each frame kind, over the same rows.
+
+    Each maker is called before the timing starts and returns what the run reads: a list of
+    dicts (the dict path, as today), or the :class:`Source` the exporter makes of a frame (its
+    rows are converted to dicts chunk by chunk as the run reads them, inside the timing).
+    """
+    import duckdb  # noqa: PLC0415 - the benchmark's own dependencies (the tests extra)
+    import pandas as pd  # noqa: PLC0415
+    import polars as pl  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+
+    from ac_segment_export._export._sources import open_source  # noqa: PLC0415
+
+    dicts = list(profiles(n))
+    df = pd.DataFrame(dicts)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    con = duckdb.connect()
+    con.register("segment", table)
+    columns = ["Email", "First", "Last", "Phone"]
+
+    def framed(data: Any) -> Any:
+        return lambda: open_source(data, allow_async=False, columns=columns)
+
+    return {
+        "dicts (list of dicts)": lambda: dicts,
+        "pandas df.to_dict('records')": lambda: df.to_dict("records"),
+        "pandas DataFrame": framed(df),
+        "polars DataFrame": framed(pl.from_pandas(df)),
+        "pyarrow Table": framed(table),
+        "pyarrow RecordBatchReader": lambda: open_source(
+            table.to_reader(), allow_async=False, columns=columns
+        ),
+        "DuckDB relation": framed(con.sql("SELECT * FROM segment")),
+    }
+
+
+def bench_sources(args: argparse.Namespace) -> dict[str, Any]:
+    """µs of CPU per profile of the library's whole pipeline, from a list of dicts and frames."""
+    makers = frame_sources(args.profiles)
+    results: dict[str, Any] = {}
+    for kind, make in makers.items():
+        runs = []
+        for _ in range(args.repeat):
+            rows = make()
+            started = time.process_time()
+            if kind.startswith("pandas df.to_dict"):
+                rows = make()  # the conversion a pandas user runs today, timed
+            convert_cpu = time.process_time() - started
+            run_cpu, _, balanced = pipeline_once(args.profiles, rows)
+            runs.append((run_cpu + convert_cpu) / args.profiles * 1e6)
+            assert balanced, kind
+        results[kind] = {"best_us_per_profile": min(runs), "runs_us_per_profile": runs}
+    base = results["dicts (list of dicts)"]["best_us_per_profile"]
+    table(
+        f"Library CPU per profile by source ({args.profiles:,} profiles, 4 columns, best of "
+        f"{args.repeat}; no HTTP: canned answers)",
+        [
+            (kind, f"{us:.2f} µs/profile ({us / base:.2f}x the list of dicts)")
+            for kind, us in ((k, r["best_us_per_profile"]) for k, r in results.items())
+        ],
+    )
+    return {"benchmark": "sources", "profiles": args.profiles, "results": results}
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def report_of(n: int) -> acx.ExportReport:
+    """A report of *n* non-exported profiles, each reason holding per-profile details.
+
+    Three kinds, as an export with bad data makes them: invalid emails (the email in the
+    reason), bad field values (the value in the reason), duplicates (a position in it).
+    """
+    import ac_segment_export as acx  # noqa: PLC0415
+
+    status = acx.OutcomeStatus
+    report = acx.ExportReport("bench", 1, "List", None, "upsert", input_count=n)
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            email = f"user{i}.example.org"
+            reason = f"email {email!r} is not a valid address (it must contain exactly one @)"
+            report.record(acx.RecordOutcome(i, email, status.REJECTED, reason, "email"))
+        elif kind == 1:
+            reason = (
+                f"field 'Birthday' (attribute 'dob'): 'day {i}' is not a date (expected a "
+                "date, a datetime or 'YYYY-MM-DD')"
+            )
+            report.record(acx.RecordOutcome(i, f"u{i}@example.org", status.REJECTED, reason))
+        else:
+            reason = f"a later profile (position {i + 1}) has the same email"
+            report.record(acx.RecordOutcome(i, f"u{i}@example.org", status.DUPLICATE, reason))
+    return report
+
+
+def bench_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Seconds (process CPU) to group a large report's reasons, render it, and frame it."""
+    report = report_of(args.profiles)
+    calls: dict[str, Any] = {
+        "reasons()": report.reasons,
+        "_repr_html_()": report._repr_html_,
+        "to_pandas()": report.to_pandas,
+        "to_polars()": report.to_polars,
+    }
+    timings: dict[str, list[float]] = {}
+    for label, call in calls.items():
+        for _ in range(args.repeat):
+            started = time.process_time()
+            call()
+            timings.setdefault(label, []).append(time.process_time() - started)
+    best = {label: min(values) for label, values in timings.items()}
+    table(
+        f"Report of {args.profiles:,} non-exported profiles (CPU seconds, best of {args.repeat})",
+        [(label, f"{seconds:.2f} s") for label, seconds in best.items()],
+    )
+    groups = report.reasons()
+    return {
+        "benchmark": "report",
+        "profiles": args.profiles,
+        "reason_groups": len(groups),
+        "cpu_seconds": timings,
+        "best_cpu_seconds": best,
     }
 
 
@@ -872,9 +1034,15 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("pipeline", help="µs of CPU per profile without HTTP (canned answers)")
     q.add_argument("--profiles", type=int, default=200_000)
     q.add_argument("--repeat", type=int, default=5)
+    f = sub.add_parser("sources", help="µs of CPU per profile: a list of dicts vs each frame kind")
+    f.add_argument("--profiles", type=int, default=200_000)
+    f.add_argument("--repeat", type=int, default=3)
     m = sub.add_parser("memory", help="peak RSS and growth per profile")
     m.add_argument("--sizes", type=sizes, default=[100_000, 1_000_000])
     m.add_argument("--time-scale", type=float, default=1000.0)
+    r = sub.add_parser("report", help="CPU to group, render and frame a large report")
+    r.add_argument("--profiles", type=int, default=1_000_000)
+    r.add_argument("--repeat", type=int, default=3)
     sub.add_parser("all", help="the three benchmarks with their defaults")
     s = sub.add_parser("_serve", help=argparse.SUPPRESS)
     s.add_argument("--time-scale", type=float, required=True)
@@ -918,9 +1086,11 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": bench_throughput,
         "cpu": bench_cpu,
         "pipeline": bench_pipeline,
+        "sources": bench_sources,
         "memory": bench_memory,
+        "report": bench_report,
     }
-    names = list(benches) if args.command == "all" else [args.command]
+    names = [n for n in benches if n != "report"] if args.command == "all" else [args.command]
     for name in names:
         sub_args = p.parse_args([name]) if args.command == "all" else args
         save(benches[name](sub_args), [name] if args.command == "all" else argv)

@@ -9,11 +9,10 @@ from itertools import islice
 from typing import Any
 
 import httpx
-import pytest
 
 import ac_segment_export as acx
 from ac_segment_export._core.wire import BatchStatus, BulkImportInfo, BulkImportQueued
-from ac_segment_export._export._commands import Both, Call, Pull, Sent, Sleep
+from ac_segment_export._export._commands import Call, Collect, Pull, Sent, Sleep, Start
 from ac_segment_export._export._engine import Engine, Target, Tuning
 from ac_segment_export._export._report import ExportReport
 
@@ -58,6 +57,7 @@ def drive(
             return BulkImportInfo(BatchStatus.COMPLETED if done else BatchStatus.ACTIVE)
         return {"contacts": [], "meta": {"total": "0"}}
 
+    answers: list[tuple[int, Any]] = []
     gen = engine.run()
     send: Any = None
     throw: BaseException | None = None
@@ -72,10 +72,13 @@ def drive(
             send = list(islice(source, command.n))
         elif isinstance(command, Sleep):
             clock.now += command.seconds
-        elif isinstance(command, Both):
-            send = (Sent(answer(command.first), False), answer(command.second))
-            if isinstance(send[0], BaseException) and isinstance(send[1], BaseException):
-                pytest.fail("both failed")
+        elif isinstance(command, Start):
+            result = answer(command.op)  # answered at once, 0.1 s later
+            answers.append((command.token, Sent(result, False)))
+        elif isinstance(command, Collect):
+            if not answers and command.timeout:
+                clock.now += command.timeout
+            send, answers[:] = list(answers), []
         elif isinstance(command, Call):
             result = answer(command.op)
             if isinstance(result, BaseException):

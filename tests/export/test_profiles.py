@@ -32,7 +32,26 @@ def test_refusals_say_why_and_keep_the_email_for_mirror() -> None:
             return str(profile["email"])
 
     raised = ProfileReader(Raising()).read({"email": "a@x.io"})  # type: ignore[arg-type]
-    assert raised == Refused("the mapper raised ValueError: boom", raw="a@x.io")
+    assert raised == Refused("the mapper raised ValueError: boom", email="a@x.io", raw="a@x.io")
+
+
+def test_a_profile_rejected_for_another_value_keeps_its_valid_email() -> None:
+    """A bad field value rejects the profile, and its outcome still names its (valid) email.
+
+    Before, such a rejection's email was ``None``: a report could not say whose profile it
+    was. An invalid email is reported as read; no email readable, ``None``.
+    """
+    mapper = acx.FieldMapping(email="email", phone="phone").resolve([])
+    reader = ProfileReader(mapper)
+    bad = reader.read({"email": "  Ana@Example.ORG ", "phone": {"x": 1}})
+    assert isinstance(bad, Refused)
+    assert (bad.field, bad.email, bad.raw) == ("phone", "Ana@example.org", "  Ana@Example.ORG ")
+    worse = reader.read({"email": "not-an-email", "phone": {"x": 1}})
+    assert isinstance(worse, Refused)
+    assert (worse.field, worse.email) == ("phone", None)
+    missing = reader.read({"phone": "1"})
+    assert isinstance(missing, Refused)
+    assert (missing.field, missing.email) == ("email", None)
 
 
 def test_value_checks_name_the_field() -> None:

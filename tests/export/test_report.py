@@ -162,7 +162,7 @@ def test_summary_of_a_plain_run() -> None:
     assert r.summary().splitlines() == [
         "Export 'VIP export' -> list 3 (VIP <customers>), upsert, as exporter@example.com",
         r.equation,
-        "1 batches, 3 requests, 1 retries, 0 rate-limited, 2.0 s (2 exported/s)",
+        "1 batches, 3 requests, 1 retries, 0 rate-limited, 2.0 s (2 exported/s, real time)",
     ]
 
 
@@ -181,7 +181,7 @@ def test_summary_of_a_mirror_run_with_leavers_left() -> None:
     )
     lines = r.summary().splitlines()
     assert lines[0].endswith("mirror, as unknown user")
-    assert lines[2].endswith("0.0 s (0 exported/s)")  # no division by a zero elapsed time
+    assert lines[2].endswith("0.0 s (0 exported/s, real time)")  # no division by zero
     assert lines[3:] == [
         "mirror: 10 leavers, 6 unsubscribed, 3 still subscribed, 1 unknown (a batch failed)",
         "stopped early: cancelled",
@@ -204,7 +204,7 @@ def test_summary_of_a_dry_run() -> None:
     """A dry run says what it would have done, and no mirror line for its leaver count."""
     r = report(mode="mirror", dry_run=True, leavers=5, would_subscribe=7, would_unsubscribe=None)
     lines = r.summary().splitlines()
-    assert "mirror (dry run)" in lines[0]
+    assert "mirror (dry run: nothing was written)" in lines[0]
     assert lines[3:] == ["dry run: would subscribe 7, would unsubscribe 0"]
 
 
@@ -226,12 +226,12 @@ def test_repr_shows_the_nonzero_counts(record: bool, expected: str) -> None:
 
 
 def test_repr_html_escapes_and_lists_every_count() -> None:
-    """The notebook rendering escapes the names and has one row per status."""
+    """The notebook rendering escapes the names and has one legend entry per status."""
     r = report(destination="<b>x</b>", input_count=1234)
     r.count_only(S.EXPORTED, 1234)
     page = r._repr_html_()
-    assert page.startswith("<div><strong>&lt;b&gt;x&lt;/b&gt; → list 3 (VIP &lt;customers&gt;)")
+    assert "&lt;b&gt;x&lt;/b&gt; → list 3 (VIP &lt;customers&gt;)" in page
     assert "<b>" not in page
-    assert page.count("<tr>") == len(S)
-    assert "<td>exported</td><td style='text-align:right'>1,234</td>" in page
+    assert page.count("class='acx-count'") == len(S)
+    assert "exported <strong>1,234</strong>" in page
     assert f"<code>{r.equation}</code>" in page

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 BULK = "/import/bulk_import"
+#: These tests script a sequence of faults for one request's attempts: one request at a time.
+ONE_AT_A_TIME = fast(max_requests_in_flight=1)
 
 
 def test_a_bulk_request_applied_then_lost_is_unknown_not_failed(
@@ -24,7 +26,7 @@ def test_a_bulk_request_applied_then_lost_is_unknown_not_failed(
     """The answer is lost after the write, then every retry fails: the list holds them."""
     emu.queue_fault("drop_after_write", path=BULK)
     emu.queue_fault("500", count=5, path=BULK)  # the other five attempts
-    report = Exporter(destination, client=client, options=fast()).run(
+    report = Exporter(destination, client=client, options=ONE_AT_A_TIME).run(
         [profile(i) for i in range(500)]
     )
     assert report.balanced
@@ -42,7 +44,7 @@ def test_a_dropped_connection_is_unknown_the_client_cannot_tell_before_from_afte
     emu: ActiveCampaignEmulator, destination: ExportDestination, client: Client
 ) -> None:
     emu.queue_fault("drop", count=6, path=BULK)
-    report = Exporter(destination, client=client, options=fast()).run(
+    report = Exporter(destination, client=client, options=ONE_AT_A_TIME).run(
         [profile(i) for i in range(500)]
     )
     assert report.counts["failed"] == 0
@@ -58,7 +60,7 @@ def test_a_bulk_request_refused_every_time_is_failed(
     emu.queue_fault("429", count=10, path=BULK)
     retry = RetryPolicy(backoff=False, max_rate_limit_wait=2.0)
     with make_client(emu, retry=retry) as client:
-        report = Exporter(destination, client=client, options=fast()).run(
+        report = Exporter(destination, client=client, options=ONE_AT_A_TIME).run(
             [profile(i) for i in range(250)]
         )
     assert report.counts["unknown"] == 0
@@ -74,7 +76,7 @@ def test_contact_sync_applied_then_lost_is_unknown(
     """The small remainder goes through contact/sync: a lost answer there is unknown too."""
     emu.queue_fault("drop_after_write", path="/contact/sync")
     emu.queue_fault("502", count=5, path="/contact/sync")
-    report = Exporter(destination, client=client, options=fast()).run(
+    report = Exporter(destination, client=client, options=ONE_AT_A_TIME).run(
         [profile(i) for i in range(3)]
     )
     assert report.balanced

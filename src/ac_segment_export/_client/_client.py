@@ -17,13 +17,18 @@ import attrs
 import httpx
 
 from ac_segment_export._client import _resources as res
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
+from ac_segment_export._core.config import (
+    DEFAULT_TIMEOUT,
+    RateLimits,
+    RetryPolicy,
+    check_time_scale,
+)
 from ac_segment_export._core.errors import (
     APIResponseValidationError,
     ConfigurationError,
     RateLimitError,
 )
-from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint, warn_if_app_host
 from ac_segment_export._core.http import (
     _SHAPE_ERRORS,
     ApiTokenAuth,
@@ -113,8 +118,14 @@ class _BaseClient:
         timeout: float | httpx.Timeout,
         retry: RetryPolicy,
         rate_limits: RateLimits | RateLimiter,
+        time_scale: float = 1.0,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
+        if not isinstance(host, ApiEndpoint):  # a connection's client: it warned already
+            warn_if_app_host(self.endpoint)
+        #: How much faster than real time the server's clock runs (1 for ActiveCampaign; an
+        #: emulator's ``time_scale``): the exporter divides its poll timing by it.
+        self.time_scale = check_time_scale(time_scale)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         raw_retry: object = retry
         if not isinstance(raw_retry, RetryPolicy):
@@ -229,6 +240,9 @@ class Client(_BaseClient):
         transport: An httpx transport to send through (an emulator's, in tests).
         http_client: An httpx client to send through instead of the client's own; it is not
             closed by :meth:`close`.
+        time_scale: How much faster than real time the server's clock runs: 1 for
+            ActiveCampaign, an emulator's ``time_scale`` for a time-scaled emulator (which
+            ``emu.client()`` sets). The exporter divides its poll timing by it.
 
     Raises:
         ConfigurationError: The host, key or an option is invalid (no request is sent).
@@ -247,8 +261,16 @@ class Client(_BaseClient):
         rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
+        super().__init__(
+            host,
+            api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
@@ -403,8 +425,16 @@ class AsyncClient(_BaseClient):
         rate_limits: RateLimits | RateLimiter = RateLimits(),  # noqa: B008 - frozen value
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
+        super().__init__(
+            host,
+            api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
 

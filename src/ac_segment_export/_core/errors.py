@@ -5,6 +5,8 @@
     ACSegmentExportError                  root of everything we raise
     ├── ConfigurationError (ValueError)   bad input, raised before any I/O
     │   ├── FieldMappingError             no Email mapping, unknown or ambiguous field
+    │   │   └── MissingColumnError        a mapped column the source does not have (nothing sent)
+    │   ├── UnsupportedSourceError (TypeError)  profiles that are not an iterable of mappings
     │   ├── SecretNotFoundError           a stored key reference that resolves to nothing
 │   └── CheckpointMismatchError       a checkpoint reused with another input (nothing sent)
     ├── PolicyError                       the library's own rules refused the action
@@ -15,8 +17,11 @@
     ├── APIError                          talking to ActiveCampaign failed; .method, .url
     │   ├── APIConnectionError            network failure (after retries); names the host
     │   │   ├── APIUnreachableError           the connection could not be opened: nothing was sent
+    │   │   │   ├── HostNotFoundError         the host name does not resolve (not retried)
+    │   │   │   └── TLSHandshakeError         no HTTPS there, or a refused certificate (not retried)
     │   │   └── APITimeoutError           the request timed out
     │   ├── APIResponseValidationError    a response whose body is not what the API documents
+    │   │   └── AppHostError              the host is ActiveCampaign's app, not its API
     │   └── APIStatusError                a 4xx/5xx answer; .status_code, .body, .errors
     │       ├── BadRequestError           400
     │       │   └── BulkImportRejectedError   400 with per-contact ``failureReasons``
@@ -27,8 +32,9 @@
     │       ├── RateLimitError            429, or the bulk "Rate limit exceeded" body; .retry_after
     │       │   └── ServiceUnavailableError   503 (ActiveCampaign also throttles with it)
     │       └── ServerError               5xx other than 503
-    └── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
-        └── MirrorRefusedError            mirror would empty or halve the list; nothing unsubscribed
+    ├── ExportAbortedError                an export stopped as a whole; .report holds the outcomes
+    │   └── MirrorRefusedError            mirror would empty or halve the list; nothing unsubscribed
+    └── AppHostWarning (UserWarning)      a warning: the host is the app's, not the API's
 
 A bad *profile* is never an exception: the exporter reports it as a rejected record with a
 reason. Messages never contain the API key: it is not part of any URL, headers are not
@@ -53,6 +59,8 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APIUnreachableError",
+    "AppHostError",
+    "AppHostWarning",
     "AuthenticationError",
     "BadRequestError",
     "BulkFailure",
@@ -63,7 +71,9 @@ __all__ = [
     "ExportAbortedError",
     "ExportInProgressError",
     "FieldMappingError",
+    "HostNotFoundError",
     "MirrorRefusedError",
+    "MissingColumnError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -72,7 +82,9 @@ __all__ = [
     "SecretNotFoundError",
     "ServerError",
     "ServiceUnavailableError",
+    "TLSHandshakeError",
     "UnprocessableEntityError",
+    "UnsupportedSourceError",
     "WorkspaceError",
 ]
 
@@ -86,6 +98,15 @@ class ACSegmentExportError(Exception):
     """Root of every exception raised by ac-segment-export."""
 
 
+class AppHostWarning(ACSegmentExportError, UserWarning):  # noqa: N818 - a warning
+    """A warning: the host given is ActiveCampaign's web app (``<account>.activehosted.com``).
+
+    It is accepted (some accounts' API answers there too), but the address to use is the
+    API URL under Settings > Developer, like ``<account>.api-us1.com``; if the app answers
+    with a web page instead of the API's JSON, requests fail with :class:`AppHostError`.
+    """
+
+
 class ConfigurationError(ACSegmentExportError, ValueError):
     """A connection, destination, mapping or client option is invalid.
 
@@ -95,6 +116,41 @@ class ConfigurationError(ACSegmentExportError, ValueError):
 
 class FieldMappingError(ConfigurationError):
     """A field mapping is incomplete (no Email) or names a field the account does not have."""
+
+
+class MissingColumnError(FieldMappingError):
+    """The mapping names a column the source does not have; raised before any request.
+
+    Checked against a frame's schema, or against the first batch of profiles of a stream.
+
+    Attributes:
+        missing: The mapped attribute names the source lacks, in mapping order.
+        columns: The columns the source has (a stream's: the keys of its first batch).
+        suggestions: For each missing name, the source's closest column, when one is close.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str],
+        columns: Sequence[str],
+        suggestions: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.columns = tuple(columns)
+        self.suggestions = dict(suggestions or {})
+
+
+class UnsupportedSourceError(ConfigurationError, TypeError):
+    """The profiles given to an export are not an iterable of mappings (nor a frame).
+
+    A ``str`` (a file name?), ``bytes``, a single mapping, an async iterable given to the
+    sync :class:`~ac_segment_export.Exporter`, a DataFrame-like object of a library the
+    exporter does not read: the message says what to pass instead. Raised before any
+    request; it is a :class:`TypeError` as well as a :class:`ConfigurationError`.
+    """
 
 
 class PolicyError(ACSegmentExportError):
@@ -182,6 +238,35 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
+class HostNotFoundError(APIUnreachableError):
+    """The host name does not resolve (DNS): a typo or a wrong endpoint, so not retried.
+
+    Attributes:
+        host: The name that did not resolve.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, host: str) -> None:
+        super().__init__(message, method=method, url=url)
+        self.host = host
+
+
+class TLSHandshakeError(APIUnreachableError):
+    """The TLS handshake failed: another attempt would fail the same way, so not retried.
+
+    Most often the server does not speak HTTPS at all (a plain-HTTP server, such as the
+    emulator's, addressed without ``http://``), or its certificate was refused.
+
+    Attributes:
+        host: The host the handshake was with.
+        plain_http: Whether the server answered the handshake in plain HTTP.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, host: str, plain_http: bool) -> None:
+        super().__init__(message, method=method, url=url)
+        self.host = host
+        self.plain_http = plain_http
+
+
 class APIResponseValidationError(APIError):
     """ActiveCampaign answered, but not with the documented JSON.
 
@@ -205,6 +290,30 @@ class APIResponseValidationError(APIError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.problems = tuple(problems)
+
+
+class AppHostError(APIResponseValidationError):
+    """The host is ActiveCampaign's web app (``<account>.activehosted.com``), not its API.
+
+    The app answered with a web page (or a redirect to its login page) where the API
+    answers JSON. The API's address is the URL under Settings > Developer in ActiveCampaign,
+    like ``https://<account>.api-us1.com``.
+
+    Attributes:
+        host: The app's host that was given.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status_code: int,
+        host: str,
+    ) -> None:
+        super().__init__(message, method=method, url=url, status_code=status_code)
+        self.host = host
 
 
 class APIStatusError(APIError):

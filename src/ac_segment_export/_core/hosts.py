@@ -5,12 +5,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import urllib.parse
+import warnings
 
 import attrs
 
-from ac_segment_export._core.errors import ConfigurationError
+from ac_segment_export._core.errors import AppHostWarning, ConfigurationError
 
-__all__ = ["ApiEndpoint", "is_loopback", "parse_endpoint", "redact"]
+__all__ = [
+    "ApiEndpoint",
+    "app_host_hint",
+    "is_loopback",
+    "parse_endpoint",
+    "redact",
+    "warn_if_app_host",
+]
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _MAX_LABEL = 63
@@ -21,6 +29,29 @@ _EXPECTED = (
     "Expected the REST endpoint hostname, like 'acme.api-us1.com', or the API URL from "
     "ActiveCampaign's Settings > Developer page, like 'https://acme.api-us1.com'."
 )
+
+
+_APP_DOMAIN = ".activehosted.com"
+
+
+def app_host_hint(host: str) -> str | None:
+    """What to say about *host* when it is ActiveCampaign's app address, else ``None``."""
+    name = host.lower().removesuffix(".")
+    if not name.endswith(_APP_DOMAIN) or name == _APP_DOMAIN[1:]:
+        return None
+    account = name.removesuffix(_APP_DOMAIN).rsplit(".", 1)[-1]
+    return (
+        f"{name} is the address of ActiveCampaign's web app, not of its API: the API's "
+        "address is the URL shown in ActiveCampaign under Settings > Developer, like "
+        f"https://{account}.api-us1.com (its region part, api-us1, varies by account)"
+    )
+
+
+def warn_if_app_host(endpoint: ApiEndpoint, *, stacklevel: int = 4) -> None:
+    """Warn (:class:`AppHostWarning`) when *endpoint* is the app's address, not the API's."""
+    hint = app_host_hint(endpoint.host)
+    if hint is not None:
+        warnings.warn(f"{hint}.", AppHostWarning, stacklevel=stacklevel)
 
 
 def is_loopback(host: str) -> bool:

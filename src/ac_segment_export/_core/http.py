@@ -13,6 +13,8 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import socket
+import ssl
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
@@ -29,18 +31,22 @@ from ac_segment_export._core.errors import (
     APIStatusError,
     APITimeoutError,
     APIUnreachableError,
+    AppHostError,
     AuthenticationError,
     BadRequestError,
     BulkFailure,
     BulkImportRejectedError,
     ErrorDetail,
+    HostNotFoundError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
+    TLSHandshakeError,
     UnprocessableEntityError,
 )
+from ac_segment_export._core.hosts import app_host_hint, is_loopback
 from ac_segment_export._core.redaction import NO_REDACTION, Redactor
 from ac_segment_export._core.wire import converter
 
@@ -204,16 +210,48 @@ def _bulk_failures(body: Any) -> list[BulkFailure]:
     return failures
 
 
+def _app_host_error(response: httpx.Response, spec: RequestSpec, url: str) -> AppHostError | None:
+    """The error for an answer from ActiveCampaign's app where its API was expected.
+
+    Only for an app host (``*.activehosted.com``) that answered with a redirect (to its
+    login page) or a web page: where the app's host does serve the API, its JSON answers
+    are taken as they are.
+    """
+    host = response.request.url.host
+    hint = app_host_hint(host)
+    if hint is None:
+        return None
+    status = response.status_code
+    if 300 <= status < 400:
+        what = f"a redirect ({status}) to {response.headers.get('Location', 'another page')!r}"
+    elif response.content.lstrip()[:1] == b"<":
+        what = f"a web page ({status}), not the API's JSON"
+    else:
+        return None
+    return AppHostError(
+        f"{spec.method} {url} was answered with {what}: {hint}. Use that address as the "
+        "connection's host.",
+        method=spec.method,
+        url=url,
+        status_code=status,
+        host=host,
+    )
+
+
 def status_error(
     response: httpx.Response, spec: RequestSpec, redact: Redactor = NO_REDACTION
-) -> APIStatusError:
+) -> APIStatusError | AppHostError:
     """The exception an error response stands for: the one place that knows the table.
 
     *redact* masks the API key in the body (and so in the message, ``body``, ``errors`` and
-    ``failures``) before anything is built from it.
+    ``failures``) before anything is built from it. An app host's redirect or web page is an
+    :class:`AppHostError`.
     """
     status = response.status_code
     method, url = spec.method, redact(str(response.request.url))
+    app = _app_host_error(response, spec, url)
+    if app is not None:
+        return app
     body = _json_or_text(response, redact)
     details = _parse_error_details(body)
     text = _message_of(body, details)
@@ -290,6 +328,9 @@ def decode_body(
     if response.status_code >= 300:
         raise status_error(response, spec, redact)
     url = redact(str(response.request.url))
+    app = _app_host_error(response, spec, url)
+    if app is not None:
+        raise app
     content_type = response.headers.get("Content-Type", "")
     html = (
         "the body is an HTML page, not JSON (an expired or wrong API key, or a host that "
@@ -383,6 +424,10 @@ def translate_transport_error(
     _scrub_chain(exc, redact)
     url = redact(url)
     host = httpx.URL(url).host
+    if isinstance(exc, httpx.ConnectError):
+        permanent = _permanent_connect_error(exc, spec, url, httpx.URL(url))
+        if permanent is not None:
+            return permanent
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return APIUnreachableError(
             f"Could not connect to ActiveCampaign at {host} ({type(exc).__name__}: {exc}); "
@@ -401,3 +446,68 @@ def translate_transport_error(
         method=spec.method,
         url=url,
     )
+
+
+#: OpenSSL's reasons for a handshake answered by something that is not TLS (plain HTTP).
+_NOT_TLS = frozenset(
+    {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE"}
+)
+#: getaddrinfo's answers that a name does not exist (not a passing resolver failure).
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, name, None) for name in ("EAI_NONAME", "EAI_NODATA"))
+    if code is not None
+)
+
+
+def _causes(exc: BaseException) -> Generator[BaseException, None, None]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _permanent_connect_error(
+    exc: httpx.ConnectError, spec: RequestSpec, url: str, parsed: httpx.URL
+) -> APIUnreachableError | None:
+    """A connection failure that another attempt would meet again: no such host, no TLS."""
+    host = parsed.host
+    netloc = host if parsed.port is None else f"{host}:{parsed.port}"
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
+            return HostNotFoundError(
+                f"The host {host} does not resolve (DNS: {cause.strerror}); nothing was sent. "
+                "Check the connection's host: the API's address is the URL under Settings > "
+                "Developer in ActiveCampaign, like acme.api-us1.com.",
+                method=spec.method,
+                url=url,
+                host=host,
+            )
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return TLSHandshakeError(
+                f"The TLS certificate of {netloc} was refused ({cause.verify_message}); "
+                "nothing was sent. The host is not ActiveCampaign's API, or a proxy "
+                "intercepts HTTPS.",
+                method=spec.method,
+                url=url,
+                host=host,
+                plain_http=False,
+            )
+        if isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS:
+            loopback = is_loopback(host)
+            fix = (
+                f" For a local emulator over plain HTTP, write host='http://{netloc}'."
+                if loopback
+                else " ActiveCampaign's API speaks HTTPS only: check the host."
+            )
+            return TLSHandshakeError(
+                f"The server at {netloc} does not speak HTTPS: the TLS handshake was answered "
+                f"in plain text ([SSL: {cause.reason}]); nothing was sent.{fix}",
+                method=spec.method,
+                url=url,
+                host=host,
+                plain_http=True,
+            )
+    return None

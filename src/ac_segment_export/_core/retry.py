@@ -22,9 +22,11 @@ from ac_segment_export._core.errors import (
     APIResponseValidationError,
     APITimeoutError,
     APIUnreachableError,
+    HostNotFoundError,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
+    TLSHandshakeError,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +52,12 @@ MIN_RATE_LIMIT_CHARGE = 1.0
 
 
 def is_retryable(exc: BaseException, spec: RequestSpec) -> bool:
-    """Whether *exc* is worth another attempt of *spec*."""
+    """Whether *exc* is worth another attempt of *spec*.
+
+    A name that does not resolve and a failed TLS handshake are not: they fail again.
+    """
+    if isinstance(exc, HostNotFoundError | TLSHandshakeError):
+        return False
     if isinstance(exc, RateLimitError | APIUnreachableError):
         return True  # refused before processing: safe even for non-idempotent requests
     if not spec.idempotent:

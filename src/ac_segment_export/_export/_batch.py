@@ -23,6 +23,8 @@ class Batch:
         "attempts",
         "batch_id",
         "book",
+        "checked_at",
+        "checks",
         "emails",
         "encoded",
         "first_due",
@@ -58,6 +60,9 @@ class Batch:
         self.partial = False
         #: Where its outcomes are booked when not in the run's ledger (mirror's leavers).
         self.book: Any = None
+        #: Its status checks on the wire.
+        self.checks = 0
+        self.checked_at = 0.0  # when its latest status check started
 
     def __len__(self) -> int:
         return len(self.positions)

@@ -1,7 +1,8 @@
 """The engine's commands: what it asks a driver to do, and what the driver throws back in.
 
 The engine never sends, sleeps, reads the input or writes a checkpoint itself. It yields a
-command — :class:`Call` (one API operation), :class:`Both` (two at once), :class:`Sleep`,
+command — :class:`Call` (one API operation), :class:`Start` / :class:`Collect` (operations
+sent in the background, several on the wire at once), :class:`Sleep`,
 :class:`Pull` (the next profiles), :class:`Save` (a checkpoint state) — and the driver sends
 back the result, or throws the exception (:class:`Stop`, :class:`SourceError`, an
 :class:`~ac_segment_export.APIError`) into it.
@@ -17,7 +18,18 @@ if TYPE_CHECKING:
     from ac_segment_export._core import ops
     from ac_segment_export._export._checkpoint import CheckpointState
 
-__all__ = ["Both", "Call", "Command", "Pull", "Save", "Sent", "Sleep", "SourceError", "Stop"]
+__all__ = [
+    "Call",
+    "Collect",
+    "Command",
+    "Pull",
+    "Save",
+    "Sent",
+    "Sleep",
+    "SourceError",
+    "Start",
+    "Stop",
+]
 
 
 @attrs.frozen
@@ -71,23 +83,30 @@ class Save:
 
 
 @attrs.frozen
-class Both:
-    """Send two API operations at once; the driver sends back both results, in order.
+class Start:
+    """Start sending one operation in the background; the driver sends back nothing.
 
-    The first comes back as a :class:`Sent` (or the error it raised).
-
-    The second is paced after the first (it waits until the first's rate-limit slots are
-    taken), then both travel concurrently. Each result is the operation's value or the
-    :class:`APIError` it raised (any other exception propagates). The exporter checks a
-    batch's status while it submits the next one, so a slow network costs one round trip
-    per batch, not two.
+    Its result comes back, as a :class:`Sent` or the :class:`~ac_segment_export.APIError` it
+    raised, from a later :class:`Collect`, under ``token``. Several may be on the wire at
+    once: pacing, not the answers, decides when each leaves.
     """
 
-    first: ops.Operation[Any]
-    second: ops.Operation[Any]
+    op: ops.Operation[Any]
+    token: int
 
 
-Command = Call | Both | Sleep | Pull | Save
+@attrs.frozen
+class Collect:
+    """Hand back the started operations that have finished: a list of ``(token, result)``.
+
+    The driver waits at most ``timeout`` seconds for the first one (``None``: until one
+    finishes; 0: not at all) and sends back every one finished by then (maybe none).
+    """
+
+    timeout: float | None
+
+
+Command = Call | Start | Collect | Sleep | Pull | Save
 
 
 class Stop(Exception):  # noqa: N818 - a signal, not an error

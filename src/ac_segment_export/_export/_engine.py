@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -42,19 +43,21 @@ from ac_segment_export._export._checkpoint import (
     kept_outcomes,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Command,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._index import EmailIndex, email_hash
 from ac_segment_export._export._ledger import Book, Ledger
 from ac_segment_export._export._mirror import Leavers
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT
 from ac_segment_export._export._profiles import (
     ProfileReader,
     Refusal,
@@ -156,7 +159,9 @@ class Engine:
         self.pending = Batch()
         self.in_flight: deque[Batch] = deque()
         self._typical_end = 0.0
-        self._transit: list[Batch] = []  # batches between containers (being sent or synced)
+        self._transit: list[Batch] = []
+        self._token = 0
+        self._clear_wire()  # batches between containers (being sent or synced)
         self.failures_in_a_row = 0
         self._leavers: Leavers | None = None
         self.fatal = False
@@ -200,6 +205,20 @@ class Engine:
                 self.ledger.confirm = sync.confirm
 
     # -- bookkeeping --------------------------------------------------------------------------
+
+    def _clear_wire(self) -> None:
+        # Requests started and not answered: bulk imports ("submit"), status checks ("check").
+        self._on_wire: dict[int, tuple[str, Batch, str | None]] = {}
+        self._submits_on_wire = 0
+        self._checks_on_wire = 0
+        self._check_credit = 0  # status checks that may ride along with the last submit
+        self._last_submit = float("-inf")
+        self._spacing: float | None = None  # between two submits, as pacing keeps them
+        self._answer_times: deque[float] = deque(maxlen=20)  # the latest submits' answers
+        #: How long recent batches took at most (ended when checked) and at least (not yet).
+        self._ended_ages: deque[float] = deque(maxlen=10)
+        self._unfinished_ages: deque[float] = deque(maxlen=10)
+        self._answers: deque[tuple[int, Any]] = deque()  # answers collected, not yet handled
 
     def _bind_hot_path(self) -> None:
         """The look-ups made once a profile, bound once a run."""
@@ -390,6 +409,7 @@ class Engine:
 
     _full: list[Batch]
     _winding_down = False
+    _draining = False  # nothing more to submit: the account's slots are the checks' own
 
     def _dry_run_outcome(self, position: int, email: str, key: str) -> None:
         self.report.would_subscribe = (self.report.would_subscribe or 0) + (
@@ -462,8 +482,8 @@ class Engine:
         """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
         self._stop_sending(reason)
         deadline = self.clock() + self.o.cancel_grace
-        while self.in_flight and self.clock() < deadline:
-            yield from self._poll(block=True, deadline=deadline)
+        while (self.in_flight or self._on_wire) and self.clock() < deadline:
+            yield from self._wait(block=True, free=True, deadline=deadline)
 
     def halt(self, reason: str) -> None:
         """End the run now: pending profiles not attempted, in-flight ones unknown.
@@ -479,6 +499,14 @@ class Engine:
                 f"its batch {batch.batch_id} was still being imported when "
                 "the export stopped; check ActiveCampaign before re-running",
             )
+        for kind, batch, _ in self._on_wire.values():
+            if kind == "submit":
+                self._unknown(
+                    batch,
+                    "the export stopped while its bulk-import request was on the wire; "
+                    "check ActiveCampaign before re-running",
+                )
+        self._clear_wire()
         while self._transit:
             batch = self._transit.pop()
             if batch.attempts:  # it was imported before (ended failed/interrupted) at least once
@@ -572,11 +600,9 @@ class Engine:
                 continue  # nothing is sent before the input is known to be the checkpoint's
             # Status checks ride along with submits (``Both``); a check of its own is made
             # only when nothing was submitted, or when checks are falling behind.
-            submitted = bool(self._full)
             while self._full:
                 yield from self._submit(self._full.pop(0))
-            if not submitted or self._backlog():
-                yield from self._poll(block=False)
+            yield from self._wait(block=False)
             self.progress()
         if self.read < self._verify_at:
             self._verify()
@@ -636,61 +662,180 @@ class Engine:
     # -- bulk import --------------------------------------------------------------------------
 
     def _submit(self, batch: Batch) -> Generator[Command, Any, None]:
-        # While it travels, the batch is in ``_transit``: a stop then still accounts for it.
+        # Until its request starts, the batch is in ``_transit``; then it is on the wire.
+        # Either way a stop still accounts for it.
         self._transit.append(batch)
         yield from self._send(batch)
-        self._transit.remove(batch)
-
-    def _backlog(self) -> bool:
-        """Whether more than one batch's status check is due."""
-        now = self.clock()
-        return sum(1 for b in self.in_flight if b.next_poll <= now) > 1
 
     def _next(self) -> Batch | None:
-        """The batch in flight whose status check comes first (the oldest among equals)."""
-        return min(self.in_flight, key=next_poll) if self.in_flight else None
-
-    def _due(self) -> Batch | None:
-        """The batch whose status check is due first, if one is due now."""
-        batch = self._next()
-        return batch if batch is not None and batch.next_poll <= self.clock() else None
+        """The batch whose status check comes first, of those not being checked now."""
+        if self._draining or self._winding_down:
+            # A batch already overdue may have a second check on the wire (see _check_due).
+            late = self.clock() - self._typical_end
+            waiting = [
+                b for b in self.in_flight if not b.checks or (b.polls and b.submitted_at <= late)
+            ]
+        else:
+            waiting = [b for b in self.in_flight if not b.checks]
+        return min(waiting, key=next_poll) if waiting else None
 
     def _send(self, batch: Batch) -> Generator[Command, Any, None]:
-        while len(self.in_flight) >= self.o.max_in_flight:
-            yield from self._poll(block=True)
-        op = ops.bulk_import_submit_encoded(batch.encoded)
+        """Start *batch*'s bulk-import request; its answer is handled when it arrives.
+
+        Several requests may be on the wire at once (``max_requests_in_flight``): while one
+        travels, the next batch is read, checked and encoded, and the client's pacing sends
+        it the moment its slot opens. Batches queued at ActiveCampaign are bounded by
+        ``max_in_flight``.
+        """
+        while len(self.in_flight) + self._submits_on_wire >= self.o.max_in_flight:
+            yield from self._wait(block=True, free=True)  # only status checks free a place
+        while self._submits_on_wire >= self._request_bound():
+            yield from self._collect(None)
         batch.values = []  # sent in bulk: no longer needed for contact/sync
-        due = self._due()
-        result: Any
+        self._token += 1
         try:
-            if due is None:
-                try:
-                    result = yield Call(op, doubt=True)
-                except APIError as exc:
-                    result = exc
-            else:
-                assert due.batch_id is not None
-                # The submit is paced first (its bulk-import slot sets the export's speed);
-                # the status check takes the account's next slot after it.
-                result, info = yield Both(op, ops.bulk_import_info(due.batch_id, with_ids=False))
+            yield Start(ops.bulk_import_submit_encoded(batch.encoded), self._token)
         except Stop:
+            # Stopped while it waited for its turn: most likely never sent, but not surely.
+            self._transit.remove(batch)
             self._unknown(
                 batch,
-                "the export stopped while its bulk-import request was being "
-                "sent; check ActiveCampaign before re-running",
+                "the export stopped while its bulk-import request was being sent; check "
+                "ActiveCampaign before re-running",
             )
             raise
-        if due is not None:
-            try:
-                yield from self._polled(due, info)
-            except BaseException:
-                # The run is ending; the submit's own answer still decides its batch's fate.
-                if isinstance(result, Sent):
-                    batch.partial = batch.partial or result.doubt
-                    self._queued(batch, result.value)
-                elif not isinstance(result, BulkImportRejectedError):
-                    self._lost(batch, result, "its bulk-import request")
-                raise
+        self._transit.remove(batch)
+        self._on_wire[self._token] = ("submit", batch, None)
+        self._submits_on_wire += 1
+        now = self.clock()
+        gap = now - self._last_submit
+        if 0 < gap < self.o.poll_interval:  # a spacing between submits, not a pause
+            self._spacing = gap if self._spacing is None else 0.8 * self._spacing + 0.2 * gap
+        self._last_submit = batch.submitted_at = now
+        yield from self._collect(0.0)  # answers that arrived while it waited for its turn
+        # Status checks ride along: one after each submit (two when they fall behind), so
+        # they take the account's spare slots between two bulk slots, never a submit's.
+        self._check_credit = 1 if self._due_count() <= 1 else 2
+        while self._check_credit > 0 and (yield from self._check_due(free=False)):
+            pass
+
+    def _request_bound(self) -> int:
+        """How many bulk-import requests (and status checks) may be on the wire at once.
+
+        Unless ``max_requests_in_flight`` says, enough to cover the slowest recent answer at
+        the spacing pacing keeps between submits, plus one: so latency never costs
+        throughput, and a fast network never has more requests waiting than it needs.
+        """
+        bound = self.o.max_requests_in_flight
+        if bound is not None:
+            return bound
+        if self._spacing is None or not self._answer_times:
+            return 4
+        need = math.ceil(max(self._answer_times) / max(self._spacing, 1e-6)) + 1
+        return min(max(need, 2), MAX_REQUESTS_IN_FLIGHT)
+
+    def _due_count(self) -> int:
+        now = self.clock()
+        return sum(1 for b in self.in_flight if not b.checks and b.next_poll <= now)
+
+    def _collect(self, timeout: float | None) -> Generator[Command, Any, None]:
+        """Handle the answers of the requests that have finished (waiting *timeout* s)."""
+        if not self._answers:
+            if not self._on_wire:
+                return
+            self._answers.extend((yield Collect(timeout)))
+        # One at a time from the queue: an answer that ends the run (a refused key, a
+        # failing sink) leaves the others queued, for the wind-down to handle.
+        while self._answers:
+            token, result = self._answers.popleft()
+            kind, batch, batch_id = self._on_wire.pop(token)
+            if kind == "submit":
+                self._submits_on_wire -= 1
+                self._answer_times.append(self.clock() - batch.submitted_at)
+                yield from self._answered(batch, result)
+                continue
+            self._checks_on_wire -= 1
+            batch.checks -= 1
+            if batch.batch_id != batch_id or batch not in self.in_flight:
+                continue  # an overlapping check's answer, after another one settled it
+            info = result.value if isinstance(result, Sent) else result
+            yield from self._polled(batch, info)
+
+    def _may_check(self, *, free: bool) -> bool:
+        """Whether a status check may start now.
+
+        The account's requests a second are shared by submits and checks, and the client
+        paces them in the order they start: a check started ahead of a submit takes an
+        account slot the submit may need. While submits flow, checks therefore ride along
+        (a credit per submit); they go freely only while submission waits on them (``free``:
+        ``max_in_flight`` reached, the final drain) or has paused for a poll interval.
+        """
+        if self._checks_on_wire >= self._request_bound():
+            return False
+        if free or self._check_credit > 0:
+            return True
+        paused = self.clock() - self._last_submit >= self.o.poll_interval
+        return paused and self._checks_on_wire == 0
+
+    def _check_due(self, *, free: bool) -> Generator[Command, Any, bool]:
+        """Start the status check of the batch due first, if one is due and may start."""
+        batch = self._next()
+        if batch is None or batch.next_poll > self.clock() or not self._may_check(free=free):
+            return False
+        assert batch.batch_id is not None
+        if not free and self._check_credit > 0:
+            self._check_credit -= 1
+        self._token += 1
+        yield Start(ops.bulk_import_info(batch.batch_id, with_ids=False), self._token)
+        batch.checked_at = self.clock()
+        batch.checks += 1
+        self._on_wire[self._token] = ("check", batch, batch.batch_id)
+        self._checks_on_wire += 1
+        overdue = batch.polls and batch.checked_at - batch.submitted_at >= self._typical_end
+        if (self._draining or self._winding_down) and overdue:
+            # Nothing else needs the account's slots: a last batch found unfinished when it
+            # should have ended is checked every eighth of a poll interval, without waiting
+            # for the previous check's answer, so a slow network delays the run by one answer.
+            batch.next_poll = batch.checked_at + self.o.poll_interval / 8
+        return True
+
+    def _wait(
+        self, *, block: bool, free: bool = False, deadline: float | None = None
+    ) -> Generator[Command, Any, None]:
+        """Make progress: start the status checks that may go, handle finished requests.
+
+        With ``block``, wait for something to happen first: an answer, or the next status
+        check coming due (at most until *deadline*). Status checks travel in the background,
+        like submits, so a slow answer never holds up the next submit. Never returns at
+        once without progress when blocking (a busy loop would spin on a stopped clock).
+        """
+        if self.cancelled() and not self._winding_down and block:
+            raise _Abort("cancelled", fatal=False, drain=True)
+        while (yield from self._check_due(free=free)):
+            pass
+        if not block:
+            yield from self._collect(0.0)
+            return
+        now = self.clock()
+        due_in: float | None = None
+        nxt = self._next()
+        if nxt is not None and (free or self._checks_on_wire == 0):
+            due_in = max(0.0, nxt.next_poll - now)
+            if due_in == 0.0 and not self._may_check(free=free):
+                due_in = None  # due, but it must wait for an answer (or the pause) first
+        if nxt is not None and due_in is None and not self._on_wire:
+            # Nothing on the wire to wait for: the pause that lets a check go.
+            due_in = max(1e-3, self._last_submit + self.o.poll_interval - now)
+        if deadline is not None:
+            left = max(0.0, deadline - now)
+            due_in = left if due_in is None else min(due_in, left)
+        if self._on_wire:
+            yield from self._collect(due_in)
+        elif due_in:
+            yield Sleep(due_in)
+
+    def _answered(self, batch: Batch, result: Any) -> Generator[Command, Any, None]:
+        """Act on the answer to *batch*'s bulk-import request."""
         if isinstance(result, Sent):
             batch.partial = batch.partial or result.doubt
             result = result.value
@@ -709,19 +854,23 @@ class Engine:
                 msg = f"{self.failures_in_a_row} bulk-import requests in a row failed: {result}"
                 raise _Abort(msg) from result
             return
-        self._queued(batch, result)
+        self._queued(batch, result, sent_at=batch.submitted_at)
 
-    def _queued(self, batch: Batch, queued: Any) -> None:
+    def _queued(self, batch: Batch, queued: Any, *, sent_at: float | None = None) -> None:
+        """*batch* was queued as ``queued.batch_id``; its request left at *sent_at* (or now)."""
         self.failures_in_a_row = 0
         self.report.batches += 1
         self.report.bulk_requests += 1
         batch.batch_id = queued.batch_id
         batch.attempts += 1
-        batch.submitted_at = self.clock()
+        batch.submitted_at = self.clock() if sent_at is None else sent_at
         batch.polls = 0
-        batch.next_poll = batch.submitted_at + max(self.o.first_poll_delay, self._typical_end)
-        batch.first_due = batch.next_poll
+        batch.next_poll = batch.first_due = self._first_due(batch.submitted_at)
         self.in_flight.append(batch)
+
+    def _first_due(self, submitted_at: float) -> float:
+        """When a batch submitted at *submitted_at* gets its first status check."""
+        return submitted_at + max(self.o.first_poll_delay, self._typical_end)
 
     def _rejected(
         self, batch: Batch, exc: BulkImportRejectedError
@@ -857,32 +1006,6 @@ class Engine:
     def _fail(self, batch: Batch, reason: str) -> None:
         self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
 
-    def _poll(self, *, block: bool, deadline: float | None = None) -> Generator[Command, Any, None]:
-        """Check the batch due first, when it is due; with ``block``, wait until one settles."""
-        while self.in_flight:
-            if block and self.cancelled() and not self._winding_down:
-                raise _Abort("cancelled", fatal=False, drain=True)
-            batch = self._next()
-            assert batch is not None
-            now = self.clock()
-            if deadline is not None and now >= deadline:
-                return
-            if batch.next_poll > now:
-                if not block:
-                    return
-                wait = batch.next_poll - now
-                yield Sleep(wait if deadline is None else min(wait, max(0.0, deadline - now)))
-                if self.clock() < batch.next_poll:
-                    continue
-            assert batch.batch_id is not None
-            try:
-                info = yield Call(ops.bulk_import_info(batch.batch_id, with_ids=False))
-            except APIError as exc:
-                info = exc
-            settled = yield from self._polled(batch, info)
-            if settled or not block:
-                return  # one status check per call: polling must not starve submission
-
     def _polled(
         self, batch: Batch, info: BulkImportInfo | APIError
     ) -> Generator[Command, Any, bool]:
@@ -920,7 +1043,11 @@ class Engine:
                 )
                 yield from self._checkpoint()
                 return True
-            batch.next_poll = now + self.o.poll_interval
+            # Once nothing more is to be sent, the last batches are checked more often.
+            draining = self._draining or self._winding_down
+            batch.next_poll = now + self.o.poll_interval / (8 if draining else 1)
+            self._unfinished_ages.append(batch.checked_at - batch.submitted_at)
+            self._update_typical()
             return False
         self.in_flight.remove(batch)
         self._learn_end(batch)
@@ -931,17 +1058,20 @@ class Engine:
         """Learn how long batches take, so the first status check of the next one is its last.
 
         Each status check costs one of the account's requests, which bulk submission needs
-        too. When one check was enough, the batch ended before its check was due: the
-        estimate shrinks a little from that due time (measured from the due time, not from
-        the check, which may ride along with a later submit). When it took several, it
-        ended between the last check that missed and the one that saw it: the estimate
-        becomes the middle of that span. So the estimate follows ActiveCampaign both ways.
+        too. A check that found its batch ended says batches take at most that long (from
+        their request's start to the check's); one that found it unfinished, at least that
+        long. The next batch's first check comes at the shortest recent time known to be
+        enough, a little earlier each time (so the estimate follows ActiveCampaign down),
+        but never before the longest recent time known to be too short (so it follows it up).
+        Checks that came late (behind submits) say little, and leave the estimate alone.
         """
-        if batch.polls > 1:
-            ended = self.clock()  # an upper bound: the next single checks shrink it
-        else:
-            ended = batch.submitted_at + (batch.first_due - batch.submitted_at) * 0.95
-        estimate = ended - batch.submitted_at
+        self._ended_ages.append(batch.checked_at - batch.submitted_at)
+        self._update_typical()
+
+    def _update_typical(self) -> None:
+        enough = min(self._ended_ages, default=0.0) * 0.97
+        too_short = max(self._unfinished_ages, default=0.0)
+        estimate = max(enough, too_short * 1.02)
         self._typical_end = min(max(estimate, 0.0), self.t.max_first_poll_delay)
 
     def _settle(self, batch: Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
@@ -1172,8 +1302,15 @@ class Engine:
         return True
 
     def _drain(self) -> Generator[Command, Any, None]:
-        while self.in_flight:
-            yield from self._poll(block=True)
+        self._draining = True
+        for batch in self.in_flight:  # what was learnt since they were submitted holds
+            if not batch.polls:
+                batch.next_poll = min(batch.next_poll, self._first_due(batch.submitted_at))
+        try:
+            while self.in_flight or self._on_wire or self._answers:
+                yield from self._wait(block=True, free=True)
+        finally:
+            self._draining = False
 
     # -- the small remainder: contact/sync + contactLists -------------------------------------
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
+import importlib.util
 import json
 import logging
 import re
 import signal
 import threading
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -24,19 +26,29 @@ from ac_segment_export._core.errors import (
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
-    Both,
     Call,
+    Collect,
     Pull,
     Save,
     Sent,
     Sleep,
     SourceError,
+    Start,
     Stop,
 )
 from ac_segment_export._export._engine import Engine, Target
-from ac_segment_export._export._options import ExportOptions
+from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
+from ac_segment_export._export._sources import (
+    ArrowStreamable,
+    AsyncSource,
+    Source,
+    SyncSource,
+    mapped_columns,
+    open_source,
+)
 from ac_segment_export._export._sync import SyncSession, SyncStateStore
+from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
 if TYPE_CHECKING:
@@ -54,6 +66,8 @@ C = TypeVar("C")
 logger = logging.getLogger("ac_segment_export")
 
 Profiles = Iterable[Mapping[str, Any]]
+#: What ``run`` takes: profiles, or a frame (pandas, polars, pyarrow, DuckDB: Arrow-streamable).
+ProfileSource = Iterable[Mapping[str, Any]] | ArrowStreamable
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -111,6 +125,7 @@ class _BaseExporter(Generic[C]):
             progress=progress,
             exported_sink=exported_sink,
         )
+        self._check_client(client)
         self.destination = destination
         #: The client to use; by default one is made from the connection for each run.
         self.client = client
@@ -128,19 +143,35 @@ class _BaseExporter(Generic[C]):
         self.sync_state = sync_state
         self.full_refresh = full_refresh
 
-    def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
+    def _check_client(self, client: object) -> None:
+        """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
+        from ac_segment_export._client import AsyncClient, Client  # noqa: PLC0415
+
+        if client is None:
+            return
+        is_async = isinstance(self, AsyncExporter)
+        wanted, other = (AsyncClient, Client) if is_async else (Client, AsyncClient)
+        if isinstance(client, wanted):
+            return
+        mine, theirs = type(self).__name__, "Exporter" if is_async else "AsyncExporter"
+        if isinstance(client, other):
+            how = "conn.async_client(...)" if is_async else "conn.client(...)"
+            needs = "an AsyncClient, not a Client" if is_async else "a Client, not an AsyncClient"
+            msg = f"{mine} needs {needs}: build one with {how}, or use {theirs} with this client."
+        else:
+            msg = f"{mine}'s client must be a {wanted.__name__}, not {type(client).__name__}."
+        raise TypeError(msg)
+
+    def _preflight(
+        self, profiles: object, *, allow_async: bool = False
+    ) -> SyncSource | AsyncSource:
         """Everything checked before any request: the source, consent, permission, limits."""
-        kinds: tuple[type, ...] = (Iterable, AsyncIterable) if allow_async else (Iterable,)
-        if isinstance(profiles, str | bytes) or not isinstance(profiles, kinds):
-            extra = "" if allow_async else "; for an async iterable, use AsyncExporter"
-            msg = (
-                "profiles must be an iterable of mappings (a list, a generator, a cursor"
-                f"{', an async iterable' if allow_async else ''}), not "
-                f"{type(profiles).__name__}{extra}."
-            )
-            raise ConfigurationError(msg)
+        wanted = None
+        if self.mapper is None and (named := mapped_columns(self.destination.mapping)):
+            wanted = (named[0], *named[1])
+        source = open_source(profiles, allow_async=allow_async, columns=wanted)
         self.destination.preflight(self.actor)
-        total = len(profiles) if isinstance(profiles, Sized) else None
+        total = source.total
         if total is not None and total > self.options.max_profiles:
             msg = (
                 f"The source holds {total:,} profiles, more than max_profiles "
@@ -148,15 +179,13 @@ class _BaseExporter(Generic[C]):
                 "contract) or export a smaller segment."
             )
             raise ConfigurationError(msg)
-        if self.options.keep == "last" and (
-            not isinstance(profiles, Iterable) or iter(profiles) is profiles
-        ):
+        if self.options.keep == "last" and not source.reiterable:
             msg = (
                 "keep='last' reads the source twice; pass a list or another re-iterable "
                 "source, not an iterator or generator."
             )
             raise ConfigurationError(msg)
-        return total
+        return source
 
     def _fingerprint(self) -> str:
         d = self.destination
@@ -177,10 +206,14 @@ class _BaseExporter(Generic[C]):
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def _engine(
-        self, resolved: Any, total: int | None, clock: Callable[[], float] = time.monotonic
+        self,
+        resolved: Any,
+        total: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        client: object = None,
     ) -> Engine:
         d = self.destination
-        o = self.options
+        o = _scaled(self.options, _poll_time_scale(client))
         sync = None
         if self.sync_state is not None:
             sync = SyncSession(
@@ -194,9 +227,11 @@ class _BaseExporter(Generic[C]):
             destination=d.name,
             list_id=d.list_id,
             list_name=resolved.list_name,
-            export_user=d.connection.export_user,
+            # The connection's export user, else whoever runs the export.
+            export_user=d.connection.export_user or (self.actor.user if self.actor else None),
             mode=d.mode.value,
             dry_run=o.dry_run,
+            time_scale=_time_scale(client),
             sink=self.exported_sink,
         )
         resume: CheckpointState | None = None
@@ -228,19 +263,13 @@ class _BaseExporter(Generic[C]):
         if self.on_progress is not None:
             callbacks.append(self.on_progress)
         if self.progress:
-            try:
-                from tqdm.auto import tqdm  # noqa: PLC0415
-            except ImportError as exc:
-                msg = (
-                    "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
-                    "(or pass on_progress=...)."
-                )
-                raise ConfigurationError(msg) from exc
+            tqdm = _tqdm_class()
             bar = tqdm(total=total, unit="profile", desc=self.destination.name)
 
             def update(p: Progress) -> None:
                 bar.n = p.settled
-                bar.set_postfix(exported=p.exported, refresh=False)
+                # A string: tqdm writes numbers its shortest way, 50,000 as "5e+4".
+                bar.set_postfix(exported=f"{p.exported:,}", refresh=False)
                 bar.refresh()
 
             callbacks.append(update)
@@ -292,8 +321,30 @@ class _BaseExporter(Generic[C]):
             else:
                 self.checkpoint.complete()
         self.last_report = report
-        logger.info("Export finished: %s", report.equation)
+        logger.info(
+            "Export %r finished in %.1f s%s: %s",
+            self.destination.name,
+            report.elapsed_seconds,
+            f" (stopped early: {report.stop_reason})" if report.stopped_early else "",
+            report.equation,
+        )
         return interrupted
+
+    def _log_start(self, source: Source, client: object) -> None:
+        d = self.destination
+        total = source.total
+        size = "size not known" if total is None else f"{total:,} profile{'s' * (total != 1)}"
+        scale = _poll_time_scale(client)
+        logger.info(
+            "Export %r started: list %d, mode %s%s, source %s (%s)%s",
+            d.name,
+            d.list_id,
+            d.mode.value,
+            ", dry run" if self.options.dry_run else "",
+            source.kind,
+            size,
+            f", server time x{scale:g}" if scale != 1.0 else "",
+        )
 
 
 class Exporter(_BaseExporter["Client"]):
@@ -325,21 +376,29 @@ class Exporter(_BaseExporter["Client"]):
         ConfigurationError: Invalid options, or a source longer than ``max_profiles``.
     """
 
-    def run(self, profiles: Profiles) -> ExportReport:
+    def run(self, profiles: ProfileSource) -> ExportReport:
         """Export *profiles* (any iterable of mappings); return the report.
 
         Raises:
             ExportAbortedError: The export stopped as a whole (Ctrl-C, a refused key,
                 repeated failures); its ``report`` accounts for every profile read.
         """
-        total = self._preflight(profiles)
+        source = self._preflight(profiles)
+        assert isinstance(source, SyncSource)
+        if self.mapper is None:
+            source.check_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.client()
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
-            interrupted = self._drive(engine, client, profiles)
+            interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
                 engine, started, client.stats, interrupted=interrupted, baseline=baseline
             )
@@ -357,8 +416,10 @@ class Exporter(_BaseExporter["Client"]):
         return report
 
     def _drive(self, engine: Engine, client: Client, profiles: Profiles) -> bool:
+        # Bulk imports and status checks, each up to the bound (threads start when needed).
+        workers = 2 * (self.options.max_requests_in_flight or MAX_REQUESTS_IN_FLIGHT)
         with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ac-export") as pool,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ac-export") as pool,
             _sigterm_as_interrupt(),
         ):
             return self._drive_with(engine, client, profiles, pool)
@@ -368,6 +429,7 @@ class Exporter(_BaseExporter["Client"]):
     ) -> bool:
         source = _Reader(iter(profiles))
         first_pass: _Reader | None = None
+        wire = Wire(client, pool)
         gen = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -376,19 +438,24 @@ class Exporter(_BaseExporter["Client"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                wire.abandon()
                 return interrupted
             except KeyboardInterrupt:
                 engine.halt("interrupted (Ctrl-C or SIGTERM)")
+                wire.abandon()
                 return True
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    wire.turn()
                     if command.doubt:
                         send = Sent(*client._call_doubt(command.op))
                     else:
                         send = client._call(command.op)
-                elif isinstance(command, Both):
-                    send = _both(client, pool, command)
+                elif isinstance(command, Start):
+                    wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     time.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -415,17 +482,24 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     cancellation propagates.
     """
 
-    async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
+    async def run(self, profiles: ProfileSource | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
         """Export *profiles*; see :meth:`Exporter.run`."""
-        total = self._preflight(profiles, allow_async=True)
+        source = self._preflight(profiles, allow_async=True)
+        if self.mapper is None:
+            await source.acheck_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, total)
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
-            cancelled = await self._drive(engine, client, profiles)
+            cancelled = await self._drive(engine, client, source)
             self._finish(
                 engine, started, client.stats, interrupted=cancelled is not None, baseline=baseline
             )
@@ -454,6 +528,7 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     ) -> asyncio.CancelledError | None:
         source = _AsyncReader(profiles)
         first_pass: _Reader | None = None
+        wire = AsyncWire(client)
         gen: Generator[Any, Any, ExportReport] = engine.run()
         send: Any = None
         throw: BaseException | None = None
@@ -462,16 +537,20 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             try:
                 command = gen.throw(throw) if throw is not None else gen.send(send)
             except StopIteration:
+                await wire.abandon()
                 return cancelled
             send = throw = None
             try:
                 if isinstance(command, Call):
+                    await wire.turn()
                     if command.doubt:
                         send = Sent(*await client._call_doubt(command.op))
                     else:
                         send = await client._call(command.op)
-                elif isinstance(command, Both):
-                    send = await _aboth(client, command)
+                elif isinstance(command, Start):
+                    await wire.start(command.op, command.token)
+                elif isinstance(command, Collect):
+                    send = await wire.collect(command.timeout)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 elif isinstance(command, Pull):
@@ -496,6 +575,49 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 throw = Stop()
+
+
+def _tqdm_class() -> Any:
+    """The notebook progress bar where it can draw (ipywidgets installed), else the plain one.
+
+    ``tqdm.auto`` in a notebook without ipywidgets warns and draws a plain bar; choosing the
+    plain bar here gives the same bar without the warning.
+    """
+    try:
+        widgets = importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):  # blocked or half-installed: no widgets
+        widgets = False
+    module = "tqdm.auto" if widgets else "tqdm.std"
+    try:
+        return importlib.import_module(module).tqdm
+    except ImportError as exc:
+        msg = (
+            "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
+            "(or pass on_progress=...)."
+        )
+        raise ConfigurationError(msg) from exc
+
+
+def _poll_time_scale(client: object) -> float:
+    """The client's own ``time_scale`` (1 when it has none): what poll timing is divided by.
+
+    Only a client that says its scale (``Client(time_scale=...)``, ``emu.client()``) has its
+    waits scaled, so options already divided by hand are not divided twice.
+    """
+    scale = getattr(client, "time_scale", 1.0)
+    return scale if isinstance(scale, float) and scale > 0 else 1.0
+
+
+def _scaled(options: ExportOptions, time_scale: float) -> ExportOptions:
+    """*options* with their waits in the server's time (a time-scaled emulator's seconds)."""
+    if time_scale == 1.0:
+        return options
+    return options.replace(
+        first_poll_delay=options.first_poll_delay / time_scale,
+        poll_interval=options.poll_interval / time_scale,
+        max_batch_wait=options.max_batch_wait / time_scale,
+        cancel_grace=options.cancel_grace / time_scale,
+    )
 
 
 def _raise_if_fatal(engine: Engine) -> None:
@@ -633,54 +755,20 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
+def _time_scale(client: object) -> float:
+    """How much faster than real time the client's ActiveCampaign runs (1: the real one).
+
+    A client may say so itself (a ``time_scale`` other than 1, as an emulator-wired client
+    does); else a client sending through an emulator's in-process transport takes its scale.
+    """
+    scale = getattr(client, "time_scale", None)
+    if scale is None or scale == 1.0:
+        transport = getattr(getattr(client, "_http", None), "_transport", None)
+        scale = getattr(transport, "time_scale", None)
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0:
+        return float(scale)
+    return 1.0
+
+
 def _stats_baseline(stats: Any) -> tuple[int, int, int]:
     return (stats.requests, stats.retries, stats.rate_limited)
-
-
-def _both(client: Client, pool: ThreadPoolExecutor, command: Both) -> tuple[Any, Any]:
-    """Send ``command.first`` and, once its pacing let it go, ``command.second`` alongside.
-
-    The second request waits until the first has its rate-limit slots, so the concurrent
-    pair never takes the first's slot (the bulk submit's, which is what sets an export's
-    speed). Each result is a value or the :class:`APIError` raised.
-    """
-    paced = threading.Event()
-
-    def second() -> Any:
-        paced.wait()
-        try:
-            return client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    later = pool.submit(second)
-    try:
-        first: Any = Sent(*client._call_doubt(command.first, paced.set))
-    except APIError as exc:
-        first = exc
-    finally:
-        paced.set()
-    return first, later.result()
-
-
-async def _aboth(client: AsyncClient, command: Both) -> tuple[Any, Any]:
-    """The async :func:`_both`: the two requests run concurrently on the event loop."""
-    paced = asyncio.Event()
-
-    async def first() -> Any:
-        try:
-            return Sent(*await client._call_doubt(command.first, paced.set))
-        except APIError as exc:
-            return exc
-        finally:
-            paced.set()
-
-    async def second() -> Any:
-        await paced.wait()
-        try:
-            return await client._call(command.second)
-        except APIError as exc:
-            return exc
-
-    one, two = await asyncio.gather(first(), second())
-    return one, two

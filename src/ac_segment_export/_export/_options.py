@@ -12,7 +12,10 @@ from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._core.ops import BULK_MAX_CONTACTS
 from ac_segment_export._export._validate import check_default_country, require_phonenumbers
 
-__all__ = ["ExportOptions"]
+__all__ = ["MAX_REQUESTS_IN_FLIGHT", "ExportOptions"]
+
+#: The most bulk-import requests an export keeps on the wire at once.
+MAX_REQUESTS_IN_FLIGHT = 16
 
 
 def _integer(low: int, high: int | None = None) -> Any:
@@ -86,8 +89,18 @@ class ExportOptions:
             rejecting those that cannot be (needs the ``phone`` extra: phonenumbers).
         default_country_code: The country of numbers written without a country code: an
             ISO 3166 region (``"GB"``, ``"IT"``) or a calling code (``"44"``, ``"+39"``).
+        allow_missing_columns: Let an optional mapped column be absent from the source (a
+            frame's schema, or every profile of a stream's first batch), for sparse data;
+            by default that is a :class:`~ac_segment_export.MissingColumnError`.
         batch_size: Contacts per bulk-import request (2 to 250).
         max_in_flight: Batches queued at ActiveCampaign before submission waits.
+        max_requests_in_flight: Bulk-import requests on the wire at once. On a real network an
+            answer takes longer than the account's pacing between two bulk requests, so the
+            next one leaves before the last one's answer arrives. ``None`` (the default)
+            derives the bound from what the run observes: the slowest recent answer over
+            the spacing pacing keeps between two bulk requests, plus one (2 to
+            :data:`MAX_REQUESTS_IN_FLIGHT`; 4 until there is something to observe). Pacing,
+            not this bound, decides when a request leaves. 1 sends them one by one.
         first_poll_delay: Seconds after a submit before its first status check.
         poll_interval: Seconds between status checks of a batch.
         max_batch_resubmits: Times a batch that ended ``failed``/``interrupted`` is resent.
@@ -109,8 +122,12 @@ class ExportOptions:
     check_unsubscribed: bool = attrs.field(default=True, validator=_flag)
     phone_e164: bool = attrs.field(default=False, validator=_flag)
     default_country_code: str | None = attrs.field(default=None, validator=_country_code)
+    allow_missing_columns: bool = attrs.field(default=False, validator=_flag)
     batch_size: int = attrs.field(default=BULK_MAX_CONTACTS, validator=_integer(2, 250))
     max_in_flight: int = attrs.field(default=40, validator=_integer(1))
+    max_requests_in_flight: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_integer(1, MAX_REQUESTS_IN_FLIGHT))
+    )
     first_poll_delay: float = attrs.field(default=1.0, validator=_seconds())
     poll_interval: float = attrs.field(default=2.0, validator=_seconds())
     max_batch_resubmits: int = attrs.field(default=2, validator=_integer(0))

@@ -31,7 +31,8 @@ class Refused(NamedTuple):
     Attributes:
         reason: The reason, holding none of the profile's data beyond the email.
         field: The field it is about, when there is one.
-        email: The email to report (the raw value, for an invalid email).
+        email: The email to report: normalised when it is valid (the profile was rejected
+            for another value), the raw value for a profile rejected for its email.
         raw: The email as read, when it could be: mirror counts its owner as a member.
     """
 
@@ -75,6 +76,16 @@ def _text_of(value: object) -> str:
         return str(value)
     except Exception:  # noqa: BLE001 - a user's object may raise anything
         return f"(a reason of type {type(value).__name__} that cannot be shown)"
+
+
+def _valid_email(raw: object) -> str | None:
+    """The normalised email when *raw* is a valid one (a profile rejected for another value)."""
+    checked = check_email(raw)
+    return None if isinstance(checked, str) else checked[0]
+
+
+def _as_text(raw: object) -> str | None:
+    return raw if isinstance(raw, str) else None
 
 
 def _has_surrogate(value: object) -> bool:
@@ -127,18 +138,23 @@ class ProfileReader:
                 reason = getattr(mapped, "reason", None)
                 email = getattr(mapped, "email", _MISSING) if reason is None else None
         except Exception as exc:  # noqa: BLE001 - a user's mapper must not stop the export
-            return Refused(_raised("the mapper", exc), raw=self.email_of(profile))
+            raw = self.email_of(profile)
+            return Refused(_raised("the mapper", exc), email=_valid_email(raw), raw=raw)
         if email is _MISSING:
+            raw = self.email_of(profile)
             return Refused(
                 f"the mapper returned {type(mapped).__name__}, not a MappedProfile or a Rejection",
-                raw=self.email_of(profile),
+                email=_valid_email(raw),
+                raw=raw,
             )
         if reason is not None:
             field = getattr(mapped, "field", None)
+            raw = getattr(mapped, "email", None) or self.email_of(profile)
             return Refused(
                 _text_of(reason),
                 field if isinstance(field, str) else None,
-                raw=getattr(mapped, "email", None) or self.email_of(profile),
+                email=_valid_email(raw) if field != "email" else _as_text(raw),
+                raw=raw,
             )
         checked = check_email(email)
         if isinstance(checked, str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,9 @@ from ac_segment_export._core import convert
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import pandas as pd
+    import polars as pl
 
 __all__ = ["ExportReport", "OutcomeStatus", "Progress", "RecordOutcome"]
 
@@ -45,8 +47,11 @@ class RecordOutcome:
     """The outcome of one input profile.
 
     Attributes:
-        position: The profile's zero-based position in the input.
-        email: The normalised email, when the profile had a valid one (else the raw value).
+        position: The profile's position in the input, counted from 0 (the first profile
+            read is position 0, as in ``list(profiles)[position]``).
+        email: The normalised email when the profile had a valid one, whatever else was
+            wrong with it; for a profile rejected for its email, the email as read; ``None``
+            when none could be read.
         status: What happened.
         reason: Why, for everything but exported profiles.
         field: The mapped attribute or field the reason is about, when there is one.
@@ -105,6 +110,12 @@ class ExportReport:
     and unchanged ones are counted (exported ones can be streamed to a sink), so a million
     rows do not sit in memory. An exported outcome with a reason (a contact mirror had
     unsubscribed, re-subscribed) is kept too.
+
+    In a dry run (:attr:`dry_run`) nothing is written: the ``exported`` count holds the
+    profiles that *would* be exported, and every rendering (``repr``, :meth:`summary`,
+    :attr:`equation`, the notebook view) says "would export" instead. Times are real
+    (wall-clock) seconds; :attr:`time_scale` is the emulator's time scale when the run went
+    to a time-scaled emulator (1 otherwise).
     """
 
     destination: str
@@ -136,6 +147,7 @@ class ExportReport:
     stopped_early: bool = False
     stop_reason: str | None = None
     resumed_from: int = 0
+    time_scale: float = 1.0
     #: Incremental sync: whether this run sent every profile (``None``: no sync state).
     full_refresh: bool | None = None
     #: Incremental sync: contacts mirror had unsubscribed that came back, re-subscribed.
@@ -193,15 +205,23 @@ class ExportReport:
 
     @property
     def equation(self) -> str:
-        """The accounting, written out: ``input 10 = exported 7 + rejected 2 + …``."""
+        """The accounting, written out: ``input 10 = exported 7 + rejected 2 + …``.
+
+        A dry run's reads ``input 10 = would_export 7 + rejected 2 + …``. ``unchanged`` is
+        written out where incremental sync is on (or counted something).
+        """
         terms = " + ".join(
-            f"{s.value} {n}"
+            f"{self._name(s)} {n}"
             for s, n in self.tally.items()
-            # unchanged is written out where incremental sync is on (or counted something)
             if s is not OutcomeStatus.UNCHANGED or n or self.full_refresh is not None
         )
         mark = "=" if self.balanced else "!="
         return f"input {self.input_count} {mark} {terms}"
+
+    def _name(self, status: OutcomeStatus) -> str:
+        if self.dry_run and status is OutcomeStatus.EXPORTED:
+            return "would_export"
+        return status.value
 
     @property
     def exported(self) -> int:
@@ -211,6 +231,51 @@ class ExportReport:
     def by_status(self, status: OutcomeStatus) -> list[RecordOutcome]:
         """The kept outcomes with this status."""
         return [o for o in self.outcomes if o.status is status]
+
+    def reasons(self) -> dict[str, int]:
+        """How many profiles were not exported for each reason, largest first.
+
+        A reason's per-profile details (the email, a position, a batch ID) are masked, so
+        1,000 profiles rejected for one reason are one entry: ``{"email '…' is not a valid
+        address": 1000}``. The names of mapped fields and attributes stay. Profiles counted
+        without an outcome record (never read, once the run stopped) are one entry too.
+        The counts add up to ``input - exported``.
+        """
+        from ac_segment_export._export._report_view import breakdown  # noqa: PLC0415
+
+        counts: dict[str, int] = {}
+        for group in breakdown(self, samples=0):
+            counts[group.reason] = counts.get(group.reason, 0) + group.count
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The kept outcomes (:attr:`outcomes`) as a pandas DataFrame.
+
+        One row an outcome, columns ``position`` (int64, counted from 0), ``email``,
+        ``status`` (a categorical of every :class:`OutcomeStatus` value), ``reason`` and
+        ``field``. Exported profiles are counted, not kept, so they have rows only when an
+        ``exported_sink`` raised (the ones it did not get).
+
+        Raises:
+            ImportError: pandas is not installed; the message names the extra
+                (``pip install 'ac-segment-export[pandas]'``).
+        """
+        from ac_segment_export._export._report_view import to_pandas  # noqa: PLC0415
+
+        return to_pandas(self)
+
+    def to_polars(self) -> pl.DataFrame:
+        """The kept outcomes as a polars DataFrame (the columns of :meth:`to_pandas`).
+
+        ``status`` is a ``pl.Enum`` of every :class:`OutcomeStatus` value.
+
+        Raises:
+            ImportError: polars is not installed; the message names the extra
+                (``pip install 'ac-segment-export[polars]'``).
+        """
+        from ac_segment_export._export._report_view import to_polars  # noqa: PLC0415
+
+        return to_polars(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the whole report (no secrets: the report holds none)."""
@@ -244,6 +309,7 @@ class ExportReport:
             "stopped_early": self.stopped_early,
             "stop_reason": self.stop_reason,
             "resumed_from": self.resumed_from,
+            "time_scale": self.time_scale,
             "full_refresh": self.full_refresh,
             "resubscribed": self.resubscribed,
             "sync_problem": self.sync_problem,
@@ -255,17 +321,26 @@ class ExportReport:
         return json.dumps(self.to_dict(), **kwargs)
 
     def summary(self) -> str:
-        """A few human-readable lines."""
-        mode = f"{self.mode}{' (dry run)' if self.dry_run else ''}"
-        rate = self.exported / self.elapsed_seconds if self.elapsed_seconds else 0.0
+        """A few human-readable lines; rates are in real (wall-clock) time.
+
+        A dry run says so on its first line and counts "would export", never "exported";
+        a run against a time-scaled emulator says the scale.
+        """
+        from ac_segment_export._export._report_view import scale_note, throughput  # noqa: PLC0415
+
+        mode = f"{self.mode}{' (dry run: nothing was written)' if self.dry_run else ''}"
+        rate, unit = throughput(self)
         lines = [
             f"Export {self.destination!r} -> list {self.list_id} ({self.list_name}), {mode}, "
             f"as {self.export_user or 'unknown user'}",
             self.equation,
             f"{self.batches} batches, {self.requests} requests, {self.retries} retries, "
             f"{self.rate_limited} rate-limited, {self.elapsed_seconds:.1f} s "
-            f"({rate:,.0f} exported/s)",
+            f"({rate:,.0f} {unit}, real time)",
         ]
+        note = scale_note(self)
+        if note is not None:
+            lines.append(f"time scale: {note}")
         if self.leavers is not None and not self.dry_run:
             line = f"mirror: {self.leavers} leavers, {self.unsubscribed} unsubscribed"
             if self.leavers_remaining:
@@ -295,22 +370,18 @@ class ExportReport:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
+        counts = ", ".join(f"{self._name(s)}={n}" for s, n in self.tally.items() if n)
+        dry = "dry_run=True, " if self.dry_run else ""
         return (
-            f"ExportReport(destination={self.destination!r}, list_id={self.list_id}, "
+            f"ExportReport(destination={self.destination!r}, list_id={self.list_id}, {dry}"
             f"input={self.input_count}, {counts or 'empty'}, balanced={self.balanced})"
         )
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
-            for k, v in self.counts.items()
-        )
-        head = html.escape(f"{self.destination} → list {self.list_id} ({self.list_name})")
-        return (
-            f"<div><strong>{head}</strong><br><code>{html.escape(self.equation)}</code>"
-            f"<table>{rows}</table></div>"
-        )
+        """The notebook's view of the run (HTML with inline styles, no JavaScript)."""
+        from ac_segment_export._export._report_view import render_html  # noqa: PLC0415
+
+        return render_html(self)
 
 
 convert.register_enums(OutcomeStatus)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -20,7 +20,7 @@ from ac_segment_export._core.errors import (
     ConsentRequiredError,
     PermissionDeniedError,
 )
-from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
+from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint, warn_if_app_host
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export._model._roles import Actor, Audience
 
@@ -65,16 +65,24 @@ def _text(value: object, what: str) -> str:
     return text
 
 
-def _display_name(value: object) -> str:
+# The converters' parameter types are the constructors' (attrs' type checker plugin reads
+# them): what a typed caller may pass. Each still checks at run time, for untyped callers.
+
+
+def _display_name(value: str) -> str:
     return _text(value, "display name")
 
 
-def _accepted_by(value: object) -> str:
+def _accepted_by(value: str) -> str:
     return _text(value, "consent's accepted_by")
 
 
-def _terms_version(value: object) -> str:
+def _terms_version(value: str) -> str:
     return _text(value, "consent's terms_version")
+
+
+def _accepted_at(value: dt.datetime) -> dt.datetime:
+    return _utc(value)
 
 
 def _utc(value: object, what: str = "accepted_at") -> dt.datetime:
@@ -90,11 +98,11 @@ def _utc(value: object, what: str = "accepted_at") -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
-def _revoked_by(value: object) -> str | None:
+def _revoked_by(value: str | None) -> str | None:
     return None if value is None else _text(value, "consent's revoked_by")
 
 
-def _revoked_at(value: object) -> dt.datetime | None:
+def _revoked_at(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else _utc(value, "revoked_at")
 
 
@@ -130,7 +138,7 @@ class Consent:
     """
 
     accepted_by: str = attrs.field(converter=_accepted_by)
-    accepted_at: dt.datetime = attrs.field(converter=_utc)
+    accepted_at: dt.datetime = attrs.field(converter=_accepted_at)
     terms_version: str = attrs.field(default=DATA_PRIVACY_TERMS_VERSION, converter=_terms_version)
     revoked_by: str | None = attrs.field(default=None, kw_only=True, converter=_revoked_by)
     revoked_at: dt.datetime | None = attrs.field(
@@ -143,17 +151,20 @@ class Consent:
         return self.revoked_at is not None
 
 
-def _host(value: object) -> str:
-    if isinstance(value, ApiEndpoint):
-        return str(value)
-    return str(parse_endpoint(value))  # type: ignore[arg-type]  # its errors mask secrets
+def _host(value: str | ApiEndpoint) -> str:
+    endpoint = value if isinstance(value, ApiEndpoint) else parse_endpoint(value)  # masks secrets
+    warn_if_app_host(endpoint)
+    return str(endpoint)
 
 
-def _secret(value: object) -> Secret:
-    return Secret(value)  # type: ignore[arg-type]
+def _secret(value: str | Secret) -> Secret:
+    return Secret(value)
 
 
-def _audience(value: object) -> Audience:
+AudienceName = Literal["admins", "admins_and_contributors"]
+
+
+def _audience(value: Audience | AudienceName) -> Audience:
     try:
         return Audience(value)
     except ValueError:
@@ -162,7 +173,7 @@ def _audience(value: object) -> Audience:
         raise ConfigurationError(msg) from None
 
 
-def _export_user(value: object) -> str | None:
+def _export_user(value: str | Actor | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, Actor):
@@ -455,6 +466,7 @@ class Connection:
             retry=options.retry,
             rate_limits=options.rate_limits,
             transport=options.sync_transport(),
+            time_scale=options.time_scale,
         )
 
     def async_client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> AsyncClient:
@@ -469,6 +481,7 @@ class Connection:
             retry=options.retry,
             rate_limits=options.rate_limits,
             transport=options.async_transport(),
+            time_scale=options.time_scale,
         )
 
     def check_client(self, client: Client | AsyncClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -40,7 +40,8 @@ class ExportMode(str, enum.Enum):
     MIRROR = "mirror"
 
 
-def _name(value: object) -> str:
+def _name(name: str) -> str:
+    value: object = name  # checked for callers without type checking
     if not isinstance(value, str):
         msg = f"The destination name must be a string, not {type(value).__name__}."
         raise ConfigurationError(msg)
@@ -54,7 +55,7 @@ def _name(value: object) -> str:
     return text
 
 
-def _list_id(value: object) -> int:
+def _list_id(value: int | str) -> int:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -83,11 +84,13 @@ def _mapping(_: object, __: attrs.Attribute[Any], value: object) -> None:
         raise FieldMappingError(msg)
 
 
-def _tags(value: object) -> tuple[str, ...]:
+def _tags(tags: Iterable[str]) -> tuple[str, ...]:
+    value: object = tags  # checked for callers without type checking
     if isinstance(value, str) or not isinstance(value, Iterable):
         msg = f"tags must be a sequence of tag names, not {value!r}."
         raise ConfigurationError(msg)
     out: dict[str, None] = {}
+    tag: object
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
             msg = f"Tag {tag!r} is not a tag name; expected non-blank strings."
@@ -99,14 +102,15 @@ def _tags(value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _run_automations(value: object) -> bool:
+def _run_automations(flag: bool) -> bool:  # noqa: FBT001 - an attrs converter
+    value: object = flag  # checked for callers without type checking
     if not isinstance(value, bool):
         msg = f"run_automations must be True or False, not {value!r}."
         raise ConfigurationError(msg)
     return value
 
 
-def _sync_mode(value: object) -> ExportMode:
+def _sync_mode(value: ExportMode | Literal["upsert", "mirror"]) -> ExportMode:
     try:
         return ExportMode(value)
     except ValueError:

@@ -12,7 +12,7 @@ with the formatters of ``_formats.py``. The mapper's names are re-exported from 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
@@ -57,7 +57,7 @@ def _check_transform(_: object, __: attrs.Attribute[Any], value: object) -> None
         raise FieldMappingError(msg)
 
 
-def _attribute_name(value: object) -> str:
+def _attribute_name(value: str) -> str:
     return _check_attribute_name(value, "attribute name")
 
 
@@ -85,14 +85,15 @@ def _as_attribute(value: object, what: str) -> Attribute:
     return Attribute(_check_attribute_name(value, what))
 
 
-def _tag_text(value: object) -> str:
+def _tag_text(tag: str) -> str:
+    value: object = tag  # checked for callers without type checking
     if not isinstance(value, str) or not value.strip():
         msg = f"A tag must be a non-blank string, not {value!r}."
         raise FieldMappingError(msg)
     return value.strip()
 
 
-def _rule_attribute(value: object) -> Attribute:
+def _rule_attribute(value: str | Attribute) -> Attribute:
     return _as_attribute(value, "tag rule's attribute")
 
 
@@ -113,7 +114,8 @@ class FlagTag:
     tag: str = attrs.field(converter=_tag_text)
 
 
-def _prefix(value: object) -> str:
+def _prefix(prefix: str) -> str:
+    value: object = prefix  # checked for callers without type checking
     if not isinstance(value, str):
         msg = f"A tag prefix must be a string, not {value!r}."
         raise FieldMappingError(msg)
@@ -159,7 +161,17 @@ def _field_ref(ref: object) -> FieldRef:
     return ref.strip()
 
 
-def _fields(value: object) -> tuple[tuple[FieldRef, Attribute], ...]:
+#: What ``FieldMapping(fields=...)`` takes: field references (``str`` or ``int``) to
+#: attributes, as a mapping or as pairs. The mapping's key type is ``Any`` because mapping
+#: keys are invariant: a ``dict[str, str]`` is not a ``Mapping[str | int, str]``. Keys are
+#: checked when the mapping is made.
+FieldsArg = Union[  # noqa: UP007
+    Mapping[Any, Union[str, Attribute]],  # noqa: UP007
+    Sequence[tuple[FieldRef, Union[str, Attribute]]],  # noqa: UP007
+]
+
+
+def _fields(value: FieldsArg) -> tuple[tuple[FieldRef, Attribute], ...]:
     if isinstance(value, Mapping):
         items: Iterable[Any] = value.items()
     elif isinstance(value, (list, tuple)):
@@ -186,7 +198,7 @@ def _fields(value: object) -> tuple[tuple[FieldRef, Attribute], ...]:
     return tuple(out)
 
 
-def _tags(value: object) -> tuple[TagRule, ...]:
+def _tags(value: TagRule | Sequence[TagRule]) -> tuple[TagRule, ...]:
     if isinstance(value, (FlagTag, ValueTag)):
         return (value,)
     if not isinstance(value, (list, tuple)):
@@ -202,7 +214,8 @@ def _tags(value: object) -> tuple[TagRule, ...]:
     return tuple(value)
 
 
-def _email(value: object) -> Attribute:
+def _email(email: str | Attribute) -> Attribute:
+    value: object = email  # checked for callers without type checking
     if value is None or (isinstance(value, str) and not value.strip()):
         msg = (
             "The mapping has no Email: set email= to the profile attribute that holds each "
@@ -218,15 +231,15 @@ def _optional(value: object, what: str) -> Attribute | None:
     return _as_attribute(value, f"{what} attribute")
 
 
-def _first_name(value: object) -> Attribute | None:
+def _first_name(value: str | Attribute | None) -> Attribute | None:
     return _optional(value, "first_name")
 
 
-def _last_name(value: object) -> Attribute | None:
+def _last_name(value: str | Attribute | None) -> Attribute | None:
     return _optional(value, "last_name")
 
 
-def _phone(value: object) -> Attribute | None:
+def _phone(value: str | Attribute | None) -> Attribute | None:
     return _optional(value, "phone")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
 import attrs
 
@@ -36,14 +37,15 @@ class Audience(str, enum.Enum):
         return role is Role.ADMIN or self is Audience.ADMINS_AND_CONTRIBUTORS
 
 
-def _user(value: object) -> str:
+def _user(user: str) -> str:
+    value: object = user  # checked for callers without type checking
     if not isinstance(value, str) or not value.strip():
         msg = f"An actor needs a non-blank user identity (a name or email), not {value!r}."
         raise ConfigurationError(msg)
     return value.strip()
 
 
-def _role(value: object) -> Role:
+def _role(value: Role | Literal["admin", "contributor"]) -> Role:
     try:
         return Role(value)
     except ValueError:

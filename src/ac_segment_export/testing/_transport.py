@@ -31,6 +31,11 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def __repr__(self) -> str:
         return f"EmulatorTransport({self._emulator!r})"
 
+    @property
+    def time_scale(self) -> float:
+        """The emulator's time scale (an exporter's report states it)."""
+        return self._emulator.time_scale
+
     def _dispatch(self, request: httpx.Request, body: bytes) -> Reply | None:
         url = request.url
         return self._emulator.dispatch(
