@@ -42,7 +42,13 @@ def _engine_run(n: int, sync: Any, changed: set[int], *, list_id: int = 1) -> tu
         ExportOptions,
         FieldMapping,
     )
-    from ac_segment_export._export._commands import Both, Call, Pull, Sent  # noqa: PLC0415
+    from ac_segment_export._export._commands import (  # noqa: PLC0415
+        Call,
+        Collect,
+        Pull,
+        Sent,
+        Start,
+    )
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -69,6 +75,7 @@ def _engine_run(n: int, sync: Any, changed: set[int], *, list_id: int = 1) -> tu
             yield {**row, "First": row["First"] + " changed"} if i in changed else row
 
     rows = source()
+    answered: list[tuple[int, Any]] = []
     started = time.process_time()
     gen = engine.run()
     send: Any = None
@@ -82,8 +89,10 @@ def _engine_run(n: int, sync: Any, changed: set[int], *, list_id: int = 1) -> tu
             send = list(itertools.islice(rows, command.n))
         elif isinstance(command, Call):
             send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Both):
-            send = (Sent(answer(command.first), False), answer(command.second))
+        elif isinstance(command, Start):
+            answered.append((command.token, Sent(answer(command.op), False)))
+        elif isinstance(command, Collect):
+            send, answered[:] = list(answered), []
     return time.process_time() - started, report
 
 
