@@ -47,5 +47,12 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/run.py", *session.posargs)
 
 
+@nox.session(name="bench-workspace", default=False)
+def bench_workspace(session: nox.Session) -> None:
+    """The workspace's incremental-sync diff, memory, bytes and history (bench/workspace.py)."""
+    session.install(".[tests]")
+    session.run("python", "bench/workspace.py", *session.posargs)
+
+
 def sorted_docs() -> list[str]:
     return sorted(str(p) for p in Path("docs").glob("*.md"))

@@ -29,6 +29,7 @@ from ac_segment_export._core.errors import (
     ConsentRequiredError,
     ErrorDetail,
     ExportAbortedError,
+    ExportInProgressError,
     FieldMappingError,
     HostNotFoundError,
     MirrorRefusedError,
@@ -38,11 +39,13 @@ from ac_segment_export._core.errors import (
     PermissionDeniedError,
     PolicyError,
     RateLimitError,
+    SecretNotFoundError,
     ServerError,
     ServiceUnavailableError,
     TLSHandshakeError,
     UnprocessableEntityError,
     UnsupportedSourceError,
+    WorkspaceError,
 )
 from ac_segment_export._core.hosts import ApiEndpoint, parse_endpoint
 from ac_segment_export._core.ops import Operation
@@ -75,9 +78,12 @@ from ac_segment_export._export import (
     ExportOptions,
     ExportReport,
     FileCheckpoint,
+    MirrorUnsubscribe,
     OutcomeStatus,
     Progress,
     RecordOutcome,
+    SyncMeta,
+    SyncStateStore,
 )
 from ac_segment_export._model import (
     DATA_PRIVACY_NOTICE,
@@ -98,6 +104,15 @@ from ac_segment_export._model import (
     Role,
     TagRule,
     ValueTag,
+)
+from ac_segment_export._workspace import (
+    RunRecord,
+    RunStatus,
+    SavedConnection,
+    SavedExport,
+    Schedule,
+    SQLiteSyncState,
+    Workspace,
 )
 
 __all__ = [
@@ -146,6 +161,7 @@ __all__ = [
     "ErrorDetail",
     "ExportAbortedError",
     "ExportDestination",
+    "ExportInProgressError",
     "ExportMode",
     "ExportOptions",
     "ExportReport",
@@ -163,6 +179,7 @@ __all__ = [
     "MappedProfile",
     "MembershipStatus",
     "MirrorRefusedError",
+    "MirrorUnsubscribe",
     "MissingColumnError",
     "NotFoundError",
     "Operation",
@@ -179,15 +196,26 @@ __all__ = [
     "ResolvedDestination",
     "RetryPolicy",
     "Role",
+    "RunRecord",
+    "RunStatus",
+    "SQLiteSyncState",
+    "SavedConnection",
+    "SavedExport",
+    "Schedule",
     "Secret",
+    "SecretNotFoundError",
     "ServerError",
     "ServiceUnavailableError",
+    "SyncMeta",
+    "SyncStateStore",
     "TLSHandshakeError",
     "TagRule",
     "UnprocessableEntityError",
     "UnsupportedSourceError",
     "User",
     "ValueTag",
+    "Workspace",
+    "WorkspaceError",
     "__version__",
     "parse_endpoint",
 ]

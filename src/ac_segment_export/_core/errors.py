@@ -7,10 +7,13 @@
     │   ├── FieldMappingError             no Email mapping, unknown or ambiguous field
     │   │   └── MissingColumnError        a mapped column the source does not have (nothing sent)
     │   ├── UnsupportedSourceError (TypeError)  profiles that are not an iterable of mappings
+    │   ├── SecretNotFoundError           a stored key reference that resolves to nothing
 │   └── CheckpointMismatchError       a checkpoint reused with another input (nothing sent)
     ├── PolicyError                       the library's own rules refused the action
     │   ├── ConsentRequiredError          no recorded data-privacy consent on the connection
-    │   └── PermissionDeniedError         the acting user's role does not allow the action
+    │   ├── PermissionDeniedError         the acting user's role does not allow the action
+    │   └── ExportInProgressError         another run of the saved export holds its lease
+    ├── WorkspaceError                    the workspace database cannot be used as it is
     ├── APIError                          talking to ActiveCampaign failed; .method, .url
     │   ├── APIConnectionError            network failure (after retries); names the host
     │   │   ├── APIUnreachableError           the connection could not be opened: nothing was sent
@@ -66,6 +69,7 @@ __all__ = [
     "ConsentRequiredError",
     "ErrorDetail",
     "ExportAbortedError",
+    "ExportInProgressError",
     "FieldMappingError",
     "HostNotFoundError",
     "MirrorRefusedError",
@@ -75,11 +79,13 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyError",
     "RateLimitError",
+    "SecretNotFoundError",
     "ServerError",
     "ServiceUnavailableError",
     "TLSHandshakeError",
     "UnprocessableEntityError",
     "UnsupportedSourceError",
+    "WorkspaceError",
 ]
 
 KEY_LOCATION_HINT = (
@@ -449,3 +455,42 @@ class MirrorRefusedError(ExportAbortedError):
         super().__init__(message, report=report)
         self.leavers = leavers
         self.active = active
+
+
+class SecretNotFoundError(ConfigurationError):
+    """A stored connection's API key could not be found where its reference points.
+
+    The environment variable is not set, no secret provider was given for a ``ref``, or the
+    provider failed. The message names the variable or reference, never a key.
+
+    Attributes:
+        reference: ``"env:NAME"`` or ``"ref:REF"``: where the key was looked for.
+    """
+
+    def __init__(self, message: str, *, reference: str) -> None:
+        super().__init__(message)
+        self.reference = reference
+
+
+class ExportInProgressError(PolicyError):
+    """Another run of the same saved export is going on: this one was refused (nothing sent).
+
+    Attributes:
+        export: The saved export's name.
+        holder: Who holds the lease (the acting user, process and host).
+        since: When that run took it (UTC).
+        heartbeat: When its holder last showed it is alive (UTC).
+    """
+
+    def __init__(
+        self, message: str, *, export: str, holder: str, since: Any, heartbeat: Any
+    ) -> None:
+        super().__init__(message)
+        self.export = export
+        self.holder = holder
+        self.since = since
+        self.heartbeat = heartbeat
+
+
+class WorkspaceError(ACSegmentExportError):
+    """The workspace database cannot be used: not a workspace, damaged, or from a newer version."""

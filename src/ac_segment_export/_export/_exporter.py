@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import importlib.util
+import json
 import logging
+import re
 import signal
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ac_segment_export._core.errors import (
     APIError,
     ConfigurationError,
     ExportAbortedError,
+    FieldMappingError,
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
@@ -43,6 +47,7 @@ from ac_segment_export._export._sources import (
     mapped_columns,
     open_source,
 )
+from ac_segment_export._export._sync import SyncSession, SyncStateStore
 from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
@@ -63,6 +68,8 @@ logger = logging.getLogger("ac_segment_export")
 Profiles = Iterable[Mapping[str, Any]]
 #: What ``run`` takes: profiles, or a frame (pandas, polars, pyarrow, DuckDB: Arrow-streamable).
 ProfileSource = Iterable[Mapping[str, Any]] | ArrowStreamable
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class CancelToken:
@@ -101,7 +108,15 @@ class _BaseExporter(Generic[C]):
         on_progress: Callable[[Progress], None] | None = None,
         progress: bool = False,
         exported_sink: Callable[[RecordOutcome], None] | None = None,
+        sync_state: SyncStateStore | None = None,
+        full_refresh: bool = False,
     ) -> None:
+        if not isinstance(cast("object", sync_state), SyncStateStore | None):
+            msg = f"sync_state must be a SyncStateStore, not {type(sync_state).__name__}."
+            raise ConfigurationError(msg)
+        if not isinstance(cast("object", full_refresh), bool):
+            msg = f"full_refresh must be True or False, not {full_refresh!r}."
+            raise ConfigurationError(msg)
         _check_arguments(
             options=options,
             mapper=mapper,
@@ -124,6 +139,9 @@ class _BaseExporter(Generic[C]):
         self.exported_sink = exported_sink
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
+        #: Incremental sync: the export's state (only changed contacts are sent).
+        self.sync_state = sync_state
+        self.full_refresh = full_refresh
 
     def _check_client(self, client: object) -> None:
         """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
@@ -173,6 +191,20 @@ class _BaseExporter(Generic[C]):
         d = self.destination
         return f"list={d.list_id};name={d.name};mode={d.mode.value}"
 
+    def sync_fingerprint(self) -> str:
+        """What incremental sync's hashes depend on: a change forces a full refresh."""
+        d = self.destination
+        try:
+            definition: object = d.to_dict(include_connection=False)
+        except FieldMappingError:  # transforms without names, or a custom mapper: by repr
+            definition = _ADDRESS.sub("", repr((d.mapping, d.list_id, d.tags, d.mode)))
+        o = self.options
+        if self.mapper is not None:
+            definition = (definition, _ADDRESS.sub("", repr(self.mapper)))
+        parts = (definition, d.run_automations, o.phone_e164, o.default_country_code)
+        text = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
     def _engine(
         self,
         resolved: Any,
@@ -182,6 +214,15 @@ class _BaseExporter(Generic[C]):
     ) -> Engine:
         d = self.destination
         o = _scaled(self.options, _poll_time_scale(client))
+        sync = None
+        if self.sync_state is not None:
+            sync = SyncSession(
+                self.sync_state,
+                fingerprint=self.sync_fingerprint(),
+                full_refresh=self.full_refresh,
+                every=o.full_refresh_every,
+                dry_run=o.dry_run,
+            )
         report = ExportReport(
             destination=d.name,
             list_id=d.list_id,
@@ -214,6 +255,7 @@ class _BaseExporter(Generic[C]):
             cancelled=lambda: self.cancel.cancelled,
             on_progress=self._progress_callback(total),
             clock=clock,
+            sync=sync,
         )
 
     def _progress_callback(self, total: int | None) -> Callable[[Progress], None] | None:
@@ -266,6 +308,9 @@ class _BaseExporter(Generic[C]):
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
+        if engine.sync is not None:
+            engine.sync.finish(complete=not (report.stopped_early or interrupted or engine.fatal))
+            report.sync_problem = engine.sync.problem
         if self.checkpoint is not None and engine.checkpointing:
             if report.stopped_early or interrupted:
                 if engine.input_checked:
@@ -320,6 +365,10 @@ class Exporter(_BaseExporter["Client"]):
         progress: Show a progress bar (needs the ``progress`` extra: tqdm).
         exported_sink: Called with the outcome of every exported profile (they are counted
             but not kept in the report).
+        sync_state: Incremental sync: the export's :class:`SyncStateStore`. Only profiles
+            that are new or whose values changed since ActiveCampaign last confirmed them
+            are sent; the others are ``unchanged``.
+        full_refresh: With *sync_state*: send everything and rebuild the state.
 
     Raises:
         ConsentRequiredError: The connection has no data-privacy consent (before any I/O).

@@ -111,6 +111,9 @@ class ExportOptions:
             the list's active members.
         allow_empty: Mirror may run with a segment that holds no readable email (and so
             unsubscribe every member of the list).
+        full_refresh_every: Incremental sync (a saved export, or an exporter given a sync
+            state): seconds after which a run sends every profile again, healing edits made
+            inside ActiveCampaign (default 7 days; 0 sends everything every run).
     """
 
     dry_run: bool = attrs.field(default=False, validator=_flag)
@@ -132,6 +135,7 @@ class ExportOptions:
     cancel_grace: float = attrs.field(default=60.0, validator=_seconds())
     max_unsubscribe_fraction: float = attrs.field(default=0.5, validator=_fraction)
     allow_empty: bool = attrs.field(default=False, validator=_flag)
+    full_refresh_every: float = attrs.field(default=7 * 86400.0, validator=_seconds())
 
     def __attrs_post_init__(self) -> None:
         if self.phone_e164:
