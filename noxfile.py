@@ -50,8 +50,15 @@ def spark(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Throughput, CPU per profile and memory of an export (see docs/benchmarks.md)."""
-    session.install(".[tests]")
+    session.install(".[tests]", "py-spy")  # py-spy: `cpu --flame`
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session(name="bench-workspace", default=False)
+def bench_workspace(session: nox.Session) -> None:
+    """The workspace's incremental-sync diff, memory, bytes and history (bench/workspace.py)."""
+    session.install(".[tests]")
+    session.run("python", "bench/workspace.py", *session.posargs)
 
 
 def sorted_docs() -> list[str]:

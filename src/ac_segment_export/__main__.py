@@ -11,15 +11,7 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ac_segment_export import (
-    Client,
-    Connection,
-    ExportDestination,
-    Exporter,
-    ExportOptions,
-    FieldMapping,
-)
-from ac_segment_export._core.config import RateLimits, RetryPolicy
+from ac_segment_export import ExportDestination, Exporter, FieldMapping
 from ac_segment_export.testing import ActiveCampaignEmulator
 
 if TYPE_CHECKING:
@@ -61,10 +53,11 @@ def demo(profiles: int, time_scale: float) -> int:
     emu.add_contact("customer3@example.org", lists={list_id: 2})  # unsubscribed earlier
     emu.exclude_email("customer5@example.org")
 
-    connection = Connection(
-        display_name="Marketing AC", host="acme.api-us1.com", api_key=_API_KEY
-    ).accept_data_privacy_terms(accepted_by="ana@contoso.com")
-    connection = connection.with_export_user("ana@contoso.com")
+    # One call wires everything to the emulator: its transport, its rate limits on its clock,
+    # and its time scale, from which the exporter takes its poll timing.
+    connection = emu.connection(
+        "Marketing AC", accepted_by="ana@contoso.com", export_user="ana@contoso.com"
+    )
     destination = ExportDestination(
         connection,
         "VIP customers",
@@ -77,25 +70,11 @@ def demo(profiles: int, time_scale: float) -> int:
             fields={"LOYALTY_TIER": "Tier"},
         ),
     )
-    client = Client(
-        "acme.api-us1.com",
-        _API_KEY,
-        transport=emu.transport(),
-        rate_limits=RateLimits().scaled(time_scale),
-        retry=RetryPolicy(max_backoff=1.0),
-    )
     print(
         f"Exporting {profiles:,} generated profiles into the built-in ActiveCampaign "
         f"emulator (ActiveCampaign's limits, time x{time_scale:g})..."
     )
-    with client:
-        report = Exporter(
-            destination,
-            client=client,
-            options=ExportOptions(
-                first_poll_delay=1.0 / time_scale, poll_interval=2.0 / time_scale
-            ),
-        ).run(sample_profiles(profiles))
+    report = Exporter(destination).run(sample_profiles(profiles))
     print(report.summary())
     shown = report.outcomes[:8]
     if shown:

@@ -305,7 +305,7 @@ def test_interrupted_then_failed_batch_is_not_reported_failed() -> None:
         accepted_by="qa@example.com"
     )
     destination = ExportDestination(connection, "Storm", list_id, MAPPING)
-    rows = [{"email": f"user{i}@example.com"} for i in range(250)]
+    rows = [{"email": f"user{i}@example.com", "first": "F", "last": "L"} for i in range(250)]
     with Client(
         "acme.api-us1.com",
         API_KEY,
@@ -356,7 +356,7 @@ def test_ghost_batch_of_a_retried_submit_is_not_reported_failed() -> None:
             destination,
             client=client,
             options=ExportOptions(first_poll_delay=0.001, poll_interval=0.0005),
-        ).run([{"email": f"user{i}@example.com"} for i in range(250)])
+        ).run([{"email": f"user{i}@example.com", "first": "F", "last": "L"} for i in range(250)])
     emu.settle()
     held = set(emu.list_members(list_id))
     assert len(held) == 250

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 
@@ -199,3 +200,36 @@ def test_oversleeping_caller_does_not_shorten_the_next_gap() -> None:
     clock.now = due + 0.04
     limiter._overslept(due)
     assert limiter._reserve(None) == pytest.approx(0.1)
+
+
+def test_a_late_bulk_request_does_not_push_the_bulk_schedule_back() -> None:
+    """Bulk slots keep their schedule after a late wake-up; the account's moves back."""
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimits(bulk_per_minute=60, bulk_headroom=0), clock=clock)
+    limiter._reserve(250)
+    wait = limiter._reserve(250)
+    assert wait == pytest.approx(1.0)
+    due = clock.now + wait
+    clock.now = due + 0.3  # woke 0.3 s late
+    limiter._overslept(due, 250)
+    assert limiter._reserve(250) == pytest.approx(0.7)  # the slot at 2.0 s, as scheduled
+
+
+def test_late_bulk_requests_never_exceed_the_sliding_window() -> None:
+    """Sent up to one interval late at random, no minute ever holds more than the limit."""
+    rng = random.Random(20261202)
+    clock = FakeClock()
+    limiter = acx.RateLimiter(acx.RateLimits(), clock=clock)  # 100 a minute, 1% headroom
+    interval = 60 / 99
+    arrivals: list[float] = []
+    for _ in range(600):
+        wait = limiter._reserve(250)
+        due = clock.now + wait
+        clock.now = due + rng.uniform(0, interval * 0.99)  # wakes late, sends at once
+        limiter._overslept(due, 250)
+        arrivals.append(clock.now)
+    starts = 0
+    for end, at in enumerate(arrivals):
+        while arrivals[starts] <= at - 60:
+            starts += 1
+        assert end - starts + 1 <= 100

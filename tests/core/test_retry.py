@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
+import tenacity
 
 import ac_segment_export as acx
 from ac_segment_export._core.http import RequestSpec, parse_retry_after
 from ac_segment_export._core.retry import (
+    Attempts,
     is_retryable,
     may_have_applied,
     rate_limit_wait,
@@ -177,3 +182,143 @@ def test_policy_rate_limit_budget_defaults() -> None:
 def test_may_have_applied(exc: BaseException, unclear: bool) -> None:
     """Unclear endings (timeouts, drops, 5xx, odd 2xx) may have been applied; refusals not."""
     assert may_have_applied(exc) is unclear
+
+
+# -- the attempt loop: the first attempt without tenacity, the rest with it ---------------------
+
+
+def _run(policy: acx.RetryPolicy, spec: RequestSpec, outcomes: list[BaseException | None]) -> int:
+    """Drive Attempts; attempt *n* raises ``outcomes[n]`` (None: succeeds). Returns attempts."""
+    made = 0
+    for attempt in Attempts(policy, spec):
+        with attempt:
+            made += 1
+            outcome = outcomes[made - 1]
+            if outcome is not None:
+                raise outcome
+    return made
+
+
+async def _arun(
+    policy: acx.RetryPolicy, spec: RequestSpec, outcomes: list[BaseException | None]
+) -> int:
+    made = 0
+    async for attempt in Attempts(policy, spec):
+        with attempt:
+            made += 1
+            outcome = outcomes[made - 1]
+            if outcome is not None:
+                raise outcome
+    return made
+
+
+def _drive(
+    runner: str, policy: acx.RetryPolicy, spec: RequestSpec, outcomes: list[BaseException | None]
+) -> int:
+    if runner == "sync":
+        return _run(policy, spec, outcomes)
+    return asyncio.run(_arun(policy, spec, outcomes))
+
+
+def _no_tenacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a request that succeeds at once should not start tenacity")
+
+    monkeypatch.setattr(tenacity, "Retrying", refuse)
+    monkeypatch.setattr(tenacity, "AsyncRetrying", refuse)
+
+
+def test_a_first_attempt_that_succeeds_never_starts_tenacity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The common case costs one context manager, not tenacity's loop (sync and async)."""
+    _no_tenacity(monkeypatch)
+    assert _run(acx.RetryPolicy(), READ, [None]) == 1
+    assert asyncio.run(_arun(acx.RetryPolicy(), READ, [None])) == 1
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_tenacity_takes_over_from_a_failed_first_attempt(runner: str) -> None:
+    """Two failures then a success: three attempts, two retries reported, backoff skipped."""
+    retries: list[tuple[str, float]] = []
+    policy = acx.RetryPolicy.for_tests()
+    failure = _status(acx.ServerError, 500)
+    outcomes: list[BaseException | None] = [failure, failure, None]
+
+    def on_retry(exc: BaseException, wait: float) -> None:
+        retries.append((type(exc).__name__, wait))
+
+    attempts = Attempts(policy, READ, on_retry=on_retry)
+
+    async def adrive() -> int:
+        made = 0
+        async for attempt in attempts:
+            with attempt:
+                made += 1
+                if outcomes[made - 1] is not None:
+                    raise failure
+        return made
+
+    def drive() -> int:
+        made = 0
+        for attempt in attempts:
+            with attempt:
+                made += 1
+                if outcomes[made - 1] is not None:
+                    raise failure
+        return made
+
+    made = drive() if runner == "sync" else asyncio.run(adrive())
+    assert made == 3
+    assert retries == [("ServerError", 0.0), ("ServerError", 0.0)]
+    assert attempts.maybe_applied  # a 500 may have been carried out
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_a_first_failure_that_is_not_retried_is_raised_as_is(runner: str) -> None:
+    """A 404, a foreign exception and a KeyboardInterrupt leave after one attempt, unchanged."""
+    for exc in (_status(acx.NotFoundError, 404), ValueError("not ours"), KeyboardInterrupt()):
+        with pytest.raises(type(exc)) as raised:
+            _drive(runner, acx.RetryPolicy.for_tests(), READ, [exc])
+        assert raised.value is exc
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_the_elapsed_budget_counts_the_first_attempt(runner: str) -> None:
+    """``max_elapsed`` runs from the first attempt's start, as when tenacity ran it too."""
+    policy = acx.RetryPolicy(max_attempts=10, max_elapsed=0.05, backoff=False)
+    slow = acx.APIConnectionError("x", **KW)
+    made = 0
+
+    def drive() -> None:
+        nonlocal made
+        for attempt in Attempts(policy, READ):
+            with attempt:
+                made += 1
+                time.sleep(0.06)  # the first attempt alone uses up the budget
+                raise slow
+
+    async def adrive() -> None:
+        nonlocal made
+        async for attempt in Attempts(policy, READ):
+            with attempt:
+                made += 1
+                await asyncio.sleep(0.06)
+                raise slow
+
+    with pytest.raises(acx.APIConnectionError) as raised:
+        drive() if runner == "sync" else asyncio.run(adrive())
+    assert made == 1
+    assert raised.value.maybe_applied  # marked by the loop on the way out
+
+
+@pytest.mark.parametrize("runner", ["sync", "async"])
+def test_rate_limits_after_a_first_one_use_their_own_budget(runner: str) -> None:
+    """A 429 on the first attempt, then 500s: the 429 does not count against max_attempts."""
+    policy = acx.RetryPolicy(max_attempts=2, backoff=False)
+    limited = acx.RateLimitError("x", status_code=429, retry_after=0.0, **KW)
+    failure = _status(acx.ServerError, 500)
+    outcomes: list[BaseException | None] = [limited, failure, failure, None]
+    with pytest.raises(acx.ServerError):
+        _drive(runner, policy, READ, outcomes)
+    assert _drive(runner, policy, READ, [limited, failure, None]) == 3

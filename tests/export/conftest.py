@@ -106,7 +106,13 @@ async def aclient(emu: ActiveCampaignEmulator) -> AsyncIterator[AsyncClient]:
 
 def profile(i: int, **extra: Any) -> dict[str, Any]:
     """A well-formed profile number *i*."""
-    row: dict[str, Any] = {"email": f"user{i}@example.com", "first": f"First{i}", "last": "Last"}
+    row: dict[str, Any] = {
+        "email": f"user{i}@example.com",
+        "first": f"First{i}",
+        "last": "Last",
+        "phone": None,  # the mapping's optional columns, empty
+        "tier": None,
+    }
     row.update(extra)
     return row
 

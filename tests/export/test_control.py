@@ -258,11 +258,17 @@ async def test_resume_after_task_cancellation_async(
 
 def _csv_rows(n: int) -> csv.DictReader[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["email", "first", "last", "tier"])
+    writer = csv.DictWriter(buffer, fieldnames=["email", "first", "last", "phone", "tier"])
     writer.writeheader()
     for i in range(n):
         writer.writerow(
-            {"email": f"user{i}@example.com", "first": f"Fïrst{i}", "last": "", "tier": "gold"}
+            {
+                "email": f"user{i}@example.com",
+                "first": f"Fïrst{i}",
+                "last": "",
+                "phone": "",
+                "tier": "gold",
+            }
         )
     buffer.seek(0)
     return csv.DictReader(buffer)

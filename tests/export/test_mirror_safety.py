@@ -17,10 +17,14 @@ from ac_segment_export import (
     ExportMode,
     FieldMapping,
     MirrorRefusedError,
+    MissingColumnError,
     OutcomeStatus,
 )
 
-from .conftest import MAPPING, fast, make_client, make_emulator
+from .conftest import fast, make_client, make_emulator
+
+#: Mirror tests read segments of emails only.
+EMAILS = FieldMapping(email="email")
 
 if TYPE_CHECKING:
     from ac_segment_export import Connection
@@ -37,7 +41,7 @@ def _account(members: int) -> ActiveCampaignEmulator:
     return emu
 
 
-def _mirror(connection: Connection, mapping: FieldMapping = MAPPING) -> ExportDestination:
+def _mirror(connection: Connection, mapping: FieldMapping = EMAILS) -> ExportDestination:
     return ExportDestination(connection, "VIP mirror", 1, mapping, mode=ExportMode.MIRROR)
 
 
@@ -48,7 +52,7 @@ def _active(emu: ActiveCampaignEmulator) -> set[str]:
 def test_rejected_members_stay_subscribed(connection: Connection) -> None:
     """3 of 10 members have a bad Score: rejected, and still subscribed (not leavers)."""
     emu = _account(12)
-    mapping = attrs.evolve(MAPPING, fields={"TIER": "tier", "SCORE": "score"})
+    mapping = attrs.evolve(EMAILS, fields={"SCORE": "score"})
     rows: list[dict[str, Any]] = [{"email": f"m{i}@example.com", "score": i} for i in range(10)]
     for i in (2, 5, 7):
         rows[i]["score"] = "n/a"
@@ -120,9 +124,19 @@ def test_an_empty_segment_is_refused_unless_allowed(connection: Connection) -> N
 
 def test_a_segment_whose_emails_cannot_be_read_counts_as_empty(connection: Connection) -> None:
     emu = _account(50)
-    rows = [{"mail": f"m{i}@example.com"} for i in range(50)]  # the email column is misnamed
+    rows = [{"email": None} for i in range(50)]  # an email column holding nothing
     with make_client(emu) as client, pytest.raises(MirrorRefusedError):
         Exporter(_mirror(connection), client=client, options=fast()).run(rows)
+    assert len(_active(emu)) == 50
+
+
+def test_a_misnamed_email_column_is_refused_before_any_request(connection: Connection) -> None:
+    emu = _account(50)
+    rows = [{"mail": f"m{i}@example.com"} for i in range(50)]  # the email column is misnamed
+    with make_client(emu) as client, pytest.raises(MissingColumnError) as caught:
+        Exporter(_mirror(connection), client=client, options=fast()).run(rows)
+    assert caught.value.suggestions == {"email": "mail"}
+    assert emu.requests == []
     assert len(_active(emu)) == 50
 
 

@@ -106,7 +106,7 @@ def test_a_profile_rejected_for_a_bad_value_keeps_its_email(
 def test_a_thousand_rejections_for_one_reason_are_one_reason(
     destination: acx.ExportDestination, client: acx.Client
 ) -> None:
-    rows = [{"email": f"user{i}.example.com"} for i in range(1000)]
+    rows = [{**profile(i), "email": f"user{i}.example.com"} for i in range(1000)]
     rows += [profile(i) for i in range(5)]
     rows += [profile(0), profile(1)]  # two duplicates
     report = run(destination, client, rows)
@@ -339,8 +339,8 @@ def test_the_html_says_a_run_was_cancelled(
     token = acx.CancelToken()
 
     def rows() -> Any:
-        for i in range(600):
-            if i == 300:
+        for i in range(1200):
+            if i == 900:  # after the first 500, which the column check reads up front
                 token.cancel()
             yield profile(i)
 

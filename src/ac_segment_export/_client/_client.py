@@ -17,7 +17,12 @@ import attrs
 import httpx
 
 from ac_segment_export._client import _resources as res
-from ac_segment_export._core.config import DEFAULT_TIMEOUT, RateLimits, RetryPolicy
+from ac_segment_export._core.config import (
+    DEFAULT_TIMEOUT,
+    RateLimits,
+    RetryPolicy,
+    check_time_scale,
+)
 from ac_segment_export._core.errors import (
     APIResponseValidationError,
     ConfigurationError,
@@ -67,6 +72,13 @@ def _package_version() -> str:
 
 
 _VERSION = _package_version()
+_HEADERS = {
+    "Accept": "application/json",
+    "User-Agent": f"ac-segment-export/{_VERSION} httpx/{httpx.__version__}",
+}
+_JSON_HEADERS = {**_HEADERS, "Content-Type": "application/json"}
+#: Parsed URLs a client keeps, by path (the exporter's few paths, and the latest others).
+_URL_CACHE_SIZE = 64
 
 
 @attrs.define
@@ -123,10 +135,14 @@ class _BaseClient:
         timeout: float | httpx.Timeout,
         retry: RetryPolicy,
         rate_limits: RateLimits | PacingBackend | SharedPacing,
+        time_scale: float = 1.0,
     ) -> None:
         self.endpoint = host if isinstance(host, ApiEndpoint) else parse_endpoint(host)
         if not isinstance(host, ApiEndpoint):  # a connection's client: it warned already
             warn_if_app_host(self.endpoint)
+        #: How much faster than real time the server's clock runs (1 for ActiveCampaign; an
+        #: emulator's ``time_scale``): the exporter divides its poll timing by it.
+        self.time_scale = check_time_scale(time_scale)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         raw_retry: object = retry
         if not isinstance(raw_retry, RetryPolicy):
@@ -138,6 +154,7 @@ class _BaseClient:
         self.stats = ClientStats()
         self._auth = ApiTokenAuth(self._api_key.reveal)
         self._redact = Redactor(self._api_key)
+        self._urls: dict[str, httpx.URL] = {}
 
     @property
     def base_url(self) -> str:
@@ -163,37 +180,54 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={str(self.endpoint)!r})"
 
-    def _headers(self) -> dict[str, str]:
-        return {
-            "Accept": "application/json",
-            "User-Agent": f"ac-segment-export/{_VERSION} httpx/{httpx.__version__}",
-        }
+    def _url(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.URL | str:
+        """The request's URL, parsed once a path (httpx parses and checks every URL it is given).
+
+        With query parameters the URL is written whole, the parameters encoded by
+        :class:`httpx.QueryParams` as ``build_request`` would, and parsed once (httpx parses
+        it again for each step that adds to it). A client whose own parameters must be merged
+        in, or a path that holds a query itself, goes through httpx unchanged.
+        """
+        path = spec.path
+        if "?" in path or "#" in path or http.params:
+            return self.base_url + path
+        if spec.params:
+            return httpx.URL(f"{self.base_url}{path}?{httpx.QueryParams(spec.params)}")
+        urls = self._urls
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:  # paths with IDs in them would grow it forever
+                urls.clear()
+            url = urls[path] = httpx.URL(self.base_url + path)
+        return url
 
     def _build(self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> httpx.Request:
-        headers = self._headers()
         kwargs: dict[str, Any] = {}
+        headers = _HEADERS
         if spec.content is not None:
             kwargs["content"] = spec.content
-            headers["Content-Type"] = "application/json"
+            headers = _JSON_HEADERS
         elif spec.json is not None:
             kwargs["json"] = spec.json
+        url = self._url(http, spec)
         return http.build_request(
             spec.method,
-            self.base_url + spec.path,
-            params=list(spec.params) or None,
-            headers=headers,
+            url,
+            params=None if isinstance(url, httpx.URL) else list(spec.params) or None,
+            headers=headers,  # build_request copies them into the request's own
             timeout=self.timeout,
             **kwargs,
         )
 
     def _check(self, response: httpx.Response, spec: RequestSpec, started: float) -> None:
-        logger.debug(
-            "%s %s -> %d (%.1f ms)",
-            spec.method,
-            response.request.url.copy_with(query=None),  # queries may hold emails (PII)
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the URL without its query costs a parse
+            logger.debug(
+                "%s %s -> %d (%.1f ms)",
+                spec.method,
+                response.request.url.copy_with(query=None),  # queries may hold emails (PII)
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         if response.status_code >= 300:
             error = status_error(response, spec, self._redact)
             if isinstance(error, RateLimitError):
@@ -249,6 +283,9 @@ class Client(_BaseClient):
         transport: An httpx transport to send through (an emulator's, in tests).
         http_client: An httpx client to send through instead of the client's own; it is not
             closed by :meth:`close`.
+        time_scale: How much faster than real time the server's clock runs: 1 for
+            ActiveCampaign, an emulator's ``time_scale`` for a time-scaled emulator (which
+            ``emu.client()`` sets). The exporter divides its poll timing by it.
 
     Raises:
         ConfigurationError: The host, key or an option is invalid (no request is sent).
@@ -267,8 +304,16 @@ class Client(_BaseClient):
         rate_limits: RateLimits | PacingBackend | SharedPacing = RateLimits(),  # noqa: B008
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
+        super().__init__(
+            host,
+            api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
@@ -426,8 +471,16 @@ class AsyncClient(_BaseClient):
         rate_limits: RateLimits | PacingBackend | SharedPacing = RateLimits(),  # noqa: B008
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(host, api_key, timeout=timeout, retry=retry, rate_limits=rate_limits)
+        super().__init__(
+            host,
+            api_key,
+            timeout=timeout,
+            retry=retry,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -15,6 +16,7 @@ __all__ = [
     "ClientOptions",
     "RateLimits",
     "RetryPolicy",
+    "check_time_scale",
 ]
 
 #: Seconds for connect, read, write and pool waits of one request.
@@ -170,6 +172,25 @@ class RateLimits:
         )
 
 
+def check_time_scale(value: object) -> float:
+    """A server clock's speed-up factor: a positive, finite number (1 is real time).
+
+    Raises:
+        ConfigurationError: *value* is not one.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        msg = f"time_scale must be a positive number, not {value!r}."
+        raise ConfigurationError(msg)
+    if value <= 0:
+        msg = f"time_scale must be a positive number, not {value!r}."
+        raise ConfigurationError(msg)
+    return float(value)
+
+
+def _time_scale(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    check_time_scale(value)
+
+
 def _timeout(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, httpx.Timeout):
         return
@@ -217,6 +238,8 @@ class ClientOptions:
         transport: An httpx transport to send through (an emulator's, in tests). A
             :class:`Client` needs an :class:`httpx.BaseTransport`, an :class:`AsyncClient`
             an :class:`httpx.AsyncBaseTransport`; the emulator's transport is both.
+        time_scale: How much faster than real time the server's clock runs (1 for
+            ActiveCampaign; an emulator's ``time_scale``); see :class:`Client`.
 
     Raises:
         ConfigurationError: An option has the wrong type or value.
@@ -230,6 +253,7 @@ class ClientOptions:
     transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = attrs.field(
         default=None, validator=_transport
     )
+    time_scale: float = attrs.field(default=1.0, validator=_time_scale)
 
     def sync_transport(self) -> httpx.BaseTransport | None:
         """The transport, for a :class:`Client`.

@@ -5,10 +5,15 @@
     ACSegmentExportError                  root of everything we raise
     ├── ConfigurationError (ValueError)   bad input, raised before any I/O
     │   ├── FieldMappingError             no Email mapping, unknown or ambiguous field
+    │   │   └── MissingColumnError        a mapped column the source does not have (nothing sent)
+    │   ├── UnsupportedSourceError (TypeError)  profiles that are not an iterable of mappings
+    │   ├── SecretNotFoundError           a stored key reference that resolves to nothing
 │   └── CheckpointMismatchError       a checkpoint reused with another input (nothing sent)
     ├── PolicyError                       the library's own rules refused the action
     │   ├── ConsentRequiredError          no recorded data-privacy consent on the connection
-    │   └── PermissionDeniedError         the acting user's role does not allow the action
+    │   ├── PermissionDeniedError         the acting user's role does not allow the action
+    │   └── ExportInProgressError         another run of the saved export holds its lease
+    ├── WorkspaceError                    the workspace database cannot be used as it is
     ├── APIError                          talking to ActiveCampaign failed; .method, .url
     │   ├── APIConnectionError            network failure (after retries); names the host
     │   │   ├── APIUnreachableError           the connection could not be opened: nothing was sent
@@ -65,19 +70,24 @@ __all__ = [
     "ConsentRequiredError",
     "ErrorDetail",
     "ExportAbortedError",
+    "ExportInProgressError",
     "FieldMappingError",
     "HostNotFoundError",
     "MirrorRefusedError",
+    "MissingColumnError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PolicyError",
     "RateBudgetUnavailableError",
     "RateLimitError",
+    "SecretNotFoundError",
     "ServerError",
     "ServiceUnavailableError",
     "TLSHandshakeError",
     "UnprocessableEntityError",
+    "UnsupportedSourceError",
+    "WorkspaceError",
 ]
 
 KEY_LOCATION_HINT = (
@@ -108,6 +118,41 @@ class ConfigurationError(ACSegmentExportError, ValueError):
 
 class FieldMappingError(ConfigurationError):
     """A field mapping is incomplete (no Email) or names a field the account does not have."""
+
+
+class MissingColumnError(FieldMappingError):
+    """The mapping names a column the source does not have; raised before any request.
+
+    Checked against a frame's schema, or against the first batch of profiles of a stream.
+
+    Attributes:
+        missing: The mapped attribute names the source lacks, in mapping order.
+        columns: The columns the source has (a stream's: the keys of its first batch).
+        suggestions: For each missing name, the source's closest column, when one is close.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str],
+        columns: Sequence[str],
+        suggestions: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.columns = tuple(columns)
+        self.suggestions = dict(suggestions or {})
+
+
+class UnsupportedSourceError(ConfigurationError, TypeError):
+    """The profiles given to an export are not an iterable of mappings (nor a frame).
+
+    A ``str`` (a file name?), ``bytes``, a single mapping, an async iterable given to the
+    sync :class:`~ac_segment_export.Exporter`, a DataFrame-like object of a library the
+    exporter does not read: the message says what to pass instead. Raised before any
+    request; it is a :class:`TypeError` as well as a :class:`ConfigurationError`.
+    """
 
 
 class PolicyError(ACSegmentExportError):
@@ -425,3 +470,42 @@ class MirrorRefusedError(ExportAbortedError):
         super().__init__(message, report=report)
         self.leavers = leavers
         self.active = active
+
+
+class SecretNotFoundError(ConfigurationError):
+    """A stored connection's API key could not be found where its reference points.
+
+    The environment variable is not set, no secret provider was given for a ``ref``, or the
+    provider failed. The message names the variable or reference, never a key.
+
+    Attributes:
+        reference: ``"env:NAME"`` or ``"ref:REF"``: where the key was looked for.
+    """
+
+    def __init__(self, message: str, *, reference: str) -> None:
+        super().__init__(message)
+        self.reference = reference
+
+
+class ExportInProgressError(PolicyError):
+    """Another run of the same saved export is going on: this one was refused (nothing sent).
+
+    Attributes:
+        export: The saved export's name.
+        holder: Who holds the lease (the acting user, process and host).
+        since: When that run took it (UTC).
+        heartbeat: When its holder last showed it is alive (UTC).
+    """
+
+    def __init__(
+        self, message: str, *, export: str, holder: str, since: Any, heartbeat: Any
+    ) -> None:
+        super().__init__(message)
+        self.export = export
+        self.holder = holder
+        self.since = since
+        self.heartbeat = heartbeat
+
+
+class WorkspaceError(ACSegmentExportError):
+    """The workspace database cannot be used: not a workspace, damaged, or from a newer version."""

@@ -134,13 +134,19 @@ class RateLimiter:
             return wait + self._account.reserve(now + wait)
 
     def _overslept(self, due: float, bulk_contacts: int | None = None) -> None:
+        """A caller woke *late*: push the account's schedule back, not the bulk schedule.
+
+        The account's window is one second long and its headroom a few hundredths of a
+        second, so a late request must not be followed by one less than an interval later.
+        A bulk window is a minute long: its headroom (1%: 0.6 s) absorbs a request sent up
+        to one interval late without pushing the later slots back, so a busy machine's
+        late wake-ups do not add up to lost throughput (and a longer stall cannot cause a
+        burst: the bucket holds one slot).
+        """
         late = self._clock() - due
         if late > 0:
             with self._lock:
                 self._account.delay(late)
-                if bulk_contacts is not None:
-                    bucket = self._bulk_single if bulk_contacts == 1 else self._bulk
-                    bucket.delay(late)
 
     def acquire(self, bulk_contacts: int | None = None) -> float:
         """Block until one request may be sent; return the seconds waited.

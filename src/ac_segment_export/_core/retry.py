@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -32,6 +33,7 @@ from ac_segment_export._core.errors import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from contextlib import AbstractContextManager
+    from types import TracebackType
 
     from ac_segment_export._core.config import RetryPolicy
     from ac_segment_export._core.http import RequestSpec
@@ -213,12 +215,54 @@ def _arguments(
     }
 
 
+class _FirstAttempt:
+    """The first attempt, run without tenacity: most requests succeed at once.
+
+    Like tenacity's ``AttemptManager`` it swallows what the attempt raises (every exception,
+    as tenacity does) and keeps it for the retry loop to judge.
+    """
+
+    __slots__ = ("exc_info", "started")
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | None = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc_type is None or exc is None:
+            return False
+        self.exc_info = (exc_type, exc, tb)
+        return True
+
+
+def _after_first(retrying: tenacity.BaseRetrying, first: _FirstAttempt) -> tenacity.RetryCallState:
+    """The tenacity state once *first* has failed: attempt 1, timed from when it started."""
+    assert first.exc_info is not None
+    retrying.begin()
+    state = tenacity.RetryCallState(retrying, fn=None, args=(), kwargs={})
+    state.start_time = first.started
+    retrying.statistics["start_time"] = first.started
+    state.set_exception(first.exc_info)
+    return state
+
+
 class Attempts:
     """The attempts of one request under a :class:`RetryPolicy`, for ``for``/``async for``.
 
     Iterate and run each attempt inside ``with attempt:``; the loop ends after a success and
     re-raises the last error once no retry is left. The :class:`APIError` it re-raises has
     :attr:`~APIError.maybe_applied` set when any attempt may have been carried out.
+
+    The first attempt runs without tenacity (whose loop costs tens of microseconds a
+    request); tenacity takes over, with that attempt's outcome, only once it has failed.
 
     Args:
         policy: The retry policy.
@@ -245,16 +289,43 @@ class Attempts:
         exc.maybe_applied = exc.maybe_applied or self.maybe_applied or may_have_applied(exc)
 
     def __iter__(self) -> Iterator[AbstractContextManager[None]]:
+        first = _FirstAttempt()
+        yield first
+        if first.exc_info is None:
+            return
+        retrying = tenacity.Retrying(**_arguments(self._ledger, self._on_retry))
+        state = _after_first(retrying, first)
         try:
-            yield from tenacity.Retrying(**_arguments(self._ledger, self._on_retry))
+            while True:  # tenacity's own loop (Retrying.__iter__), from attempt 1's outcome
+                do = retrying.iter(retry_state=state)
+                if isinstance(do, tenacity.DoAttempt):
+                    yield tenacity.AttemptManager(retry_state=state)
+                elif isinstance(do, tenacity.DoSleep):
+                    state.prepare_for_next_attempt()
+                    retrying.sleep(do)
+                else:
+                    return
         except APIError as exc:
             self._mark(exc)
             raise
 
     async def __aiter__(self) -> AsyncIterator[AbstractContextManager[None]]:
+        first = _FirstAttempt()
+        yield first
+        if first.exc_info is None:
+            return
+        retrying = tenacity.AsyncRetrying(**_arguments(self._ledger, self._on_retry))
+        state = _after_first(retrying, first)
         try:
-            async for attempt in tenacity.AsyncRetrying(**_arguments(self._ledger, self._on_retry)):
-                yield attempt
+            while True:  # tenacity's own loop (AsyncRetrying.__anext__)
+                do = await retrying.iter(retry_state=state)
+                if isinstance(do, tenacity.DoAttempt):
+                    yield tenacity.AttemptManager(retry_state=state)
+                elif isinstance(do, tenacity.DoSleep):
+                    state.prepare_for_next_attempt()
+                    await retrying.sleep(do)  # type: ignore[misc]
+                else:
+                    return
         except APIError as exc:
             self._mark(exc)
             raise

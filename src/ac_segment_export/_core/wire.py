@@ -126,12 +126,17 @@ class ContactInput:
 
 @attrs.frozen
 class ListMembership:
-    """A contact's subscription to one list (AC's ``contactList``)."""
+    """A contact's subscription to one list (AC's ``contactList``).
+
+    Attributes:
+        updated: When the membership last changed (its ``udate``), when the answer has it.
+    """
 
     contact: int
     list: int
     status: MembershipStatus
     id: int | None = None
+    updated: dt.datetime | None = None
 
 
 @attrs.frozen
@@ -334,6 +339,7 @@ def _make_converter() -> cattrs.Converter:
         Contact, first_name="firstName", last_name="lastName", created="cdate", updated="udate"
     )
     structure_as(BulkImportQueued, batch_id="batchId")
+    structure_as(ListMembership, updated="udate")
 
     info_fn = make_dict_structure_fn(BulkImportInfo, conv, raw_status=override(omit=True))
 

@@ -10,6 +10,7 @@ from ac_segment_export._export._exporter import AsyncExporter, CancelToken, Expo
 from ac_segment_export._export._index import EmailIndex
 from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progress, RecordOutcome
+from ac_segment_export._export._sync import MirrorUnsubscribe, SyncMeta, SyncStateStore
 from ac_segment_export._export._validate import check_email, to_e164
 
 __all__ = [
@@ -23,9 +24,12 @@ __all__ = [
     "ExportReport",
     "Exporter",
     "FileCheckpoint",
+    "MirrorUnsubscribe",
     "OutcomeStatus",
     "Progress",
     "RecordOutcome",
+    "SyncMeta",
+    "SyncStateStore",
     "check_email",
     "to_e164",
 ]

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from ac_segment_export._export._options import ExportOptions
+    from ac_segment_export._export._sync import MirrorUnsubscribe, SyncSession
     from ac_segment_export._model import FieldMapper
 
 __all__ = ["Engine", "Target", "Tuning"]
@@ -112,7 +113,7 @@ _NOT_IMPORTED_REASON = (
 class Engine:
     """One export run's state and logic."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 - one assignment a piece of state
         self,
         target: Target,
         options: ExportOptions,
@@ -126,8 +127,11 @@ class Engine:
         cancelled: Callable[[], bool] = lambda: False,
         on_progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sync: SyncSession | None = None,
     ) -> None:
         self.target = target
+        #: Incremental sync: the filter before batching, and where confirmations go.
+        self.sync = sync
         self.o = options
         self.t = tuning
         self.mapper = mapper
@@ -188,6 +192,17 @@ class Engine:
             self._verify_at = resume.extent if resume.digest is not None else 0
             report.resumed_from = resume.position
         self.ledger = Ledger(report, journaling=self.checkpointing, restored=kept)
+        #: Mirror re-entry: unsubscribed profiles mirror had unsubscribed, waiting for the
+        #: check of their membership: ``(position, email, encoded, values, record)``.
+        self._returning: deque[tuple[int, str, bytes, Any, MirrorUnsubscribe]] = deque()
+        #: Why profiles that are exported are (re-subscribed ones), by position.
+        self._reasons: dict[int, str] = {}
+        #: Mirror: the contact IDs of the leavers, by their index (to record their memberships).
+        self._leaver_ids: list[int] = []
+        if sync is not None:
+            report.full_refresh = sync.full
+            if not options.dry_run:
+                self.ledger.confirm = sync.confirm
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -213,9 +228,21 @@ class Engine:
         self._max_bytes = self.t.max_bytes
         self._batch_size = self.o.batch_size
         self._dry_run = self.o.dry_run
+        self._unchanged = self.sync.unchanged if self.sync is not None else None
 
     def _exported(self, positions: list[int], emails: list[str], *, check: bool = True) -> None:
         """Record exported profiles (and end the run if the exported sink raised)."""
+        reasons = self._reasons
+        if reasons and any(p in reasons for p in positions):
+            plain: tuple[list[int], list[str]] = ([], [])
+            for position, email in zip(positions, emails, strict=True):
+                reason = reasons.pop(position, None)
+                if reason is None:
+                    plain[0].append(position)
+                    plain[1].append(email)
+                else:
+                    self.ledger.record(position, email, OutcomeStatus.EXPORTED, reason)
+            positions, emails = plain
         self.ledger.exported(positions, emails)
         if check:
             self._check_sink()
@@ -333,9 +360,13 @@ class Engine:
                 position, email, OutcomeStatus.DUPLICATE, "an earlier profile has the same email"
             )
             return key
+        returning = None
         if self.unsubscribed and self.unsubscribed.has_hash(h):
-            self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
-            return key
+            if self.sync is not None:
+                returning = self.sync.unsubscribed_by_mirror(key)
+            if returning is None:
+                self.ledger.record(position, email, OutcomeStatus.SKIPPED, _UNSUBSCRIBED_REASON)
+                return key
         try:
             values = self._check_values(mapped)
             if isinstance(values, Refusal):
@@ -354,6 +385,15 @@ class Engine:
                 f"the contact alone is {len(encoded):,} bytes, more than a bulk request "
                 f"may carry ({max_bytes:,})",
             )
+            return key
+        if returning is not None:  # its membership is checked before it is sent
+            assert self.sync is not None
+            self.sync.unchanged(key, encoded, position)  # noted as sent (mirror forgot it)
+            self._returning.append((position, email, encoded, values, returning))
+            return key
+        unchanged = self._unchanged
+        if unchanged is not None and unchanged(key, encoded, position):
+            self.ledger.unchanged(position, email)
             return key
         if self._dry_run:
             self._dry_run_outcome(position, email, key)
@@ -391,6 +431,8 @@ class Engine:
             if self.o.keep == "last":
                 yield from self._first_pass()
             yield from self._stream()
+            if self._returning:
+                yield from self._reenter()
             if not self.o.dry_run:
                 yield from self._flush()
                 yield from self._drain()
@@ -427,6 +469,14 @@ class Engine:
         self._full = []
         self._not_attempted(self.pending)
         self.pending = Batch()
+        while self._returning:
+            position, email, *_ = self._returning.popleft()
+            self.ledger.rest(
+                (position,),
+                (email,),
+                OutcomeStatus.NOT_ATTEMPTED,
+                f"not sent: {self.report.stop_reason or reason}",
+            )
 
     def _wind_down(self, reason: str) -> Generator[Command, Any, None]:
         """Send nothing more; track the batches in flight for ``cancel_grace`` seconds."""
@@ -936,9 +986,11 @@ class Engine:
         """Where *batch*'s outcomes go: the run's ledger, or mirror's tally of leavers."""
         return batch.book if batch.book is not None else self.ledger
 
-    def _leavers_done(self, batch: Batch, info: BulkImportInfo) -> None:
+    def _leavers_done(self, batch: Batch, info: BulkImportInfo) -> list[tuple[int, str]]:
+        """Book a completed batch of leavers; return the ``(index, key)`` of the unsubscribed."""
         failed = {email.strip().lower() for email in info.failure}
         book = batch.book
+        left: list[tuple[int, str]] = []
         for position, email in zip(batch.positions, batch.emails, strict=True):
             if email.strip().lower() in failed:
                 book.record(
@@ -946,6 +998,10 @@ class Engine:
                 )
             else:
                 book.record(position, email, OutcomeStatus.EXPORTED)
+                left.append((position, email.strip().lower()))
+        if self.sync is not None:
+            self.sync.forget([key for _, key in left])  # unsubscribed: no longer in sync
+        return left
 
     def _fail(self, batch: Batch, reason: str) -> None:
         self._book(batch).rest(batch.positions, batch.emails, OutcomeStatus.FAILED, reason)
@@ -1020,7 +1076,9 @@ class Engine:
 
     def _settle(self, batch: Batch, info: BulkImportInfo) -> Generator[Command, Any, None]:
         if info.status is BatchStatus.COMPLETED and batch.book is not None:
-            self._leavers_done(batch, info)
+            left = self._leavers_done(batch, info)
+            if left and self._leaver_ids:
+                yield from self._record_unsubscribes(left)
             return
         if info.status is BatchStatus.COMPLETED:
             failed = {email.strip().lower() for email in info.failure}
@@ -1117,6 +1175,132 @@ class Engine:
             return OutcomeStatus.FAILED, "ActiveCampaign did not import this contact: it bounced"
         return OutcomeStatus.FAILED, _NOT_IMPORTED_REASON
 
+    # -- mirror re-entry -------------------------------------------------------------------------
+
+    def _record_unsubscribes(self, left: list[tuple[int, str]]) -> Generator[Command, Any, None]:
+        """Record each leaver mirror unsubscribed with its membership as mirror left it.
+
+        One read of the contact's memberships each. A leaver whose membership cannot be read
+        is not recorded, so it is never re-subscribed (the safe side).
+        """
+        assert self.sync is not None
+        records: list[MirrorUnsubscribe] = []
+        try:
+            for index, key in left:
+                try:
+                    memberships = yield Call(ops.contacts_memberships(self._leaver_ids[index]))
+                except APIError as exc:
+                    logger.warning(
+                        "Mirror could not read the membership of a contact it unsubscribed "
+                        "(%s); it will not be re-subscribed if it comes back",
+                        exc,
+                    )
+                    continue
+                current = _membership(memberships, self.target.list_id)
+                if (
+                    current is not None
+                    and current.status is MembershipStatus.UNSUBSCRIBED
+                    and current.updated is not None
+                ):
+                    records.append(
+                        _mirror_record(key, int(current.status), current.updated.isoformat())
+                    )
+        finally:
+            self.sync.record_unsubscribes(records)
+
+    def _reenter(self) -> Generator[Command, Any, None]:
+        """Re-subscribe returning profiles mirror had unsubscribed, if nothing changed since.
+
+        A contact whose membership is still exactly as mirror left it (unsubscribed, with
+        the same timestamp) never unsubscribed itself: it is re-subscribed (``contactLists``
+        status 1) and sent with the others, reported ``exported`` with a reason. Any other
+        is ``skipped`` as every unsubscribed contact is, and mirror's record of it goes.
+        """
+        returning = self._returning
+        while returning:
+            if self.cancelled():
+                raise _Abort("cancelled", fatal=False, drain=True)
+            position, email, encoded, values, record = returning[0]
+            resubscribed = yield from self._resubscribe(position, email, record)
+            returning.popleft()
+            if resubscribed:
+                pending = self.pending
+                if not pending.fits(encoded, self._batch_size, self._max_bytes):
+                    self._full.append(pending)
+                    pending = self.pending = Batch()
+                pending.add(position, email, encoded, values)
+                if values[3]:
+                    pending.has_tags = True
+            while self._full:
+                yield from self._submit(self._full.pop(0))
+
+    def _resubscribe(
+        self, position: int, email: str, record: MirrorUnsubscribe
+    ) -> Generator[Command, Any, bool]:
+        """Check one returning contact's membership; re-subscribe it when mirror's is intact."""
+        assert self.sync is not None
+        step = "looking it up"
+        try:
+            contact = yield Call(ops.contacts_find(email))
+            current = None
+            if contact is not None:
+                step = "reading its list memberships"
+                current = _membership(
+                    (yield Call(ops.contacts_memberships(contact.id))), self.target.list_id
+                )
+            if (
+                contact is None
+                or current is None
+                or current.status is not MembershipStatus.UNSUBSCRIBED
+                or current.updated is None
+                or current.updated.isoformat() != record.membership_updated
+            ):
+                self.ledger.record(
+                    position,
+                    email,
+                    OutcomeStatus.SKIPPED,
+                    "unsubscribed from the list, and its membership changed since mirror "
+                    "unsubscribed it (it unsubscribed itself): it is never re-subscribed",
+                )
+                self.sync.drop_unsubscribe(record)
+                return False
+            if self._dry_run:
+                self.report.would_subscribe = (self.report.would_subscribe or 0) + 1
+                self.ledger.record(
+                    position,
+                    email,
+                    OutcomeStatus.EXPORTED,
+                    "dry run: would be re-subscribed (only mirror had unsubscribed it)",
+                )
+                return False
+            step = "re-subscribing it"
+            yield Call(
+                ops.memberships_set(contact.id, self.target.list_id, MembershipStatus.ACTIVE)
+            )
+        except Stop:
+            if step == "re-subscribing it":
+                self.ledger.record(
+                    position,
+                    email,
+                    OutcomeStatus.UNKNOWN,
+                    "the export stopped while it was being re-subscribed",
+                )
+            raise
+        except APIError as exc:
+            status = OutcomeStatus.UNKNOWN if exc.maybe_applied else OutcomeStatus.FAILED
+            self.ledger.record(position, email, status, f"{step} failed: {exc}")
+            if isinstance(exc, AuthenticationError):
+                self.cause = exc
+                raise _Abort(str(exc)) from exc
+            return False
+        self.sync.drop_unsubscribe(record)
+        self.report.resubscribed += 1
+        self._reasons[position] = (
+            f"re-subscribed: mirror had unsubscribed it ({record.membership_updated}) and its "
+            "membership had not changed since"
+        )
+        return True
+
     def _drain(self) -> Generator[Command, Any, None]:
         self._draining = True
         for batch in self.in_flight:  # what was learnt since they were submitted holds
@@ -1194,7 +1378,9 @@ class Engine:
                     self.cause = exc
                     raise _Abort(str(exc)) from exc
                 continue
-            self.ledger.record(position, email, OutcomeStatus.EXPORTED)
+            self.ledger.record(
+                position, email, OutcomeStatus.EXPORTED, self._reasons.pop(position, None)
+            )
             self._check_sink()
         yield from self._checkpoint()
 
@@ -1252,6 +1438,8 @@ class Engine:
                     continue
                 leavers.append(unsubscribe.encode(contact.email))
                 emails.append(contact.email)
+                if self.sync is not None:
+                    self._leaver_ids.append(contact.id)
         count = len(leavers)
         limit = self.o.max_unsubscribe_fraction
         if active and count > limit * active and self._segment_size():
@@ -1297,3 +1485,17 @@ class _Abort(Exception):  # noqa: N818 - internal control flow
         super().__init__(reason)
         self.fatal = fatal
         self.drain = drain
+
+
+def _membership(memberships: Any, list_id: int) -> Any:
+    """The membership of *list_id* among a contact's memberships, or ``None``."""
+    for membership in memberships:
+        if membership.list == list_id:
+            return membership
+    return None
+
+
+def _mirror_record(key: str, status: int, updated: str) -> MirrorUnsubscribe:
+    from ac_segment_export._export._sync import MirrorUnsubscribe, stable_hash  # noqa: PLC0415
+
+    return MirrorUnsubscribe(stable_hash(key.encode()), status, updated)

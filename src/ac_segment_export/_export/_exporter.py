@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import importlib
+import importlib.util
+import json
 import logging
+import re
 import signal
 import threading
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ac_segment_export._core.errors import (
     APIError,
     ConfigurationError,
     ExportAbortedError,
+    FieldMappingError,
     MirrorRefusedError,
 )
 from ac_segment_export._export._commands import (
@@ -33,6 +39,15 @@ from ac_segment_export._export._commands import (
 from ac_segment_export._export._engine import Engine, Target
 from ac_segment_export._export._options import MAX_REQUESTS_IN_FLIGHT, ExportOptions
 from ac_segment_export._export._report import ExportReport, Progress, RecordOutcome
+from ac_segment_export._export._sources import (
+    ArrowStreamable,
+    AsyncSource,
+    Source,
+    SyncSource,
+    mapped_columns,
+    open_source,
+)
+from ac_segment_export._export._sync import SyncSession, SyncStateStore
 from ac_segment_export._export._wire import AsyncWire, Wire
 from ac_segment_export._model._destination import ExportMode
 
@@ -51,6 +66,10 @@ C = TypeVar("C")
 logger = logging.getLogger("ac_segment_export")
 
 Profiles = Iterable[Mapping[str, Any]]
+#: What ``run`` takes: profiles, or a frame (pandas, polars, pyarrow, DuckDB: Arrow-streamable).
+ProfileSource = Iterable[Mapping[str, Any]] | ArrowStreamable
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class CancelToken:
@@ -89,7 +108,15 @@ class _BaseExporter(Generic[C]):
         on_progress: Callable[[Progress], None] | None = None,
         progress: bool = False,
         exported_sink: Callable[[RecordOutcome], None] | None = None,
+        sync_state: SyncStateStore | None = None,
+        full_refresh: bool = False,
     ) -> None:
+        if not isinstance(cast("object", sync_state), SyncStateStore | None):
+            msg = f"sync_state must be a SyncStateStore, not {type(sync_state).__name__}."
+            raise ConfigurationError(msg)
+        if not isinstance(cast("object", full_refresh), bool):
+            msg = f"full_refresh must be True or False, not {full_refresh!r}."
+            raise ConfigurationError(msg)
         _check_arguments(
             options=options,
             mapper=mapper,
@@ -112,6 +139,9 @@ class _BaseExporter(Generic[C]):
         self.exported_sink = exported_sink
         #: The report of the latest run (also when a run was cancelled by its task).
         self.last_report: ExportReport | None = None
+        #: Incremental sync: the export's state (only changed contacts are sent).
+        self.sync_state = sync_state
+        self.full_refresh = full_refresh
 
     def _check_client(self, client: object) -> None:
         """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
@@ -132,19 +162,16 @@ class _BaseExporter(Generic[C]):
             msg = f"{mine}'s client must be a {wanted.__name__}, not {type(client).__name__}."
         raise TypeError(msg)
 
-    def _preflight(self, profiles: object, *, allow_async: bool = False) -> int | None:
+    def _preflight(
+        self, profiles: object, *, allow_async: bool = False
+    ) -> SyncSource | AsyncSource:
         """Everything checked before any request: the source, consent, permission, limits."""
-        kinds: tuple[type, ...] = (Iterable, AsyncIterable) if allow_async else (Iterable,)
-        if isinstance(profiles, str | bytes) or not isinstance(profiles, kinds):
-            extra = "" if allow_async else "; for an async iterable, use AsyncExporter"
-            msg = (
-                "profiles must be an iterable of mappings (a list, a generator, a cursor"
-                f"{', an async iterable' if allow_async else ''}), not "
-                f"{type(profiles).__name__}{extra}."
-            )
-            raise ConfigurationError(msg)
+        wanted = None
+        if self.mapper is None and (named := mapped_columns(self.destination.mapping)):
+            wanted = (named[0], *named[1])
+        source = open_source(profiles, allow_async=allow_async, columns=wanted)
         self.destination.preflight(self.actor)
-        total = len(profiles) if isinstance(profiles, Sized) else None
+        total = source.total
         if total is not None and total > self.options.max_profiles:
             msg = (
                 f"The source holds {total:,} profiles, more than max_profiles "
@@ -152,19 +179,31 @@ class _BaseExporter(Generic[C]):
                 "contract) or export a smaller segment."
             )
             raise ConfigurationError(msg)
-        if self.options.keep == "last" and (
-            not isinstance(profiles, Iterable) or iter(profiles) is profiles
-        ):
+        if self.options.keep == "last" and not source.reiterable:
             msg = (
                 "keep='last' reads the source twice; pass a list or another re-iterable "
                 "source, not an iterator or generator."
             )
             raise ConfigurationError(msg)
-        return total
+        return source
 
     def _fingerprint(self) -> str:
         d = self.destination
         return f"list={d.list_id};name={d.name};mode={d.mode.value}"
+
+    def sync_fingerprint(self) -> str:
+        """What incremental sync's hashes depend on: a change forces a full refresh."""
+        d = self.destination
+        try:
+            definition: object = d.to_dict(include_connection=False)
+        except FieldMappingError:  # transforms without names, or a custom mapper: by repr
+            definition = _ADDRESS.sub("", repr((d.mapping, d.list_id, d.tags, d.mode)))
+        o = self.options
+        if self.mapper is not None:
+            definition = (definition, _ADDRESS.sub("", repr(self.mapper)))
+        parts = (definition, d.run_automations, o.phone_e164, o.default_country_code)
+        text = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def _engine(
         self,
@@ -174,7 +213,16 @@ class _BaseExporter(Generic[C]):
         client: object = None,
     ) -> Engine:
         d = self.destination
-        o = self.options
+        o = _scaled(self.options, _poll_time_scale(client))
+        sync = None
+        if self.sync_state is not None:
+            sync = SyncSession(
+                self.sync_state,
+                fingerprint=self.sync_fingerprint(),
+                full_refresh=self.full_refresh,
+                every=o.full_refresh_every,
+                dry_run=o.dry_run,
+            )
         report = ExportReport(
             destination=d.name,
             list_id=d.list_id,
@@ -207,6 +255,7 @@ class _BaseExporter(Generic[C]):
             cancelled=lambda: self.cancel.cancelled,
             on_progress=self._progress_callback(total),
             clock=clock,
+            sync=sync,
         )
 
     def _progress_callback(self, total: int | None) -> Callable[[Progress], None] | None:
@@ -214,19 +263,13 @@ class _BaseExporter(Generic[C]):
         if self.on_progress is not None:
             callbacks.append(self.on_progress)
         if self.progress:
-            try:
-                from tqdm.auto import tqdm  # noqa: PLC0415
-            except ImportError as exc:
-                msg = (
-                    "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
-                    "(or pass on_progress=...)."
-                )
-                raise ConfigurationError(msg) from exc
+            tqdm = _tqdm_class()
             bar = tqdm(total=total, unit="profile", desc=self.destination.name)
 
             def update(p: Progress) -> None:
                 bar.n = p.settled
-                bar.set_postfix(exported=p.exported, refresh=False)
+                # A string: tqdm writes numbers its shortest way, 50,000 as "5e+4".
+                bar.set_postfix(exported=f"{p.exported:,}", refresh=False)
                 bar.refresh()
 
             callbacks.append(update)
@@ -265,6 +308,9 @@ class _BaseExporter(Generic[C]):
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
+        if engine.sync is not None:
+            engine.sync.finish(complete=not (report.stopped_early or interrupted or engine.fatal))
+            report.sync_problem = engine.sync.problem
         if self.checkpoint is not None and engine.checkpointing:
             if report.stopped_early or interrupted:
                 if engine.input_checked:
@@ -275,8 +321,30 @@ class _BaseExporter(Generic[C]):
             else:
                 self.checkpoint.complete()
         self.last_report = report
-        logger.info("Export finished: %s", report.equation)
+        logger.info(
+            "Export %r finished in %.1f s%s: %s",
+            self.destination.name,
+            report.elapsed_seconds,
+            f" (stopped early: {report.stop_reason})" if report.stopped_early else "",
+            report.equation,
+        )
         return interrupted
+
+    def _log_start(self, source: Source, client: object) -> None:
+        d = self.destination
+        total = source.total
+        size = "size not known" if total is None else f"{total:,} profile{'s' * (total != 1)}"
+        scale = _poll_time_scale(client)
+        logger.info(
+            "Export %r started: list %d, mode %s%s, source %s (%s)%s",
+            d.name,
+            d.list_id,
+            d.mode.value,
+            ", dry run" if self.options.dry_run else "",
+            source.kind,
+            size,
+            f", server time x{scale:g}" if scale != 1.0 else "",
+        )
 
 
 class Exporter(_BaseExporter["Client"]):
@@ -297,6 +365,10 @@ class Exporter(_BaseExporter["Client"]):
         progress: Show a progress bar (needs the ``progress`` extra: tqdm).
         exported_sink: Called with the outcome of every exported profile (they are counted
             but not kept in the report).
+        sync_state: Incremental sync: the export's :class:`SyncStateStore`. Only profiles
+            that are new or whose values changed since ActiveCampaign last confirmed them
+            are sent; the others are ``unchanged``.
+        full_refresh: With *sync_state*: send everything and rebuild the state.
 
     Raises:
         ConsentRequiredError: The connection has no data-privacy consent (before any I/O).
@@ -304,21 +376,29 @@ class Exporter(_BaseExporter["Client"]):
         ConfigurationError: Invalid options, or a source longer than ``max_profiles``.
     """
 
-    def run(self, profiles: Profiles) -> ExportReport:
+    def run(self, profiles: ProfileSource) -> ExportReport:
         """Export *profiles* (any iterable of mappings); return the report.
 
         Raises:
             ExportAbortedError: The export stopped as a whole (Ctrl-C, a refused key,
                 repeated failures); its ``report`` accounts for every profile read.
         """
-        total = self._preflight(profiles)
+        source = self._preflight(profiles)
+        assert isinstance(source, SyncSource)
+        if self.mapper is None:
+            source.check_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.client()
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = self.destination.validate(client=client)
-            engine = self._engine(resolved, total, client=client)
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
-            interrupted = self._drive(engine, client, profiles)
+            interrupted = self._drive(engine, client, source)
             interrupted = self._finish(
                 engine, started, client.stats, interrupted=interrupted, baseline=baseline
             )
@@ -402,17 +482,24 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
     cancellation propagates.
     """
 
-    async def run(self, profiles: Profiles | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
+    async def run(self, profiles: ProfileSource | AsyncIterable[Mapping[str, Any]]) -> ExportReport:
         """Export *profiles*; see :meth:`Exporter.run`."""
-        total = self._preflight(profiles, allow_async=True)
+        source = self._preflight(profiles, allow_async=True)
+        if self.mapper is None:
+            await source.acheck_columns(
+                self.destination.mapping,
+                allow_missing=self.options.allow_missing_columns,
+                limit=self.options.max_profiles,
+            )
         client = self.client or self.destination.connection.async_client()
         cancelled: asyncio.CancelledError | None = None
         try:
+            self._log_start(source, client)
             baseline = _stats_baseline(client.stats)
             resolved = await self.destination.avalidate(client=client)
-            engine = self._engine(resolved, total, client=client)
+            engine = self._engine(resolved, source.total, client=client)
             started = time.monotonic()
-            cancelled = await self._drive(engine, client, profiles)
+            cancelled = await self._drive(engine, client, source)
             self._finish(
                 engine, started, client.stats, interrupted=cancelled is not None, baseline=baseline
             )
@@ -488,6 +575,49 @@ class AsyncExporter(_BaseExporter["AsyncClient"]):
             except asyncio.CancelledError as exc:
                 cancelled = exc
                 throw = Stop()
+
+
+def _tqdm_class() -> Any:
+    """The notebook progress bar where it can draw (ipywidgets installed), else the plain one.
+
+    ``tqdm.auto`` in a notebook without ipywidgets warns and draws a plain bar; choosing the
+    plain bar here gives the same bar without the warning.
+    """
+    try:
+        widgets = importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):  # blocked or half-installed: no widgets
+        widgets = False
+    module = "tqdm.auto" if widgets else "tqdm.std"
+    try:
+        return importlib.import_module(module).tqdm
+    except ImportError as exc:
+        msg = (
+            "progress=True needs tqdm: pip install 'ac-segment-export[progress]' "
+            "(or pass on_progress=...)."
+        )
+        raise ConfigurationError(msg) from exc
+
+
+def _poll_time_scale(client: object) -> float:
+    """The client's own ``time_scale`` (1 when it has none): what poll timing is divided by.
+
+    Only a client that says its scale (``Client(time_scale=...)``, ``emu.client()``) has its
+    waits scaled, so options already divided by hand are not divided twice.
+    """
+    scale = getattr(client, "time_scale", 1.0)
+    return scale if isinstance(scale, float) and scale > 0 else 1.0
+
+
+def _scaled(options: ExportOptions, time_scale: float) -> ExportOptions:
+    """*options* with their waits in the server's time (a time-scaled emulator's seconds)."""
+    if time_scale == 1.0:
+        return options
+    return options.replace(
+        first_poll_delay=options.first_poll_delay / time_scale,
+        poll_interval=options.poll_interval / time_scale,
+        max_batch_wait=options.max_batch_wait / time_scale,
+        cancel_grace=options.cancel_grace / time_scale,
+    )
 
 
 def _raise_if_fatal(engine: Engine) -> None:
@@ -628,11 +758,11 @@ def _sigterm_cancels(task: asyncio.Task[Any] | None) -> Iterator[None]:
 def _time_scale(client: object) -> float:
     """How much faster than real time the client's ActiveCampaign runs (1: the real one).
 
-    A client may say so itself (a ``time_scale`` attribute, as an emulator-wired client
+    A client may say so itself (a ``time_scale`` other than 1, as an emulator-wired client
     does); else a client sending through an emulator's in-process transport takes its scale.
     """
     scale = getattr(client, "time_scale", None)
-    if scale is None:
+    if scale is None or scale == 1.0:
         transport = getattr(getattr(client, "_http", None), "_transport", None)
         scale = getattr(transport, "time_scale", None)
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0:

@@ -92,6 +92,13 @@ class EmailIndex:
             return None
         return self._values[i] if self._values is not None else 0
 
+    def get_hash(self, h: int) -> int | None:
+        """The value stored for the key with hash *h*, or ``None`` when it is absent."""
+        i = self._slot(h)
+        if self._keys[i] != h:
+            return None
+        return self._values[i] if self._values is not None else 0
+
     def has_hash(self, h: int) -> bool:
         """Whether the key with this :func:`email_hash` is in the index."""
         return self._keys[self._slot(h)] == h

@@ -67,7 +67,7 @@ class Ledger(Book):
             journal, in that order (their profiles are counted when they are read again).
     """
 
-    __slots__ = ("ahead", "journal", "journaling", "mark", "report", "unsure")
+    __slots__ = ("ahead", "confirm", "journal", "journaling", "mark", "report", "unsure")
 
     def __init__(
         self,
@@ -86,6 +86,9 @@ class Ledger(Book):
         self.unsure: set[int] = set()
         #: The non-exported outcomes, in the order a checkpoint keeps them.
         self.journal: list[RecordOutcome] = list(restored)
+        #: Called with the positions ActiveCampaign confirmed exported, as they are confirmed
+        #: (incremental sync writes its state from it).
+        self.confirm: Callable[[Sequence[int]], None] | None = None
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -106,7 +109,19 @@ class Ledger(Book):
             self.journal.append(outcome)
             if status in RESENT:
                 self.unsure.add(position)
+        elif status is OutcomeStatus.EXPORTED and self.confirm is not None:
+            self.confirm((position,))
         self.settle(position)
+
+    def unchanged(self, position: int, email: str) -> None:
+        """Record a profile incremental sync did not send: counted, not kept one by one."""
+        self.report.tally[OutcomeStatus.UNCHANGED] += 1
+        if self.journaling:
+            self.journal.append(RecordOutcome(position, email, OutcomeStatus.UNCHANGED))
+        if position == self.mark and not self.ahead:  # the usual case, in input order
+            self.mark = position + 1
+        else:
+            self.settle(position)
 
     def exported(self, positions: Sequence[int], emails: Sequence[str]) -> None:
         """Record exported profiles: counted (and streamed to a sink), not kept one by one."""
@@ -116,6 +131,8 @@ class Ledger(Book):
                 report.record(RecordOutcome(position, email, OutcomeStatus.EXPORTED))
         else:
             report.count_only(OutcomeStatus.EXPORTED, len(positions))
+        if self.confirm is not None:
+            self.confirm(positions)
         for position in positions:
             self.settle(position)
 

@@ -89,6 +89,9 @@ class ExportOptions:
             rejecting those that cannot be (needs the ``phone`` extra: phonenumbers).
         default_country_code: The country of numbers written without a country code: an
             ISO 3166 region (``"GB"``, ``"IT"``) or a calling code (``"44"``, ``"+39"``).
+        allow_missing_columns: Let an optional mapped column be absent from the source (a
+            frame's schema, or every profile of a stream's first batch), for sparse data;
+            by default that is a :class:`~ac_segment_export.MissingColumnError`.
         batch_size: Contacts per bulk-import request (2 to 250).
         max_in_flight: Batches queued at ActiveCampaign before submission waits.
         max_requests_in_flight: Bulk-import requests on the wire at once. On a real network an
@@ -108,6 +111,9 @@ class ExportOptions:
             the list's active members.
         allow_empty: Mirror may run with a segment that holds no readable email (and so
             unsubscribe every member of the list).
+        full_refresh_every: Incremental sync (a saved export, or an exporter given a sync
+            state): seconds after which a run sends every profile again, healing edits made
+            inside ActiveCampaign (default 7 days; 0 sends everything every run).
     """
 
     dry_run: bool = attrs.field(default=False, validator=_flag)
@@ -116,6 +122,7 @@ class ExportOptions:
     check_unsubscribed: bool = attrs.field(default=True, validator=_flag)
     phone_e164: bool = attrs.field(default=False, validator=_flag)
     default_country_code: str | None = attrs.field(default=None, validator=_country_code)
+    allow_missing_columns: bool = attrs.field(default=False, validator=_flag)
     batch_size: int = attrs.field(default=BULK_MAX_CONTACTS, validator=_integer(2, 250))
     max_in_flight: int = attrs.field(default=40, validator=_integer(1))
     max_requests_in_flight: int | None = attrs.field(
@@ -128,6 +135,7 @@ class ExportOptions:
     cancel_grace: float = attrs.field(default=60.0, validator=_seconds())
     max_unsubscribe_fraction: float = attrs.field(default=0.5, validator=_fraction)
     allow_empty: bool = attrs.field(default=False, validator=_flag)
+    full_refresh_every: float = attrs.field(default=7 * 86400.0, validator=_seconds())
 
     def __attrs_post_init__(self) -> None:
         if self.phone_e164:

@@ -25,6 +25,9 @@ class OutcomeStatus(str, enum.Enum):
 
     #: ActiveCampaign imported it into the list.
     EXPORTED = "exported"
+    #: Incremental sync: ActiveCampaign confirmed these very values in an earlier run of the
+    #: saved export, so it was not sent again.
+    UNCHANGED = "unchanged"
     #: It failed our checks (or ActiveCampaign named it when rejecting a request); never sent.
     REJECTED = "rejected"
     #: Another profile with the same email (case-insensitive) was kept instead.
@@ -101,10 +104,12 @@ def _new_counts() -> dict[OutcomeStatus, int]:
 class ExportReport:
     """The account of one export run.
 
-    The counts always add up: ``input = exported + rejected + duplicate + skipped + failed +
-    unknown + not_attempted`` (see :attr:`equation`). Every profile that was not exported
-    has a :class:`RecordOutcome` in :attr:`outcomes`; exported ones are counted (and can be
-    streamed to a sink), so a million rows do not sit in memory.
+    The counts always add up: ``input = exported + unchanged + rejected + duplicate + skipped
+    + failed + unknown + not_attempted`` (see :attr:`equation`). Every profile that was
+    neither exported nor unchanged has a :class:`RecordOutcome` in :attr:`outcomes`; exported
+    and unchanged ones are counted (exported ones can be streamed to a sink), so a million
+    rows do not sit in memory. An exported outcome with a reason (a contact mirror had
+    unsubscribed, re-subscribed) is kept too.
 
     In a dry run (:attr:`dry_run`) nothing is written: the ``exported`` count holds the
     profiles that *would* be exported, and every rendering (``repr``, :meth:`summary`,
@@ -143,6 +148,12 @@ class ExportReport:
     stop_reason: str | None = None
     resumed_from: int = 0
     time_scale: float = 1.0
+    #: Incremental sync: whether this run sent every profile (``None``: no sync state).
+    full_refresh: bool | None = None
+    #: Incremental sync: contacts mirror had unsubscribed that came back, re-subscribed.
+    resubscribed: int = 0
+    #: Incremental sync: what failed when the sync state could not be written.
+    sync_problem: str | None = None
     _sink: Callable[[RecordOutcome], None] | None = attrs.field(default=None, repr=False)
     #: The exception the exported sink raised; from then on exported outcomes are kept in
     #: :attr:`outcomes` instead (so the report says which profiles the sink did not get).
@@ -152,15 +163,19 @@ class ExportReport:
         """Count one outcome (and keep it, unless it is an export and a sink takes those)."""
         self.tally[outcome.status] += 1
         if outcome.status is OutcomeStatus.EXPORTED:
+            # One with a reason (a re-subscribe) is kept; so is one the sink did not get.
+            keep = outcome.reason is not None and not self.dry_run
             if self._sink is not None:
                 if self.sink_error is None:
                     try:
                         self._sink(outcome)
                     except Exception as exc:  # noqa: BLE001 - kept, and the run ends on it
                         self.sink_error = exc
-                        self.outcomes.append(outcome)
+                        keep = True
                 else:
-                    self.outcomes.append(outcome)
+                    keep = True
+            if keep:
+                self.outcomes.append(outcome)
         else:
             self.outcomes.append(outcome)
 
@@ -192,9 +207,14 @@ class ExportReport:
     def equation(self) -> str:
         """The accounting, written out: ``input 10 = exported 7 + rejected 2 + …``.
 
-        A dry run's reads ``input 10 = would_export 7 + rejected 2 + …``.
+        A dry run's reads ``input 10 = would_export 7 + rejected 2 + …``. ``unchanged`` is
+        written out where incremental sync is on (or counted something).
         """
-        terms = " + ".join(f"{self._name(s)} {n}" for s, n in self.tally.items())
+        terms = " + ".join(
+            f"{self._name(s)} {n}"
+            for s, n in self.tally.items()
+            if s is not OutcomeStatus.UNCHANGED or n or self.full_refresh is not None
+        )
         mark = "=" if self.balanced else "!="
         return f"input {self.input_count} {mark} {terms}"
 
@@ -290,6 +310,9 @@ class ExportReport:
             "stop_reason": self.stop_reason,
             "resumed_from": self.resumed_from,
             "time_scale": self.time_scale,
+            "full_refresh": self.full_refresh,
+            "resubscribed": self.resubscribed,
+            "sync_problem": self.sync_problem,
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
 
@@ -330,12 +353,20 @@ class ExportReport:
         elif self.unsubscribed:
             lines.append(f"mirror: {self.unsubscribed} leavers unsubscribed")
         if self.would_subscribe is not None:
+            send = ""
+            if self.full_refresh is not None:
+                send = (
+                    f"would send {self.exported} "
+                    f"(unchanged {self.tally[OutcomeStatus.UNCHANGED]}), "
+                )
             lines.append(
-                f"dry run: would subscribe {self.would_subscribe}, "
+                f"dry run: {send}would subscribe {self.would_subscribe}, "
                 f"would unsubscribe {self.would_unsubscribe or 0}"
             )
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
+        if self.sync_problem:
+            lines.append(f"incremental sync: {self.sync_problem}")
         return "\n".join(lines)
 
     @classmethod

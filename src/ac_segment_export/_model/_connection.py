@@ -466,6 +466,7 @@ class Connection:
             retry=options.retry,
             rate_limits=options.rate_limits,
             transport=options.sync_transport(),
+            time_scale=options.time_scale,
         )
 
     def async_client(self, options: ClientOptions = DEFAULT_CLIENT_OPTIONS) -> AsyncClient:
@@ -480,6 +481,7 @@ class Connection:
             retry=options.retry,
             rate_limits=options.rate_limits,
             transport=options.async_transport(),
+            time_scale=options.time_scale,
         )
 
     def check_client(self, client: Client | AsyncClient) -> None:

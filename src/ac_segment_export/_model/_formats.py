@@ -16,6 +16,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from ac_segment_export._model._values import plain
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
@@ -195,6 +197,7 @@ def multi_choice(options: Options) -> Callable[[object], str | None]:
             items = (value,)
         chosen: dict[str, None] = {}
         for item in items:
+            item = plain(item)  # noqa: PLW2901 - NaN and numpy scalars as plain values
             if item is None:
                 continue
             text = format_text(item)
@@ -254,6 +257,7 @@ def value_tags(value: object, prefix: str) -> list[str]:
         items = (value,)
     out = []
     for item in items:
+        item = plain(item)  # noqa: PLW2901 - NaN and numpy scalars as plain values
         if item is None:
             continue
         text = format_text(item)

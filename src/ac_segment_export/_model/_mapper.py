@@ -22,6 +22,7 @@ from ac_segment_export._model._formats import (
     parse_flag,
     value_tags,
 )
+from ac_segment_export._model._values import plain
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -149,6 +150,8 @@ class ResolvedMapper:
         name, transform = self._email
         try:
             value = profile.get(name)
+            if type(value) is not str:
+                value = plain(value)
             if transform is not None and value is not None:
                 value = transform(value)
             return None if value is None else str(value)
@@ -160,6 +163,8 @@ class ResolvedMapper:
         get = profile.get
         name, transform = self._email
         value = get(name)
+        if type(value) is not str:
+            value = plain(value)  # NaN, NaT, pd.NA: missing; numpy scalars: Python values
         if transform is not None and value is not None:
             try:
                 value = transform(value)
@@ -171,7 +176,7 @@ class ResolvedMapper:
         standard: dict[str, str | None] = {}
         for slot, name, transform in self._standard:
             value = get(name)
-            if value is None:
+            if type(value) is not str and (value := plain(value)) is None:
                 continue
             if transform is not None:
                 try:
@@ -195,7 +200,7 @@ class ResolvedMapper:
         fields: list[FieldValueInput] = []
         for name, transform, fmt, field_id, title in self._fields:
             value = get(name)
-            if value is None:
+            if type(value) is not str and (value := plain(value)) is None:
                 continue
             if transform is not None:
                 try:
@@ -214,6 +219,8 @@ class ResolvedMapper:
         tags: list[str] = []
         for name, transform, flag_tag, prefix in self._tags:
             value = get(name)
+            if type(value) is not str:
+                value = plain(value)
             if transform is not None and value is not None:
                 try:
                     value = transform(value)

@@ -38,7 +38,11 @@ import cattrs
 from cattrs.gen import override
 
 from ac_segment_export._core import convert
-from ac_segment_export._core.errors import ConfigurationError, FieldMappingError
+from ac_segment_export._core.errors import (
+    ConfigurationError,
+    FieldMappingError,
+    SecretNotFoundError,
+)
 from ac_segment_export._core.secrets import Secret
 from ac_segment_export._model._connection import Connection, Consent
 from ac_segment_export._model._destination import ExportDestination, ExportMode
@@ -146,7 +150,7 @@ def _secret_in(key: _KeyIn) -> Callable[[object, object], Secret]:
                     f"The environment variable {value!r}, which should hold the connection's "
                     "API key, is not set."
                 )
-                raise ConfigurationError(msg)
+                raise SecretNotFoundError(msg, reference=f"env:{value}")
             return Secret(found)
         if kind == "ref":
             if key.provider is None:
@@ -154,12 +158,12 @@ def _secret_in(key: _KeyIn) -> Callable[[object, object], Secret]:
                     f"The connection's API key is stored as reference {value!r}; pass "
                     "secret_provider= (a callable taking the reference, returning the key)."
                 )
-                raise ConfigurationError(msg)
+                raise SecretNotFoundError(msg, reference=f"ref:{value}")
             try:
                 provided = key.provider(value)
             except Exception as exc:
                 msg = f"The secret provider failed for reference {value!r} ({type(exc).__name__})."
-                raise ConfigurationError(msg) from exc
+                raise SecretNotFoundError(msg, reference=f"ref:{value}") from exc
             return Secret(provided)
         msg = f"Unknown api_key entry {kind!r}; expected 'env', 'ref' or 'value'."
         raise ConfigurationError(msg)

@@ -19,6 +19,10 @@ Example:
     ...     http.get("/api/3/lists").json()["meta"]["total"]
     '1'
 
+``emu.connection()``, ``emu.client()`` and ``emu.async_client()`` give the library's own
+objects already wired to the emulator: its transport, its limits on its clock and its
+``time_scale`` (from which the exporter takes its poll timing).
+
 Run it as a server with ``python -m ac_segment_export.testing --port 8080`` (or ``serve
 --port 8080``); ``python -m ac_segment_export.testing probe`` checks on a real account which
 reading of each open behaviour ActiveCampaign plays.

@@ -21,28 +21,37 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
-__all__ = ["main", "seed_demo_data"]
+__all__ = ["describe_demo_data", "main", "seed_demo_data"]
 
 
-def seed_demo_data(emulator: ActiveCampaignEmulator) -> None:
+def seed_demo_data(emulator: ActiveCampaignEmulator) -> dict[str, dict[str, int]]:
     """Give an emulator a small, recognisable account: two lists, three fields, contacts.
 
     Args:
         emulator: The emulator to seed.
+
+    Returns:
+        The IDs created: ``{"lists": {name: id}, "fields": {title: id}, "contacts":
+        {email: id}}``.
     """
     newsletter = emulator.add_list("Newsletter")
     vip = emulator.add_list("VIP customers")
-    emulator.add_field("Loyalty tier", type="dropdown", options=("Bronze", "Silver", "Gold"))
-    emulator.add_field("Signup date", type="date")
-    emulator.add_field("Favourite colour")
+    fields = {
+        "Loyalty tier": emulator.add_field(
+            "Loyalty tier", type="dropdown", options=("Bronze", "Silver", "Gold")
+        ),
+        "Signup date": emulator.add_field("Signup date", type="date"),
+        "Favourite colour": emulator.add_field("Favourite colour"),
+    }
     people = [
         ("ana.ruiz@example.org", "Ana", "Ruiz", "+34600000001", 1),
         ("ben.okafor@example.org", "Ben", "Okafor", "+2348000000002", 1),
         ("chloe.martin@example.org", "Chloé", "Martin", "", 2),
         ("dev.patel@example.org", "Dev", "Patel", "+447700900003", 0),
     ]
+    contacts = {}
     for email, first, last, phone, status in people:
-        emulator.add_contact(
+        contacts[email] = emulator.add_contact(
             email,
             first_name=first,
             last_name=last,
@@ -50,6 +59,31 @@ def seed_demo_data(emulator: ActiveCampaignEmulator) -> None:
             lists={newsletter: status, vip: 1} if status == 1 else {newsletter: status},
         )
     emulator.exclude_email("blocked@example.org")
+    return {
+        "lists": {"Newsletter": newsletter, "VIP customers": vip},
+        "fields": fields,
+        "contacts": contacts,
+    }
+
+
+def describe_demo_data(emulator: ActiveCampaignEmulator, ids: dict[str, dict[str, int]]) -> str:
+    """The demo account's IDs as lines of text (what ``--demo-data`` prints)."""
+    perstags = {field.id: field.perstag for field in emulator.fields}
+    statuses = {0: "unconfirmed", 1: "subscribed", 2: "unsubscribed", 3: "bounced"}
+    lines = ["Demo data:"]
+    lines += [f"  list {i}: {name}" for name, i in ids["lists"].items()]
+    lines += [
+        f"  field {i}: {title} (personalization tag %{perstags.get(i, '?')}%)"
+        for title, i in ids["fields"].items()
+    ]
+    newsletter = ids["lists"]["Newsletter"]
+    members = emulator.list_members(newsletter)
+    for email, i in ids["contacts"].items():
+        held = members.get(email)
+        status = "not a member" if held is None else statuses.get(held, str(held))
+        lines.append(f"  contact {i}: {email} (Newsletter: {status})")
+    lines.append("  excluded email: blocked@example.org")
+    return "\n".join(lines) + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,13 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = ActiveCampaignEmulator(
         args.api_key, limits=limits, time_scale=args.time_scale, seed=args.seed
     )
-    if args.demo_data:
-        seed_demo_data(emulator)
+    demo = seed_demo_data(emulator) if args.demo_data else None
     signal.signal(signal.SIGTERM, _stop)
     try:
         with emulator.serve(args.port, host=args.host) as base_url:
             sys.stdout.write(f"{base_url}\n")
             sys.stdout.write(f"ActiveCampaign emulator serving {base_url}/api/3 (Ctrl-C stops)\n")
+            if demo is not None:
+                sys.stdout.write(describe_demo_data(emulator, demo))
             sys.stdout.flush()
             threading.Event().wait()
     except KeyboardInterrupt:

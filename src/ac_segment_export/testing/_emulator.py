@@ -27,6 +27,8 @@ from ._state import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from ac_segment_export import AsyncClient, Audience, Client, ClientOptions, Connection
+
     from ._transport import EmulatorTransport
 
 __all__ = ["ActiveCampaignEmulator", "RecordedRequest"]
@@ -106,6 +108,12 @@ class _ScriptedFault:
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
+
+
+def _defaults() -> ClientOptions:
+    from ac_segment_export import ClientOptions as _ClientOptions  # noqa: PLC0415
+
+    return _ClientOptions()
 
 
 class ActiveCampaignEmulator:
@@ -243,6 +251,77 @@ class ActiveCampaignEmulator:
         from ._transport import EmulatorTransport  # noqa: PLC0415 - import cycle
 
         return EmulatorTransport(self)
+
+    def connection(
+        self,
+        display_name: str = "ActiveCampaign emulator",
+        *,
+        host: str | None = None,
+        accepted_by: str | None = "tester@example.org",
+        export_user: str | None = None,
+        usable_by: Audience | None = None,
+    ) -> Connection:
+        """A :class:`~ac_segment_export.Connection` to this emulator, wired in one call.
+
+        Its clients (``conn.client()``, ``conn.async_client()``, and the exporter's own when
+        it is given no ``client=``) send through this emulator's transport, pace themselves
+        to its limits on its clock and carry its ``time_scale``, from which the exporter
+        takes its poll timing. Options you pass to ``conn.client(options)`` win over these.
+
+        Args:
+            display_name: The connection's name.
+            host: ``None`` for the in-process transport with the host ``emulator.invalid``
+                (a name that never resolves, so a copy of the connection can reach no real
+                account), another host name for the in-process transport under that name,
+                or the base URL of :meth:`serve` to go over the loopback socket.
+            accepted_by: Who accepted the data-privacy terms (recorded as consent); ``None``
+                for a connection without consent.
+            export_user: The export user carried into reports.
+            usable_by: Who may use the connection (admins by default).
+        """
+        from ac_segment_export import Audience as _Audience  # noqa: PLC0415 - optional layer
+
+        from ._wiring import EMULATOR_HOST, EmulatedConnection  # noqa: PLC0415
+
+        connection: Connection = EmulatedConnection(
+            display_name,
+            host or EMULATOR_HOST,
+            self._api_key,
+            usable_by=usable_by or _Audience.ADMINS,
+            export_user=export_user,
+            emulator=self,
+        )
+        if accepted_by is not None:
+            connection = connection.accept_data_privacy_terms(accepted_by=accepted_by)
+        return connection
+
+    def client_options(self, options: ClientOptions | None = None) -> ClientOptions:
+        """*options* (by default, the defaults) with what is left at its default wired here.
+
+        The in-process transport, this emulator's rate limits on its clock (none when its
+        limits are off), retry backoffs in its seconds, and its ``time_scale``. For a
+        connection of your own: ``conn.client(emu.client_options())``.
+        """
+        from ._wiring import client_options  # noqa: PLC0415 - import cycle
+
+        return client_options(self, options)
+
+    def client(self, options: ClientOptions | None = None, *, host: str | None = None) -> Client:
+        """A :class:`~ac_segment_export.Client` for this emulator, at its time scale.
+
+        Args:
+            options: Client options; the parts left at their defaults are wired here
+                (:meth:`client_options`).
+            host: The host the client names, as for :meth:`connection` (a connection's
+                ``check_client`` wants the client of its own host).
+        """
+        return self.connection(host=host, accepted_by=None).client(options or _defaults())
+
+    def async_client(
+        self, options: ClientOptions | None = None, *, host: str | None = None
+    ) -> AsyncClient:
+        """An :class:`~ac_segment_export.AsyncClient` for this emulator (see :meth:`client`)."""
+        return self.connection(host=host, accepted_by=None).async_client(options or _defaults())
 
     @contextlib.contextmanager
     def serve(self, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[str]:
