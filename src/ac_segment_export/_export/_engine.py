@@ -1063,9 +1063,14 @@ class Engine:
         long. The next batch's first check comes at the shortest recent time known to be
         enough, a little earlier each time (so the estimate follows ActiveCampaign down),
         but never before the longest recent time known to be too short (so it follows it up).
-        Checks that came late (behind submits) say little, and leave the estimate alone.
+        A first check that came late (behind submits) counts from when it was due: were it
+        counted from when it went, the estimate would settle about thirty times the usual
+        delay above the real time (measured: 8 s for batches that end in 2.5 s).
         """
-        self._ended_ages.append(batch.checked_at - batch.submitted_at)
+        age = batch.checked_at - batch.submitted_at
+        if batch.polls == 1:  # its first check: it ended by when that check was due
+            age = min(age, batch.first_due - batch.submitted_at)
+        self._ended_ages.append(age)
         self._update_typical()
 
     def _update_typical(self) -> None:
