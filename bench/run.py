@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import cProfile
 import datetime as dt
-import itertools
 import json
 import os
 import platform
@@ -974,20 +973,9 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
 
     Returns (CPU of the whole run, CPU of the source alone, whether the report balanced).
     """
-    from ac_segment_export import (  # noqa: PLC0415
-        BatchStatus,
-        BulkImportInfo,
-        BulkImportQueued,
-        ExportOptions,
-        FieldMapping,
-    )
-    from ac_segment_export._export._commands import (  # noqa: PLC0415
-        Call,
-        Collect,
-        Pull,
-        Sent,
-        Start,
-    )
+    import canned  # noqa: PLC0415 - bench/canned.py, beside this script
+
+    from ac_segment_export import ExportOptions, FieldMapping  # noqa: PLC0415
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -998,37 +986,9 @@ def pipeline_once(n: int, rows: Any = None) -> tuple[float, float, bool]:
     )
     options = ExportOptions(first_poll_delay=0.0, poll_interval=0.0)
     engine = Engine(Target(list_id=1), options, resolved, report)
-    done = BulkImportInfo(BatchStatus.COMPLETED)
-
-    def answer(op: Any) -> Any:
-        path = op.spec.path
-        if path == "import/bulk_import":
-            return BulkImportQueued("batch", op.spec.bulk_contacts)
-        if path == "import/info":
-            return done
-        return {"contacts": [], "meta": {"total": "0"}}
-
     source = profiles(n)
-    answered: list[tuple[int, Any]] = []
     started = time.process_time()
-    if rows is not None:
-        source = iter(rows)
-    gen = engine.run()
-    send: Any = None
-    while True:
-        try:
-            command = gen.send(send)
-        except StopIteration:
-            break
-        send = None
-        if isinstance(command, Pull):
-            send = list(itertools.islice(source, command.n))
-        elif isinstance(command, Call):
-            send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Start):
-            answered.append((command.token, Sent(answer(command.op), False)))
-        elif isinstance(command, Collect):
-            send, answered[:] = list(answered), []
+    canned.drive(engine, source if rows is None else rows)
     run_cpu = time.process_time() - started
     started = time.process_time()
     for _ in profiles(n) if rows is None else ():

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import random
 import sys
@@ -31,24 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import canned
 from run import API_KEY, emulator_process, proc_status, profiles
 
 
 def _engine_run(n: int, sync: Any, changed: set[int], *, list_id: int = 1) -> tuple[float, Any]:
-    from ac_segment_export import (  # noqa: PLC0415
-        BatchStatus,
-        BulkImportInfo,
-        BulkImportQueued,
-        ExportOptions,
-        FieldMapping,
-    )
-    from ac_segment_export._export._commands import (  # noqa: PLC0415
-        Call,
-        Collect,
-        Pull,
-        Sent,
-        Start,
-    )
+    from ac_segment_export import ExportOptions, FieldMapping  # noqa: PLC0415
     from ac_segment_export._export._engine import Engine, Target  # noqa: PLC0415
     from ac_segment_export._export._report import ExportReport  # noqa: PLC0415
 
@@ -60,39 +47,13 @@ def _engine_run(n: int, sync: Any, changed: set[int], *, list_id: int = 1) -> tu
     )
     options = ExportOptions(first_poll_delay=0.0, poll_interval=0.0, check_unsubscribed=False)
     engine = Engine(Target(list_id=list_id), options, resolved, report, sync=sync)
-    done = BulkImportInfo(BatchStatus.COMPLETED)
-
-    def answer(op: Any) -> Any:
-        path = op.spec.path
-        if path == "import/bulk_import":
-            return BulkImportQueued("batch", op.spec.bulk_contacts)
-        if path == "import/info":
-            return done
-        return {"contacts": [], "meta": {"total": "0"}}
 
     def source() -> Any:
         for i, row in enumerate(profiles(n)):
             yield {**row, "First": row["First"] + " changed"} if i in changed else row
 
-    rows = source()
-    answered: list[tuple[int, Any]] = []
     started = time.process_time()
-    gen = engine.run()
-    send: Any = None
-    while True:
-        try:
-            command = gen.send(send)
-        except StopIteration:
-            break
-        send = None
-        if isinstance(command, Pull):
-            send = list(itertools.islice(rows, command.n))
-        elif isinstance(command, Call):
-            send = Sent(answer(command.op), False) if command.doubt else answer(command.op)
-        elif isinstance(command, Start):
-            answered.append((command.token, Sent(answer(command.op), False)))
-        elif isinstance(command, Collect):
-            send, answered[:] = list(answered), []
+    canned.drive(engine, source())
     return time.process_time() - started, report
 
 
