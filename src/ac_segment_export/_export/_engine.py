@@ -598,8 +598,8 @@ class Engine:
                         self._verify()
             if self.read < self._verify_at:
                 continue  # nothing is sent before the input is known to be the checkpoint's
-            # Status checks ride along with submits (``Both``); a check of its own is made
-            # only when nothing was submitted, or when checks are falling behind.
+            # Status checks ride along with the submits (_send); here only the answers that
+            # arrived are handled, and a due check goes if a credit is left (_may_check).
             while self._full:
                 yield from self._submit(self._full.pop(0))
             yield from self._wait(block=False)
