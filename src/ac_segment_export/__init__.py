@@ -115,6 +115,7 @@ from ac_segment_export._model import (
     ResolvedDestination,
     Role,
     TagRule,
+    UnreadableProfile,
     ValueTag,
 )
 from ac_segment_export._workspace import (
@@ -231,6 +232,7 @@ __all__ = [
     "TLSHandshakeError",
     "TagRule",
     "UnprocessableEntityError",
+    "UnreadableProfile",
     "UnsupportedSourceError",
     "User",
     "ValueTag",

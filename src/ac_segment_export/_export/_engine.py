@@ -154,6 +154,8 @@ class Engine:
         self.unsubscribed = EmailIndex()
         #: Mirror only: the emails of segment members that were not sent (rejected ones).
         self.members: EmailIndex | None = EmailIndex() if target.mirror else None
+        #: Records the source could not read, whose owners are unknown (mirror is skipped).
+        self.unreadable = 0
         self.active_members: EmailIndex | None = None
         self.last_position: EmailIndex | None = None
         self.pending = Batch()
@@ -341,6 +343,8 @@ class Engine:
             self.ledger.record(
                 position, read.email, OutcomeStatus.REJECTED, read.reason, read.field
             )
+            if read.unreadable and read.raw is None:
+                self.unreadable += 1
             return self._member(read.raw)
         email, key, mapped = read
         h = email_hash(key)  # hashed once for both indexes
@@ -1413,6 +1417,13 @@ class Engine:
         if self.report.stopped_early:
             self.report.stop_reason = (self.report.stop_reason or "") + (
                 "; mirror skipped: the segment was not read in full"
+            )
+            return
+        if self.unreadable:
+            prefix = f"{self.report.stop_reason}; " if self.report.stop_reason else ""
+            self.report.stop_reason = prefix + (
+                f"mirror skipped: {self.unreadable:,} records of the input could not be read, "
+                "so their owners are unknown and could be members"
             )
             return
         if self._segment_size() == 0 and not self.o.allow_empty:

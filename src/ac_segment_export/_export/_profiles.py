@@ -17,6 +17,7 @@ from ac_segment_export._export._validate import (
     check_email,
     to_e164,
 )
+from ac_segment_export._model._mapper import UnreadableProfile
 from ac_segment_export._model._mapping import MappedProfile
 
 if TYPE_CHECKING:
@@ -34,12 +35,14 @@ class Refused(NamedTuple):
         email: The email to report: normalised when it is valid (the profile was rejected
             for another value), the raw value for a profile rejected for its email.
         raw: The email as read, when it could be: mirror counts its owner as a member.
+        unreadable: The source could not read the record (:class:`UnreadableProfile`).
     """
 
     reason: str
     field: str | None = None
     email: str | None = None
     raw: object = None
+    unreadable: bool = False
 
 
 _MISSING: Any = object()
@@ -127,6 +130,9 @@ class ProfileReader:
     def read(self, profile: Any) -> tuple[str, str, Any] | Refused:
         """Map one profile and check its email: ``(email, key, mapped)``, or why not."""
         if type(profile) is not dict and not isinstance(profile, Mapping):
+            if type(profile) is UnreadableProfile:
+                email = profile.email
+                return Refused(_text_of(profile.reason), email=email, raw=email, unreadable=True)
             return Refused(f"a profile must be a mapping, not {type(profile).__name__}")
         mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
         email: Any

@@ -365,6 +365,8 @@ class ExportReport:
             )
         if self.stopped_early:
             lines.append(f"stopped early: {self.stop_reason}")
+        elif self.stop_reason:
+            lines.append(self.stop_reason)
         if self.sync_problem:
             lines.append(f"incremental sync: {self.sync_problem}")
         return "\n".join(lines)

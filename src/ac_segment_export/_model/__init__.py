@@ -20,7 +20,13 @@ from ac_segment_export._model._connection import (
     Consent,
 )
 from ac_segment_export._model._destination import ExportDestination, ExportMode, ResolvedDestination
-from ac_segment_export._model._mapper import FieldMapper, MappedProfile, Rejection, ResolvedMapper
+from ac_segment_export._model._mapper import (
+    FieldMapper,
+    MappedProfile,
+    Rejection,
+    ResolvedMapper,
+    UnreadableProfile,
+)
 from ac_segment_export._model._mapping import Attribute, FieldMapping, FlagTag, TagRule, ValueTag
 from ac_segment_export._model._roles import Actor, Audience, Role
 
@@ -43,6 +49,7 @@ __all__ = [
     "ResolvedMapper",
     "Role",
     "TagRule",
+    "UnreadableProfile",
     "ValueTag",
 ]
 
@@ -58,6 +65,7 @@ for _cls in (
     FlagTag,
     Rejection,
     ResolvedDestination,
+    UnreadableProfile,
     ValueTag,
 ):
     attrs.resolve_types(_cls)

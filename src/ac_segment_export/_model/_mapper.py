@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ac_segment_export._core.wire import CustomField
     from ac_segment_export._model._mapping import Attribute, FieldMapping
 
-__all__ = ["FieldMapper", "MappedProfile", "Rejection", "ResolvedMapper"]
+__all__ = ["FieldMapper", "MappedProfile", "Rejection", "ResolvedMapper", "UnreadableProfile"]
 
 _STANDARD = ("first_name", "last_name", "phone")
 
@@ -81,6 +81,25 @@ class Rejection:
 
     reason: str
     field: str | None = None
+    email: str | None = None
+
+
+@attrs.frozen
+class UnreadableProfile:
+    """A record a source could not read, yielded in its place to be reported, not dropped.
+
+    A file reader yields one for a line it cannot parse (a malformed CSV row, a line that is
+    not JSON): the exporter reports it as a rejected profile with :attr:`reason`, at its
+    position in the input. Its owner is unknown unless :attr:`email` could be recovered, so
+    in mirror mode a segment with such a record is not complete: mirror unsubscribes no one
+    (the report's ``stop_reason`` says why), as when the segment was not read in full.
+
+    Attributes:
+        reason: What could not be read and where, e.g. ``"line 17: 5 fields, the header has 4"``.
+        email: The record's email, when it could still be told apart.
+    """
+
+    reason: str
     email: str | None = None
 
 
