@@ -131,8 +131,8 @@ class ProfileReader:
         """Map one profile and check its email: ``(email, key, mapped)``, or why not."""
         if type(profile) is not dict and not isinstance(profile, Mapping):
             if type(profile) is UnreadableProfile:
-                email = profile.email
-                return Refused(_text_of(profile.reason), email=email, raw=email, unreadable=True)
+                owner = profile.email
+                return Refused(_text_of(profile.reason), email=owner, raw=owner, unreadable=True)
             return Refused(f"a profile must be a mapping, not {type(profile).__name__}")
         mapped: Any  # a MappedProfile or a Rejection, or a user mapper's look-alike
         email: Any
