@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 import ac_segment_export as acx
 
 KEY_ENV = "ACX_TEST_DISTRIBUTED_KEY"
@@ -63,3 +65,27 @@ def job(
             retry=acx.RetryPolicy(initial_backoff=0.01, jitter=0.01), timeout=10.0
         ),
     )
+
+
+def mirror_job(
+    base_url: str,
+    list_id: int,
+    budget: acx.RedisRateBudget | None,
+    partitions: int = 4,
+    **options: Any,
+) -> acx.PartitionedExport:
+    """:func:`job` in mirror mode."""
+    plain = job(base_url, list_id, budget, partitions, **options)
+    dest = attrs.evolve(destination(base_url, list_id), mode=acx.ExportMode.MIRROR)
+    stored = acx.StoredDestination.of(dest, api_key_env=KEY_ENV)
+    return attrs.evolve(plain, destination=stored)
+
+
+def seed_members(emu: Any, list_id: int, unique: set[str], leavers: int) -> set[str]:
+    """Subscribe half the segment and *leavers* others to the list; return the leavers."""
+    for email in sorted(unique)[::2]:
+        emu.add_contact(email, lists={list_id: 1})
+    out = {f"leaver{i}@example.com" for i in range(leavers)}
+    for email in sorted(out):
+        emu.add_contact(email, lists={list_id: 1})
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,7 +15,7 @@ from ac_segment_export.testing import ActiveCampaignEmulator
 from . import segments
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 def test_partition_of_is_stable_and_follows_the_normalised_email() -> None:
@@ -77,23 +77,173 @@ def test_a_profile_in_the_wrong_partition_is_refused_before_sending(
     assert emu.requests == []
 
 
-def test_mirror_is_refused_for_partitioned_exports(monkeypatch: pytest.MonkeyPatch) -> None:
+def _active(emu: ActiveCampaignEmulator, list_id: int) -> set[str]:
+    return {e for e, status in emu.list_members(list_id).items() if status == 1}
+
+
+def _mirror_account(
+    rows: int, leavers: int
+) -> tuple[ActiveCampaignEmulator, int, set[str], set[str]]:
+    emu = ActiveCampaignEmulator(api_key=segments.API_KEY, time_scale=segments.SCALE)
+    list_id = emu.add_list("Segment")
+    _, unique = segments.segment(rows)
+    out = segments.seed_members(emu, list_id, unique, leavers)
+    return emu, list_id, unique, out
+
+
+def _threads(job: acx.PartitionedExport, parts: list[list[Any]]) -> list[acx.PartitionResult]:
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(job.export_partition, range(len(parts)), parts))
+
+
+def _unsubscribes(emu: ActiveCampaignEmulator) -> list[dict[str, Any]]:
+    """The contacts bulk imports asked to unsubscribe."""
+    bulk = [r for r in emu.requests if r.path == "/import/bulk_import"]
+    return [c for r in bulk for c in (r.json or {}).get("contacts", []) if c.get("unsubscribe")]
+
+
+MIRROR_FIELDS = (
+    "input_count",
+    "counts",
+    "leavers",
+    "unsubscribed",
+    "leavers_remaining",
+    "leavers_unknown",
+    "mirror_problem",
+    "would_unsubscribe",
+    "stopped_early",
+    "stop_reason",
+    "mode",
+    "balanced",
+)
+
+
+def test_a_partitioned_mirror_reports_as_one_process_does(
+    make_budget: Callable[..., acx.RedisRateBudget], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same segment and list, mirrored in one process and in four partitions."""
     monkeypatch.setenv(segments.KEY_ENV, segments.API_KEY)
-    dest = segments.destination("http://127.0.0.1:9", 1)
-    mirror = acx.ExportDestination(
-        connection=dest.connection,
-        name=dest.name,
-        list_id=1,
-        mapping=dest.mapping,
-        mode=acx.ExportMode.MIRROR,
-    )
-    job = acx.PartitionedExport(
-        destination=acx.StoredDestination.of(mirror, api_key_env=segments.KEY_ENV), partitions=2
-    )
-    with pytest.raises(acx.ConfigurationError, match="Mirror mode"):
+    rows, unique = segments.segment(600)
+    single, list_id, _, leavers = _mirror_account(600, 40)
+    parted, _, _, _ = _mirror_account(600, 40)
+    # One segment member had unsubscribed itself: it is skipped, never re-subscribed.
+    back = sorted(unique)[1]
+    for emu in (single, parted):
+        contact = emu.add_contact(back, lists={list_id: 2})
+        assert contact
+    with single.serve() as url:
+        job = segments.mirror_job(url, list_id, None, partitions=1)
+        alone = acx.Exporter(job.destination(), options=job.options).run(rows)
+    budget = make_budget(limits=acx.RateLimits().scaled(segments.SCALE))
+    with parted.serve() as url:
+        job = segments.mirror_job(url, list_id, budget, partitions=4)
         job.prepare()
-    with pytest.raises(acx.ConfigurationError, match="Mirror mode"):
-        job.export_partition(0, [])
+        results = _threads(job, job.split(rows))
+        assert all(r.members is not None for r in results)
+        assert sum(len(r.members or b"") for r in results) == 8 * len(rows)
+        report = job.merge(results)
+    assert alone.leavers == report.leavers == len(leavers)
+    assert alone.unsubscribed == report.unsubscribed == len(leavers)
+    for name in MIRROR_FIELDS:
+        assert getattr(report, name) == getattr(alone, name), name
+    mirror_line = [line for line in report.summary().splitlines() if line.startswith("mirror")]
+    assert mirror_line == [f"mirror: {len(leavers)} leavers, {len(leavers)} unsubscribed"]
+    assert mirror_line == [
+        line for line in alone.summary().splitlines() if line.startswith("mirror")
+    ]
+    assert _active(parted, list_id) == _active(single, list_id) == unique - {back}
+    assert parted.list_members(list_id) == single.list_members(list_id)
+    assert {c["email"] for c in _unsubscribes(parted)} == leavers
+
+
+def test_a_partition_that_stopped_unsubscribes_no_one(
+    make_budget: Callable[..., acx.RedisRateBudget], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(segments.KEY_ENV, segments.API_KEY)
+    emu, list_id, _, leavers = _mirror_account(400, 20)
+    rows, _ = segments.segment(400)
+    budget = make_budget(limits=acx.RateLimits().scaled(segments.SCALE))
+    with emu.serve() as url:
+        job = segments.mirror_job(url, list_id, budget, partitions=3)
+        parts = job.split(rows)
+
+        def breaking() -> Iterator[Any]:
+            yield from parts[2][:50]
+            raise OSError("the partition's file went away")
+
+        results = _threads(job, [parts[0], parts[1], breaking()])  # type: ignore[list-item]
+        with pytest.raises(acx.ExportAbortedError, match="partition 2") as caught:
+            job.merge(results)
+    report = caught.value.report
+    assert report.balanced, report.equation
+    assert report.input_count == len(parts[0]) + len(parts[1]) + 50
+    assert "mirror skipped: partition(s) 2 did not finish cleanly" in (report.stop_reason or "")
+    assert "no one was unsubscribed" in (report.stop_reason or "")
+    assert report.unsubscribed == 0
+    assert report.leavers is None
+    assert leavers <= _active(emu, list_id)  # every leaver still subscribed
+    assert _unsubscribes(emu) == []
+
+
+def test_a_missing_partition_result_unsubscribes_no_one(
+    make_budget: Callable[..., acx.RedisRateBudget], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(segments.KEY_ENV, segments.API_KEY)
+    emu, list_id, _, leavers = _mirror_account(200, 10)
+    rows, _ = segments.segment(200)
+    with emu.serve() as url:
+        job = segments.mirror_job(url, list_id, make_budget(), partitions=3)
+        parts = job.split(rows)
+        results = _threads(job, parts[:2])  # partition 2's members would look like leavers
+        with pytest.raises(acx.ExportAbortedError, match="no result for partition") as caught:
+            job.merge(results)
+    assert "mirror skipped: no result for partition(s) 2" in (caught.value.report.stop_reason or "")
+    assert leavers <= _active(emu, list_id)
+
+
+def test_an_unreadable_record_in_a_partition_unsubscribes_no_one(
+    make_budget: Callable[..., acx.RedisRateBudget], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(segments.KEY_ENV, segments.API_KEY)
+    emu, list_id, _, leavers = _mirror_account(200, 10)
+    rows, _ = segments.segment(200)
+    with emu.serve() as url:
+        job = segments.mirror_job(url, list_id, make_budget(), partitions=2)
+        parts: list[list[Any]] = [list(p) for p in job.split(rows)]
+        parts[1].append(acx.UnreadableProfile("line 17: 5 fields, the header has 4"))
+        report = job.merge(_threads(job, parts))
+    assert report.balanced
+    assert report.unsubscribed == 0
+    assert "mirror skipped: 1 records of the input could not be read" in (report.stop_reason or "")
+    assert leavers <= _active(emu, list_id)
+
+
+def test_a_partitioned_mirror_refuses_past_the_unsubscribe_fraction(
+    make_budget: Callable[..., acx.RedisRateBudget], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(segments.KEY_ENV, segments.API_KEY)
+    emu, list_id, unique, leavers = _mirror_account(100, 300)
+    rows, _ = segments.segment(100)
+    with emu.serve() as url:
+        job = segments.mirror_job(url, list_id, make_budget(), partitions=2)
+        with pytest.raises(acx.MirrorRefusedError, match="max_unsubscribe_fraction") as caught:
+            job.merge(_threads(job, job.split(rows)))
+        refused = caught.value
+        assert refused.leavers == len(leavers)
+        assert refused.active == len(leavers) + len(unique)  # all of the segment is active now
+        assert refused.report.balanced
+        assert refused.report.input_count == len(rows)
+        assert refused.report.exported == len(unique)  # the upsert part is done
+        assert str(refused).endswith(refused.report.equation)
+        assert leavers <= _active(emu, list_id)
+
+        dry = segments.mirror_job(
+            url, list_id, make_budget(), partitions=2, dry_run=True, max_unsubscribe_fraction=1.0
+        )
+        report = dry.merge(_threads(dry, dry.split(rows)))
+    assert report.dry_run
+    assert report.would_unsubscribe == report.leavers == len(leavers)
+    assert leavers <= _active(emu, list_id)
 
 
 def test_the_job_pickles_without_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

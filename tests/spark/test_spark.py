@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 
 import ac_segment_export as acx
@@ -86,3 +87,46 @@ def test_a_spark_dataframe_exports_with_one_balanced_report(
     assert report.counts["rejected"] == len(rows) // 25
     assert report.counts["duplicate"] == len(rows) - len(unique) - len(rows) // 25
     assert set(emu.list_members(list_id)) == unique
+
+
+def test_a_spark_mirror_unsubscribes_the_leavers_and_a_failed_partition_stops_it(
+    spark: object, redis: RedisServer
+) -> None:
+    """Mirror on Spark: the leavers go once every partition is in; a failure stops them all."""
+    rows, unique = segments.segment(600)
+    frame = spark.createDataFrame(rows)  # type: ignore[attr-defined]
+    budget = acx.RedisRateBudget(
+        redis.url,
+        limits=acx.RateLimits().scaled(segments.SCALE),
+        key_prefix=f"spark-{uuid.uuid4().hex[:8]}",
+    )
+    emu = ActiveCampaignEmulator(api_key=segments.API_KEY, time_scale=segments.SCALE)
+    list_id = emu.add_list("Segment")
+    leavers = segments.seed_members(emu, list_id, unique, 40)
+    with emu.serve() as url:
+        report = acx.export_spark_dataframe(frame, segments.mirror_job(url, list_id, budget, 3))
+    assert report.balanced, report.equation
+    assert report.exported == len(unique)
+    assert report.leavers == report.unsubscribed == len(leavers)
+    active = {e for e, s in emu.list_members(list_id).items() if s == 1}
+    assert active == unique
+
+    emu = ActiveCampaignEmulator(api_key=segments.API_KEY, time_scale=segments.SCALE)
+    list_id = emu.add_list("Segment")
+    leavers = segments.seed_members(emu, list_id, unique, 40)
+    emu.queue_fault("500", count=1, path="/contacts")  # one partition's first read fails
+    with emu.serve() as url:
+        job = segments.mirror_job(url, list_id, budget, 3)
+        job = attrs.evolve(
+            job,
+            client_options=attrs.evolve(job.client_options, retry=acx.RetryPolicy(max_attempts=1)),
+        )
+        with pytest.raises(acx.ExportAbortedError, match="1 partition\\(s\\) stopped") as caught:
+            acx.export_spark_dataframe(frame, job)
+    budget.close()
+    stopped = caught.value.report
+    assert stopped.balanced, stopped.equation
+    assert "did not finish cleanly; no one was unsubscribed" in (stopped.stop_reason or "")
+    assert stopped.unsubscribed == 0
+    active = {e for e, s in emu.list_members(list_id).items() if s == 1}
+    assert leavers <= active

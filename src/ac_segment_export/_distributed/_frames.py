@@ -75,7 +75,8 @@ def _finish(job: PartitionedExport, results: Iterable[PartitionResult | None]) -
     if not done:
         msg = "The dataframe holds no rows: there is nothing to export."
         raise ConfigurationError(msg)
-    return job.merge(done)
+    # The engine ran every partition (or raised): one without a result was empty.
+    return job._merge(done, every=())
 
 
 def export_dask_dataframe(
@@ -87,7 +88,8 @@ def export_dask_dataframe(
     partitions, each exported by a task on a worker (paced by ``job.rate_budget``), and the
     partial reports are merged in partition order: one balanced report of the whole frame
     (an outcome's ``position`` counts rows partition after partition). Missing values (NaN)
-    are left out of the profiles.
+    are left out of the profiles. In mirror mode the driver unsubscribes the leavers once
+    every partition is confirmed (see :meth:`PartitionedExport.merge`).
 
     Args:
         frame: The segment, one row a profile, with the mapping's attributes as columns.
@@ -96,9 +98,13 @@ def export_dask_dataframe(
 
     Raises:
         ConfigurationError: No ``dask``/``distributed`` installed (the ``dask`` extra), a
-            missing email column, an empty frame, mirror mode.
+            missing email column, an empty frame.
         RateBudgetUnavailableError: The shared budget cannot be reached (before any send).
-        ExportAbortedError: A partition's export stopped; ``report`` is the merged report.
+        ExportAbortedError: A partition's export stopped (then no one is unsubscribed in
+            mirror mode), or the mirror step did not complete; ``report`` is the merged
+            report.
+        MirrorRefusedError: Mirror refused to unsubscribe the leavers (see
+            :meth:`PartitionedExport.merge`); the upsert part is done.
     """
     try:
         from dask.delayed import delayed  # noqa: PLC0415
@@ -127,13 +133,18 @@ def export_spark_dataframe(frame: Any, job: PartitionedExport) -> ExportReport:
     The same recipe as :func:`export_dask_dataframe`: the partition of each row (the hash
     of its normalised email) is computed with a pandas UDF, the rows are repartitioned on it,
     and ``mapInPandas`` exports each Spark partition with the shared budget, streaming its
-    Arrow batches into the exporter; the driver merges the reports.
+    Arrow batches into the exporter; the driver merges the reports (and, in mirror mode,
+    unsubscribes the leavers once every partition is confirmed).
 
     Raises:
         ConfigurationError: No ``pyspark`` installed (the ``spark`` extra), a missing email
-            column, an empty frame, mirror mode.
+            column, an empty frame.
         RateBudgetUnavailableError: The shared budget cannot be reached (before any send).
-        ExportAbortedError: A partition's export stopped; ``report`` is the merged report.
+        ExportAbortedError: A partition's export stopped (then no one is unsubscribed in
+            mirror mode), or the mirror step did not complete; ``report`` is the merged
+            report.
+        MirrorRefusedError: Mirror refused to unsubscribe the leavers (see
+            :meth:`PartitionedExport.merge`); the upsert part is done.
     """
     try:
         importlib.import_module("pyspark.sql")

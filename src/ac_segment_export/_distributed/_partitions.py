@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ac_segment_export._core.config import ClientOptions
-from ac_segment_export._core.errors import ConfigurationError, ExportAbortedError
+from ac_segment_export._core.errors import (
+    ConfigurationError,
+    ExportAbortedError,
+    MirrorRefusedError,
+)
 from ac_segment_export._core.pacing import SharedPacing
 from ac_segment_export._export._exporter import Exporter
+from ac_segment_export._export._mirror import PartMembers, Segment
 from ac_segment_export._export._options import ExportOptions
 from ac_segment_export._export._report import ExportReport
 from ac_segment_export._model._destination import ExportDestination, ExportMode
@@ -131,11 +136,18 @@ class PartitionResult:
         partition: The partition's index.
         report: The partition's report (it balances, also when the export stopped).
         error: The message of the error that stopped the partition's export, or ``None``.
+        members: Mirror mode: the segment members the partition read, as stable 64-bit
+            hashes of their normalised emails (8 bytes a profile), for the driver's mirror
+            step; ``None`` otherwise (or when the partition stopped).
+        unreadable: Mirror mode: records the partition could not read, whose owners are
+            unknown (any makes the driver skip the mirror step).
     """
 
     partition: int
     report: ExportReport
     error: str | None = None
+    members: bytes | None = attrs.field(default=None, repr=False)
+    unreadable: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -149,6 +161,14 @@ class PartitionedExport:
 
     The job pickles, so it travels to workers; its ``destination`` is therefore a callable
     that builds the :class:`ExportDestination` where it runs (an API key never pickles).
+
+    Mirror mode: each partition exports as an upsert and sends back the stable hashes of
+    the emails of its segment members (:attr:`PartitionResult.members`); once every
+    partition is confirmed, :meth:`merge` reads the list's active members on the driver and
+    unsubscribes the leavers, with the single-process mirror's rules: no unsubscribe at all
+    when a partition stopped, failed as a whole or could not read a record, the
+    ``max_unsubscribe_fraction`` and ``allow_empty`` guards, and profiles that failed or
+    whose fate is unknown counted as members (they stay subscribed).
 
     Attributes:
         destination: A picklable callable returning the export's destination.
@@ -173,13 +193,6 @@ class PartitionedExport:
         made: object = self.destination()
         if not isinstance(made, ExportDestination):
             msg = f"destination() returned a {type(made).__name__}, not an ExportDestination."
-            raise ConfigurationError(msg)
-        if made.mode is ExportMode.MIRROR:
-            msg = (
-                "Mirror mode is not available for partitioned exports yet: the leavers must "
-                "be computed once from the union of every partition. Export the partitions "
-                "in upsert mode, or run the mirror export in one process."
-            )
             raise ConfigurationError(msg)
         return made
 
@@ -206,7 +219,7 @@ class PartitionedExport:
 
         Raises:
             RateBudgetUnavailableError: The shared budget cannot be reached.
-            ConfigurationError: Mirror mode, or a bad destination.
+            ConfigurationError: A bad destination.
         """
         destination = self._destination()
         check = getattr(self.rate_budget, "check", None)
@@ -247,29 +260,89 @@ class PartitionedExport:
     def _export(
         self, partition: int, destination: ExportDestination, profiles: Iterable[Any]
     ) -> PartitionResult:
+        part = PartMembers() if destination.mode is ExportMode.MIRROR else None
         with destination.connection.client(self._client_options()) as client:
             exporter = Exporter(destination, client=client, options=self.options)
+            exporter._part = part  # the package's own handshake
             try:
                 report = exporter.run(profiles)
             except ExportAbortedError as exc:
                 return PartitionResult(partition, exc.report, str(exc))
-        return PartitionResult(partition, report)
+        if part is None:
+            return PartitionResult(partition, report)
+        return PartitionResult(partition, report, None, part.to_bytes(), part.unreadable)
 
     def merge(self, results: Iterable[PartitionResult]) -> ExportReport:
         """On the driver: one balanced report of the whole segment, in partition order.
 
+        In mirror mode, once every partition's result is in, this is the mirror step too:
+        the list's active members are read and the leavers (members of no partition) are
+        unsubscribed, accounted in the report as a single-process mirror accounts them
+        (``leavers``, ``unsubscribed``, ``leavers_remaining``, ``leavers_unknown``,
+        ``mirror_problem``; ``would_unsubscribe`` in a dry run). No one is unsubscribed
+        when a result is missing (pass one for every partition, an empty one from
+        ``export_partition(i, [])``), when a partition stopped or could not read a record:
+        the report's ``stop_reason`` says why.
+
         Raises:
-            ExportAbortedError: A partition's export stopped as a whole; its ``report`` is
-                the merged report (every profile of every partition accounted for).
+            ExportAbortedError: A partition's export stopped as a whole, or the mirror step
+                did not complete; its ``report`` is the merged report (every profile of
+                every partition accounted for).
+            MirrorRefusedError: Mirror refused (an empty segment without ``allow_empty``,
+                more leavers than ``max_unsubscribe_fraction``): no one was unsubscribed.
             ConfigurationError: No results.
         """
+        return self._merge(results, every=range(self.partitions))
+
+    def _merge(self, results: Iterable[PartitionResult], *, every: Iterable[int]) -> ExportReport:
+        """:meth:`merge`; *every* is the partitions whose results must be in (mirror)."""
         ordered = sorted(results, key=lambda r: r.partition)
         report = ExportReport.merge([r.report for r in ordered])
         errors = [f"partition {r.partition}: {r.error}" for r in ordered if r.error]
+        if report.mode == ExportMode.MIRROR.value:
+            stopped = bool(errors)
+            missing = sorted(set(every) - {r.partition for r in ordered})
+            if missing:
+                errors.append(f"no result for partition(s) {_listed(missing)}")
+            report = self._mirror(ordered, report, set(every), stopped=stopped)
         if errors:
             msg = f"{len(errors)} partition(s) stopped: {'; '.join(errors)}"
             raise ExportAbortedError(msg, report=report)
         return report
+
+    def _mirror(
+        self,
+        ordered: Sequence[PartitionResult],
+        merged: ExportReport,
+        every: set[int],
+        *,
+        stopped: bool,
+    ) -> ExportReport:
+        """The driver's mirror step, after every partition is confirmed (or why it is skipped)."""
+        why = _mirror_skipped(ordered, merged, every, stopped=stopped)
+        if why is not None:
+            prefix = f"{merged.stop_reason}; " if merged.stop_reason else ""
+            merged.stop_reason = f"{prefix}mirror skipped: {why}; no one was unsubscribed"
+            return merged
+        segment = Segment(r.members for r in ordered if r.members is not None)
+        destination = self._destination()
+        with destination.connection.client(self._client_options()) as client:
+            exporter = Exporter(destination, client=client, options=self.options)
+            exporter._segment = segment  # the package's own handshake
+            try:
+                step = exporter.run([])
+            except MirrorRefusedError as exc:
+                whole = ExportReport.merge([merged, exc.report])
+                reason = str(exc).removesuffix(exc.report.equation).rstrip()
+                msg = f"{reason} {whole.equation}"
+                raise MirrorRefusedError(
+                    msg, report=whole, leavers=exc.leavers, active=exc.active
+                ) from exc
+            except ExportAbortedError as exc:
+                whole = ExportReport.merge([merged, exc.report])
+                msg = f"The mirror step stopped: {exc.report.stop_reason}. {whole.equation}"
+                raise ExportAbortedError(msg, report=whole) from exc
+        return ExportReport.merge([merged, step])
 
     def split(self, profiles: Iterable[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
         """The profiles in their partitions, in memory (for small segments and tests)."""
@@ -278,6 +351,36 @@ class PartitionedExport:
         for profile in profiles:
             parts[partition_of(read_email(profile, attribute), self.partitions)].append(profile)
         return parts
+
+
+def _mirror_skipped(
+    ordered: Sequence[PartitionResult], merged: ExportReport, every: set[int], *, stopped: bool
+) -> str | None:
+    """Why the mirror step must not run (``None``: it may)."""
+    missing = sorted(every - {r.partition for r in ordered})
+    if missing:
+        return (
+            f"no result for partition(s) {_listed(missing)}, whose members would be taken "
+            "for leavers (pass a result for every partition)"
+        )
+    if stopped or merged.stopped_early:
+        stops = [r.partition for r in ordered if r.error or r.report.stopped_early]
+        return f"partition(s) {_listed(stops)} did not finish cleanly"
+    unknown = [r.partition for r in ordered if r.members is None]
+    if unknown:
+        return f"partition(s) {_listed(unknown)} sent back no members"
+    unreadable = sum(r.unreadable for r in ordered)
+    if unreadable:
+        return (
+            f"{unreadable:,} records of the input could not be read, so their owners are "
+            "unknown and could be members"
+        )
+    return None
+
+
+def _listed(partitions: Sequence[int]) -> str:
+    shown = ", ".join(map(str, partitions[:10]))
+    return shown + (f" and {len(partitions) - 10} more" if len(partitions) > 10 else "")
 
 
 def _email_attribute(destination: ExportDestination) -> Attribute:

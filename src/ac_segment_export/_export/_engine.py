@@ -70,6 +70,7 @@ from ac_segment_export._export._report import ExportReport, OutcomeStatus, Progr
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
+    from ac_segment_export._export._mirror import PartMembers, Segment
     from ac_segment_export._export._options import ExportOptions
     from ac_segment_export._export._sync import MirrorUnsubscribe, SyncSession
     from ac_segment_export._model import FieldMapper
@@ -128,8 +129,15 @@ class Engine:
         on_progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sync: SyncSession | None = None,
+        part: PartMembers | None = None,
+        segment: Segment | None = None,
     ) -> None:
         self.target = target
+        #: One partition of a mirror export: its members are noted here, and the leavers
+        #: are left to the driver (which runs with the union of the partitions' members).
+        self.part = part
+        #: The driver's step of a partitioned mirror export: the segment, given (no input).
+        self.segment = segment
         #: Incremental sync: the filter before batching, and where confirmations go.
         self.sync = sync
         self.o = options
@@ -288,6 +296,8 @@ class Engine:
         """
         report = self.report
         report.input_count = self.read
+        if self.part is not None:
+            self.part.unreadable = self.unreadable
         missing = report.input_count - report.accounted
         if missing > 0:
             logger.error(
@@ -427,9 +437,10 @@ class Engine:
         """The whole export; returns the report (also kept in :attr:`report`)."""
         self._full = []
         try:
-            if self.o.check_unsubscribed or self.target.mirror:
+            given = self.segment is not None  # no input: nothing to check these against
+            if (self.o.check_unsubscribed or self.target.mirror) and not given:
                 yield from self._load_members(MembershipStatus.UNSUBSCRIBED, self.unsubscribed)
-            if self.o.dry_run and (self.target.mirror or self.o.check_unsubscribed):
+            if self.o.dry_run and (self.target.mirror or self.o.check_unsubscribed) and not given:
                 self.active_members = EmailIndex()
                 yield from self._load_members(MembershipStatus.ACTIVE, self.active_members)
             if self.o.keep == "last":
@@ -440,7 +451,7 @@ class Engine:
             if not self.o.dry_run:
                 yield from self._flush()
                 yield from self._drain()
-            if self.target.mirror:
+            if self.target.mirror and self.part is None:
                 yield from self._mirror()
         except Stop:
             self.halt("stopped by the user (interrupt or cancellation)")
@@ -572,6 +583,7 @@ class Engine:
         limit = self.o.max_profiles
         resume = self.resume
         digest = self.digest
+        part = self.part
         over = False
         while not over:
             if self.cancelled():
@@ -596,6 +608,8 @@ class Engine:
                     key = self._replay(position, profile)
                 else:
                     key = self._take(position, profile)
+                if part is not None and key:
+                    part.add(key)
                 if digest is not None:
                     digest.push(key)
                     if self.read == self._verify_at:
@@ -1395,9 +1409,13 @@ class Engine:
     # -- mirror ----------------------------------------------------------------------------------
 
     def _is_member(self, key: str) -> bool:
+        if self.segment is not None:
+            return key in self.segment
         return key in self.seen or (self.members is not None and key in self.members)
 
     def _segment_size(self) -> int:
+        if self.segment is not None:
+            return len(self.segment)
         return len(self.seen) + (len(self.members) if self.members is not None else 0)
 
     def _refuse(self, reason: str, leavers: int, active: int) -> None:

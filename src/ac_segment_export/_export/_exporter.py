@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from ac_segment_export._client import AsyncClient, Client
     from ac_segment_export._export._checkpoint import Checkpoint, CheckpointState
+    from ac_segment_export._export._mirror import PartMembers, Segment
     from ac_segment_export._model import Actor, ExportDestination, FieldMapper
 
 __all__ = ["AsyncExporter", "CancelToken", "Exporter"]
@@ -142,6 +143,10 @@ class _BaseExporter(Generic[C]):
         #: Incremental sync: the export's state (only changed contacts are sent).
         self.sync_state = sync_state
         self.full_refresh = full_refresh
+        # A partitioned mirror export (PartitionedExport): a partition notes its members and
+        # leaves the leavers to the driver, whose run is given the segment instead of input.
+        self._part: PartMembers | None = None
+        self._segment: Segment | None = None
 
     def _check_client(self, client: object) -> None:
         """Refuse a client of the other kind (a sync one for the async exporter, and back)."""
@@ -256,6 +261,8 @@ class _BaseExporter(Generic[C]):
             on_progress=self._progress_callback(total),
             clock=clock,
             sync=sync,
+            part=self._part,
+            segment=self._segment,
         )
 
     def _progress_callback(self, total: int | None) -> Callable[[Progress], None] | None:

@@ -9,17 +9,89 @@ failed and not attempted mean still subscribed; unknown means it may or may not 
 
 from __future__ import annotations
 
+import sys
+from array import array
+from hashlib import blake2b
 from typing import TYPE_CHECKING
 
+from ac_segment_export._export._index import EmailIndex
 from ac_segment_export._export._ledger import Book
 from ac_segment_export._export._report import OutcomeStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from ac_segment_export._export._report import ExportReport
 
-__all__ = ["Leavers"]
+__all__ = ["Leavers", "PartMembers", "Segment", "member_hash"]
+
+
+def member_hash(key: str) -> int:
+    """The stable 64-bit hash of an email key: the same in every process and machine.
+
+    BLAKE2b, not Python's salted :func:`hash`: a partition's members are hashed on a worker
+    and looked up on the driver. Never 0 (an empty slot of :class:`EmailIndex`). Two emails
+    colliding (about n²/2⁶⁵) can only keep a leaver subscribed, never unsubscribe a member.
+    """
+    digest = blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True) or 1
+
+
+class PartMembers:
+    """One partition of a mirror export: the segment members it read, as stable hashes.
+
+    The engine adds every email key it would count as a segment member (every profile
+    whose email could be read, whatever else was wrong with it), and the count of records
+    whose owner is unknown. 8 bytes a profile read (duplicates included).
+    """
+
+    __slots__ = ("hashes", "unreadable")
+
+    def __init__(self) -> None:
+        self.hashes: array[int] = array("q")
+        self.unreadable = 0
+
+    def add(self, key: str) -> None:
+        """Note one member's email key."""
+        self.hashes.append(member_hash(key))
+
+    def to_bytes(self) -> bytes:
+        """The hashes as bytes, little-endian (what travels back to the driver)."""
+        if sys.byteorder == "big":
+            swapped = array("q", self.hashes)
+            swapped.byteswap()
+            return swapped.tobytes()
+        return self.hashes.tobytes()
+
+
+class Segment:
+    """The whole segment of a partitioned mirror export: the union of its partitions' members.
+
+    Args:
+        parts: Each partition's :meth:`PartMembers.to_bytes`.
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self, parts: Iterable[bytes]) -> None:
+        index = self._index = EmailIndex()
+        for data in parts:
+            hashes = array("q")
+            hashes.frombytes(data)
+            if sys.byteorder == "big":
+                hashes.byteswap()
+            for h in hashes:
+                index.add_hash(h)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._index.has_hash(member_hash(key))
+
+    def nbytes(self) -> int:
+        """Bytes held by the index."""
+        return self._index.nbytes()
 
 
 class Leavers(Book):
