@@ -268,6 +268,65 @@ class _BaseClient:
     def _on_retry(self, exc: BaseException, wait: float) -> None:
         self.stats.add(retries=1)
 
+    def _paced(self, spec: RequestSpec, paced: float, on_paced: Callable[[], None] | None) -> None:
+        """A slot was taken for one attempt: count it and tell the caller."""
+        if on_paced is not None:
+            on_paced()
+        self.stats.add(requests=1, paced_seconds=paced)
+
+
+#: httpcore's trace event just before a request's first byte is written (HTTP/1.1, HTTP/2).
+_HEADERS_GO = ("http11.send_request_headers.started", "http2.send_request_headers.started")
+
+
+class _SlotAtSend:
+    """Takes a request's rate-limit slot when httpcore is about to write it (its trace hook).
+
+    The connection is open (TCP, TLS) and the request built by then, so a slot is used the
+    moment it opens: the work between a slot and the first byte on the wire, which a busy
+    process's threads can stretch past the account window's headroom, is done before it.
+    """
+
+    __slots__ = ("_client", "_on_paced", "_spec", "fired", "taken")
+
+    def __init__(
+        self, client: _BaseClient, spec: RequestSpec, on_paced: Callable[[], None] | None
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._on_paced = on_paced
+        #: The hook ran (once an attempt); a slot was taken (the pacing may refuse one).
+        self.fired = False
+        self.taken = False
+
+    def _take(self, name: str) -> bool:
+        if self.fired or name not in _HEADERS_GO:
+            return False
+        self.fired = True
+        return True
+
+    def __call__(self, name: str, info: object) -> None:
+        """The sync trace hook."""
+        if self._take(name):
+            client = self._client
+            try:
+                paced = client.rate_limiter.acquire(self._spec.bulk_contacts)
+            except RateBudgetUnavailableError as exc:
+                raise client._held_back(exc, self._spec) from exc.__cause__
+            self.taken = True
+            client._paced(self._spec, paced, self._on_paced)
+
+    async def atrace(self, name: str, info: object) -> None:
+        """The async trace hook."""
+        if self._take(name):
+            client = self._client
+            try:
+                paced = await client.rate_limiter.aacquire(self._spec.bulk_contacts)
+            except RateBudgetUnavailableError as exc:
+                raise client._held_back(exc, self._spec) from exc.__cause__
+            self.taken = True
+            client._paced(self._spec, paced, self._on_paced)
+
 
 class Client(_BaseClient):
     """A typed, synchronous client for ActiveCampaign's v3 API.
@@ -316,6 +375,11 @@ class Client(_BaseClient):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        # Through httpcore (httpx's own transport) a slot is taken as the request leaves;
+        # another transport (an emulator's in-process one, a user's) is paced before it.
+        self._slot_at_send = http_client is None and (
+            transport is None or type(transport) is httpx.HTTPTransport
+        )
 
     def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
@@ -323,25 +387,37 @@ class Client(_BaseClient):
         attempts = self._attempts(spec)
         for attempt in attempts:
             with attempt:
-                try:
-                    paced = self.rate_limiter.acquire(spec.bulk_contacts)
-                except RateBudgetUnavailableError as exc:
-                    raise self._held_back(exc, spec) from exc.__cause__
-                if on_paced is not None:
-                    on_paced()
-                    on_paced = None
-                self.stats.add(requests=1, paced_seconds=paced)
                 request = self._build(self._http, spec)
+                gate = None
+                if self._slot_at_send:
+                    gate = _SlotAtSend(self, spec, on_paced)
+                    request.extensions["trace"] = gate
+                else:
+                    try:
+                        paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                    except RateBudgetUnavailableError as exc:
+                        raise self._held_back(exc, spec) from exc.__cause__
+                    self._paced(spec, paced, on_paced)
+                    on_paced = None
                 started = time.perf_counter()
                 try:
                     response = self._http.send(request, auth=self._auth)
                     response.read()
                 except httpx.HTTPError as exc:
+                    if gate is not None and not gate.fired:  # failed before it could leave
+                        self.stats.add(requests=1)
                     raise translate_transport_error(
                         exc, spec, str(request.url), self._redact
                     ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
+                    if gate is not None and gate.taken:
+                        on_paced = None
+                if gate is not None and not gate.fired:  # the hook never ran: pace before
+                    self._slot_at_send = False
+                    paced = self.rate_limiter.acquire(spec.bulk_contacts)
+                    self._paced(spec, paced, on_paced)
+                    on_paced = None
                 self._check(response, spec, started)
         response.extensions[DOUBT] = attempts.maybe_applied
         return response
@@ -483,6 +559,9 @@ class AsyncClient(_BaseClient):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._slot_at_send = http_client is None and (
+            transport is None or type(transport) is httpx.AsyncHTTPTransport
+        )
 
     async def _send(
         self, spec: RequestSpec, on_paced: Callable[[], None] | None = None
@@ -490,25 +569,37 @@ class AsyncClient(_BaseClient):
         attempts = self._attempts(spec)
         async for attempt in attempts:
             with attempt:
-                try:
-                    paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
-                except RateBudgetUnavailableError as exc:
-                    raise self._held_back(exc, spec) from exc.__cause__
-                if on_paced is not None:
-                    on_paced()
-                    on_paced = None
-                self.stats.add(requests=1, paced_seconds=paced)
                 request = self._build(self._http, spec)
+                gate = None
+                if self._slot_at_send:
+                    gate = _SlotAtSend(self, spec, on_paced)
+                    request.extensions["trace"] = gate.atrace
+                else:
+                    try:
+                        paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                    except RateBudgetUnavailableError as exc:
+                        raise self._held_back(exc, spec) from exc.__cause__
+                    self._paced(spec, paced, on_paced)
+                    on_paced = None
                 started = time.perf_counter()
                 try:
                     response = await self._http.send(request, auth=self._auth)
                     await response.aread()
                 except httpx.HTTPError as exc:
+                    if gate is not None and not gate.fired:  # failed before it could leave
+                        self.stats.add(requests=1)
                     raise translate_transport_error(
                         exc, spec, str(request.url), self._redact
                     ) from exc
                 finally:
                     ApiTokenAuth.forget(request)
+                    if gate is not None and gate.taken:
+                        on_paced = None
+                if gate is not None and not gate.fired:  # the hook never ran: pace before
+                    self._slot_at_send = False
+                    paced = await self.rate_limiter.aacquire(spec.bulk_contacts)
+                    self._paced(spec, paced, on_paced)
+                    on_paced = None
                 self._check(response, spec, started)
         response.extensions[DOUBT] = attempts.maybe_applied
         return response
