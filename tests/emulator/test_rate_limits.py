@@ -144,3 +144,34 @@ def test_limits_validate() -> None:
         ActiveCampaignEmulator(time_scale=0)
     assert EmulatorLimits.unlimited().enforce_rate_limits is False
     assert EmulatorLimits.unlimited().bulk_max_contacts == 250
+
+
+def _at(emu: ActiveCampaignEmulator, arrived: float) -> int:
+    """Dispatch ``GET /users/me`` as if it had arrived *arrived* emulated seconds ago."""
+    reply = emu.dispatch(
+        "GET",
+        "/api/3/users/me",
+        "",
+        token=emu.api_key,
+        body=b"",
+        base="http://127.0.0.1",
+        arrived=emu.now - arrived,
+    )
+    assert reply is not None
+    return reply.status
+
+
+def test_a_request_counts_when_it_arrived_not_when_it_was_handled() -> None:
+    """Requests handled late (a busy emulator) are counted at their arrival.
+
+    Six requests that arrived 0.2 s apart, 1.05 s from the first to the last, fit the 5/s
+    window even when the emulator handles them all at once; counted when handled, the sixth
+    met a 429 that ActiveCampaign, which counts arrivals, would not have sent.
+    """
+    emu = ActiveCampaignEmulator()
+    ago = [1.5, 1.3, 1.1, 0.9, 0.7, 0.45]
+    assert [_at(emu, a) for a in ago] == [200] * 6
+    # Handled after a later one, a request is counted in its own window: (t-1, t].
+    assert _at(emu, 0.46) == 200  # 1.3 ... 0.7 before it: the 0.45 one came later
+    assert _at(emu, 0.6) == 429  # 1.5 ... 0.7 are five in (t-1, t]
+    assert _at(emu, 0.3) == 429  # 1.1 ... 0.7, 0.46 and 0.45: five

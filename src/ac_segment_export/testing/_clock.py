@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import deque
@@ -62,7 +63,12 @@ def format_retry_after(real_seconds: float, scale: float) -> str:
 
 
 class SlidingWindow:
-    """Counts events in a sliding window of ``width`` emulated seconds."""
+    """Counts events in a sliding window of ``width`` emulated seconds.
+
+    An event is counted at the moment it happened, which may be before events counted
+    already (a request that arrived first but was handled second): the hits are kept in
+    order, and a check at a moment counts only the hits up to it.
+    """
 
     __slots__ = ("_hits", "limit", "width")
 
@@ -72,23 +78,35 @@ class SlidingWindow:
         self._hits: deque[float] = deque()
 
     def _expire(self, now: float) -> None:
+        # Kept two widths: a request handled late is still counted in its own window.
         hits = self._hits
-        edge = now - self.width
+        edge = now - 2 * self.width
         while hits and hits[0] <= edge:
             hits.popleft()
+
+    def _in_window(self, now: float) -> tuple[int, int]:
+        """The index range of the hits in ``(now - width, now]``."""
+        hits = self._hits
+        return bisect.bisect_right(hits, now - self.width), bisect.bisect_right(hits, now)
 
     def wait(self, now: float) -> float:
         """Return the emulated seconds until one more event fits (0 when it fits now)."""
         self._expire(now)
-        if len(self._hits) < self.limit:
+        low, high = self._in_window(now)
+        if high - low < self.limit:
             return 0.0
-        return self._hits[len(self._hits) - self.limit] + self.width - now
+        return self._hits[high - self.limit] + self.width - now
 
     def hit(self, now: float) -> None:
         """Count one event at ``now``."""
-        self._hits.append(now)
+        hits = self._hits
+        if not hits or hits[-1] <= now:
+            hits.append(now)
+        else:
+            hits.insert(bisect.bisect_right(hits, now), now)
 
     def remaining(self, now: float) -> int:
         """Return how many more events fit in the window right now."""
         self._expire(now)
-        return max(0, self.limit - len(self._hits))
+        low, high = self._in_window(now)
+        return max(0, self.limit - (high - low))

@@ -463,6 +463,7 @@ class ActiveCampaignEmulator:
         token: str | None,
         body: bytes,
         base: str,
+        arrived: float | None = None,
     ) -> Reply | None:
         """Answer one request; used by the transport and the server.
 
@@ -473,10 +474,16 @@ class ActiveCampaignEmulator:
             token: The ``Api-Token`` header value, if any.
             body: The request body.
             base: ``scheme://host[:port]`` the request was addressed to.
+            arrived: When the request arrived, on the emulator's clock (`now`); by default
+                the moment of this call. The account's per-second window counts a request
+                when it arrived, not when the emulator got round to it (after its body was
+                parsed and other requests were handled).
 
         Returns:
             The reply, or None when the connection must be dropped without an answer.
         """
+        if arrived is None:
+            arrived = self._clock.now()
         method = method.upper()
         path = unquote(raw_path)
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -498,7 +505,7 @@ class ActiveCampaignEmulator:
             now = self._clock.now()
             self._account.tick(now)
             fault, processed = self._answer(
-                method, path, in_api, pairs, query, token, body, base, data, valid
+                method, path, in_api, pairs, query, token, body, base, data, valid, arrived
             )
             reply = processed
             if fault is not None:
@@ -530,6 +537,7 @@ class ActiveCampaignEmulator:
         base: str,
         data: Any,
         valid: bool,  # noqa: FBT001
+        arrived: float,
     ) -> tuple[str | None, Reply | None]:
         """Return the fault injected (if any) and the API's answer (None if not processed)."""
         kind = self._take_fault(_GENERIC_FAULTS, path) or self._random_fault()
@@ -537,7 +545,7 @@ class ActiveCampaignEmulator:
             return kind, None
         after = "drop_after_write" if self._drop_after_write(path) else None
         return after, self._process(
-            method, path, in_api, pairs, query, token, body, base, data, valid
+            method, path, in_api, pairs, query, token, body, base, data, valid, arrived
         )
 
     def _process(  # noqa: PLR0917
@@ -552,18 +560,19 @@ class ActiveCampaignEmulator:
         base: str,
         data: Any,
         valid: bool,  # noqa: FBT001
+        arrived: float,
     ) -> Reply:
         now = self._clock.now()
         if token != self._api_key:
             return json_reply(403, {"message": "Forbidden"}, self._rate_headers(now))
         if self._limits.enforce_rate_limits:
-            wait = self._window.wait(now)
+            wait = self._window.wait(arrived)
             if wait > 0:
                 retry = format_retry_after(self._clock.to_real(wait), self._clock.scale)
                 headers = (("Retry-After", retry), *self._rate_headers(now))
                 status = self._readings.throttle_status
                 return json_reply(status, {"message": "Too Many Requests"}, headers)
-        self._window.hit(now)
+        self._window.hit(arrived)
         headers = self._rate_headers(now)
         if not in_api:
             return json_reply(404, {"message": f"No Result found for route {path}"}, headers)

@@ -83,8 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _answer(self) -> None:
-        body = self._read_body()
         emulator = self.server.emulator
+        arrived = emulator.now  # its headers are in: the request counts from here
+        body = self._read_body()
         split = urlsplit(self.path)
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         reply = emulator.dispatch(
@@ -94,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
             token=self.headers.get("Api-Token"),
             body=body,
             base=f"http://{host}",
+            arrived=arrived,
         )
         delay = emulator._latency()  # the request counts on arrival; its answer takes time
         if delay:

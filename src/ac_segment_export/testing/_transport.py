@@ -36,7 +36,9 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """The emulator's time scale (an exporter's report states it)."""
         return self._emulator.time_scale
 
-    def _dispatch(self, request: httpx.Request, body: bytes) -> Reply | None:
+    def _dispatch(
+        self, request: httpx.Request, body: bytes, arrived: float | None = None
+    ) -> Reply | None:
         url = request.url
         return self._emulator.dispatch(
             request.method,
@@ -45,6 +47,7 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             token=request.headers.get("Api-Token"),
             body=body,
             base=f"{url.scheme}://{url.netloc.decode('ascii')}",
+            arrived=arrived,
         )
 
     @staticmethod
@@ -56,7 +59,8 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer a request from a sync `httpx.Client`."""
-        reply = self._dispatch(request, request.read())
+        arrived = self._emulator.now
+        reply = self._dispatch(request, request.read(), arrived)
         delay = self._emulator._latency()  # the request counts on arrival; its answer takes time
         if delay:
             time.sleep(delay)
@@ -64,7 +68,8 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer a request from an `httpx.AsyncClient`."""
-        reply = self._dispatch(request, await request.aread())
+        arrived = self._emulator.now
+        reply = self._dispatch(request, await request.aread(), arrived)
         delay = self._emulator._latency()
         if delay:
             await asyncio.sleep(delay)
