@@ -22,6 +22,7 @@ __all__ = ["EmailIndex", "email_hash"]
 
 _EMPTY = 0
 _MIN_SLOTS = 1 << 10
+_ZERO = (0,)  # array("q", _ZERO) * n: n zeros, with no n-byte buffer made first
 
 
 def _digest_hash(key: str) -> int:
@@ -39,14 +40,23 @@ email_hash = _builtin_hash if sys.hash_info.width >= 64 else _digest_hash
 
 
 class EmailIndex:
-    """A set of email keys stored as 64-bit hashes, with an optional int value per key."""
+    """A set of email keys stored as 64-bit hashes, with an optional int value per key.
+
+    Args:
+        with_values: Keep an int value per key.
+        expected: How many keys it will hold, if known: the table is made that large at
+            once (no doubling, so no old and new table side by side).
+    """
 
     __slots__ = ("_count", "_keys", "_mask", "_values")
 
-    def __init__(self, *, with_values: bool = False) -> None:
-        self._keys = array("q", bytes(8 * _MIN_SLOTS))
-        self._values: array[int] | None = array("q", bytes(8 * _MIN_SLOTS)) if with_values else None
-        self._mask = _MIN_SLOTS - 1
+    def __init__(self, *, with_values: bool = False, expected: int = 0) -> None:
+        slots = _MIN_SLOTS
+        while slots < 2 * expected + 2:  # room for *expected* keys without growing
+            slots *= 2
+        self._keys = array("q", _ZERO) * slots
+        self._values: array[int] | None = array("q", _ZERO) * slots if with_values else None
+        self._mask = slots - 1
         self._count = 0
 
     def __len__(self) -> int:
@@ -117,8 +127,8 @@ class EmailIndex:
     def _grow(self) -> None:
         old_keys, old_values = self._keys, self._values
         slots = len(old_keys) * 2
-        self._keys = array("q", bytes(8 * slots))
-        self._values = array("q", bytes(8 * slots)) if old_values is not None else None
+        self._keys = array("q", _ZERO) * slots
+        self._values = array("q", _ZERO) * slots if old_values is not None else None
         self._mask = slots - 1
         keys, values, mask = self._keys, self._values, self._mask
         for j, h in enumerate(old_keys):

@@ -74,14 +74,16 @@ class Segment:
     __slots__ = ("_index",)
 
     def __init__(self, parts: Iterable[bytes]) -> None:
-        index = self._index = EmailIndex()
+        parts = list(parts)
+        index = self._index = EmailIndex(expected=sum(len(data) for data in parts) // 8)
+        add = index.add_hash
         for data in parts:
             hashes = array("q")
             hashes.frombytes(data)
             if sys.byteorder == "big":
                 hashes.byteswap()
             for h in hashes:
-                index.add_hash(h)
+                add(h)
 
     def __len__(self) -> int:
         return len(self._index)
