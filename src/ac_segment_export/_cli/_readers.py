@@ -15,7 +15,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -73,7 +73,7 @@ def detect_format(path: str, explicit: str | None) -> Format:
         if lowered not in FORMATS:
             msg = f"Unknown --format {explicit!r}: use one of {', '.join(FORMATS)}."
             raise InputError(msg)
-        return cast("Format", lowered)
+        return lowered
     if path == "-":
         return "csv"
     suffix = Path(path).suffix.lower()
