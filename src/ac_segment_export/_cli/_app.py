@@ -91,11 +91,24 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (ACSegmentExportError, InputError, MapError) as exc:
             if (ctx.find_root().obj or {}).get("debug"):
                 raise
-            fail(str(exc), exit_code_for(exc), kind=type(exc).__name__)
+            fail(for_the_command_line(str(exc)), exit_code_for(exc), kind=type(exc).__name__)
         except KeyboardInterrupt:
             fail("interrupted before the export started; nothing was sent", ExitCode.ABORTED)
 
     return wrapper
+
+
+_OPTION_NAMES = {
+    "max_unsubscribe_fraction": "--max-unsubscribe-fraction",
+    "allow_empty=True": "--allow-empty",
+}
+
+
+def for_the_command_line(message: str) -> str:
+    """A library message with its option names as the command line spells them."""
+    for name, option in _OPTION_NAMES.items():
+        message = message.replace(name, option)
+    return message
 
 
 def fail(message: str, code: ExitCode, *, kind: str = "error") -> NoReturn:
