@@ -1188,8 +1188,11 @@ class Workspace:
         when = self._clock(now)
         wanted: set[str] | None = None
         if names is not None:
-            listed = [names] if isinstance(_any(names), str) else list(names)
-            if isinstance(_any(names), str) or not all(isinstance(_any(n), str) for n in listed):
+            if isinstance(_any(names), str):
+                msg = f"names must be a list of saved export names, not the string {names!r}."
+                raise ConfigurationError(msg)
+            listed = list(names)
+            if not all(isinstance(_any(n), str) for n in listed):
                 msg = f"names must be a list of saved export names, not {names!r}."
                 raise ConfigurationError(msg)
             wanted = {n.strip() for n in listed}
