@@ -104,8 +104,8 @@ def test_runs_of_the_export_pace_through_the_shared_budget(
     assert report.exported == 20
     account = f"ac-segment-export:budget:{{{HOST}}}:account".encode()
     assert account in set(store.scan_iter(match=BUDGET_KEYS))
-    tokens_after_manual = store.hget(account, "stamp")
-    assert tokens_after_manual is not None
+    stamp_after_manual = store.hget(account, "stamp")
+    assert stamp_after_manual is not None
 
     with ws._tx() as db:  # count the schedule from a fixed day (saving counts from now)
         db.execute(
@@ -114,7 +114,7 @@ def test_runs_of_the_export_pace_through_the_shared_budget(
         )
     (due,) = ws.run_due(lambda _: rows(30), now=dt.datetime(2026, 1, 2, 6, tzinfo=UTC))
     assert due.outcome is DueOutcome.SUCCEEDED
-    assert store.hget(account, "stamp") != tokens_after_manual  # the scheduled run paced too
+    assert store.hget(account, "stamp") != stamp_after_manual  # the scheduled run paced too
 
     blob = everything_in(store)
     assert API_KEY.encode() not in blob
@@ -152,3 +152,19 @@ def test_the_url_is_checked_and_its_password_never_shown(
         assert "rediss://scheduler:***@cache.internal:6380/2" in shown
     assert ws.get_export("Shared").rate_limit_url == url
     assert "rate_limit_url=None" in repr(ws.get_export(NAME))
+
+
+@pytest.mark.anyio
+async def test_async_runs_pace_through_it_too(
+    paced_ws: Workspace, connection: Connection, store: redis.Redis, redis_server: Any
+) -> None:
+    paced_ws.save_export(
+        ExportDestination(connection, NAME, 1, MAPPING),
+        options=FAST,
+        rate_limit_url=redis_server.url,
+    )
+    report = await paced_ws.arun(NAME, rows(10))
+    assert report.exported == 10
+    account = f"ac-segment-export:budget:{{{HOST}}}:account".encode()
+    assert store.exists(account)
+    assert API_KEY.encode() not in everything_in(store)
