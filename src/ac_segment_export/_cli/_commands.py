@@ -34,6 +34,7 @@ from ac_segment_export._cli._sandbox import (
     make_sandbox,
     sample_path,
 )
+from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import ExportAbortedError
 from ac_segment_export._export import Exporter, ExportOptions, ExportReport
 from ac_segment_export._model import DATA_PRIVACY_NOTICE, Connection, ExportDestination
@@ -166,6 +167,22 @@ def finish_export(
     return int(code)
 
 
+def shared_budget(url: str | None) -> ClientOptions:
+    """Client options pacing through the Redis budget *url* names (checked now), or the defaults.
+
+    Raises:
+        RateBudgetUnavailableError: Redis cannot be reached (nothing was sent).
+        ConfigurationError: The URL names no budget, or the redis extra is missing.
+    """
+    if not url:
+        return ClientOptions()
+    from ac_segment_export._distributed import rate_budget_from_url  # noqa: PLC0415
+
+    budget = rate_budget_from_url(url)
+    budget.check()
+    return ClientOptions(rate_limits=budget)
+
+
 def consent_refused(user: str) -> int:
     """Print what the consent covers; the exit code of an export refused for want of it."""
     err = stderr_console()
@@ -274,6 +291,12 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
 @click.option("--max-profiles", type=click.IntRange(min=1), help="Refuse a longer segment.")
 @click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
+@click.option(
+    "--rate-limit-url",
+    metavar="URL",
+    envvar="AC_RATE_LIMIT_URL",
+    help="redis://… : share the account's rate budget with every other worker using it.",
+)
 @click.option("--no-progress", is_flag=True, help="Show no progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
 @click.option(
@@ -311,6 +334,7 @@ def export(
     dry_run: bool,
     max_profiles: int | None,
     report_path: str | None,
+    rate_limit_url: str | None,
     no_progress: bool,
     as_json: bool,
     sandbox: bool,
@@ -378,8 +402,14 @@ def export(
     if max_unsubscribe_fraction is not None:
         options = options.replace(max_unsubscribe_fraction=max_unsubscribe_fraction)
 
+    client_options = shared_budget(rate_limit_url)
+
     def run(on_progress: Callable[[Progress], None] | None) -> ExportReport:
-        return Exporter(destination, options=options, on_progress=on_progress).run(segment.rows)
+        with connection.client(client_options) as client:
+            exporter = Exporter(
+                destination, client=client, options=options, on_progress=on_progress
+            )
+            return exporter.run(segment.rows)
 
     extra = {"sandbox": True} if sandbox else {}
     code = finish_export(
