@@ -289,7 +289,11 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     "--allow-empty", is_flag=True, help="mirror: an empty segment unsubscribes every member."
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
-@click.option("--max-profiles", type=click.IntRange(min=1), help="Refuse a longer segment.")
+@click.option(
+    "--max-profiles",
+    type=click.IntRange(min=1),
+    help="Send at most N profiles (default 1,000,000); the rest are reported not attempted.",
+)
 @click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
 @click.option(
     "--rate-limit-url",
