@@ -498,3 +498,42 @@ def test_json_usage_errors_are_objects_too(program: Program) -> None:
         "exit_code": 2,
         "error": {"type": "InputError", "message": "No such file: 'missing.csv'."},
     }
+
+
+def test_a_query_over_an_attached_duckdb_database(
+    program: Program, emu: ActiveCampaignEmulator
+) -> None:
+    import duckdb
+
+    db = program.cwd / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE vip AS SELECT 'ana@example.org' AS Email, 'Ana' AS First")
+    con.close()
+    done = program(
+        "export",
+        "--sql",
+        "SELECT * FROM crm.vip",
+        "--attach",
+        f"crm={db}",
+        "--list-id",
+        "1",
+        "--map",
+        "email=Email",
+        "--map",
+        "first_name=First",
+        "--accept-privacy-terms",
+    )
+    assert done.code == 0, done.err
+    assert set(emu.list_members(1)) == {"ana@example.org"}
+    missing = program(
+        "export",
+        "--sql",
+        "SELECT 1",
+        "--attach",
+        "nowhere.sqlite",
+        "--list-id",
+        "1",
+        "--accept-privacy-terms",
+    )
+    assert missing.code == 2
+    assert "no such database file 'nowhere.sqlite'" in missing.err

@@ -90,13 +90,14 @@ def read_segment(
     encoding: str,
     delimiter: str | None,
     database: str | None = None,
+    attach: tuple[str, ...] = (),
 ) -> Segment:
     """The segment named by ``--input`` or ``--sql`` (exactly one)."""
     if (input_path is None) == (sql is None):
         msg = "Give the segment with exactly one of --input PATH (or - for stdin) and --sql QUERY."
         raise InputError(msg)
     if sql is not None:
-        return open_query(sql, database=database)
+        return open_query(sql, database=database, attach=attach)
     assert input_path is not None
     return open_segment(input_path, format=file_format, encoding=encoding, delimiter=delimiter)
 
@@ -214,6 +215,13 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "(reads CSV, Parquet and JSON files; needs the duckdb extra).",
         ),
         click.option(
+            "--attach",
+            multiple=True,
+            metavar="[ALIAS=]DB",
+            help="Attach a database read-only for --sql: a DuckDB or SQLite file, or a "
+            "postgresql:// URL (repeat it).",
+        ),
+        click.option(
             "--database",
             metavar="PATH",
             help="A DuckDB database file for --sql (opened read-only).",
@@ -321,6 +329,7 @@ def export(
     *,
     input_path: str | None,
     sql: str | None,
+    attach: tuple[str, ...],
     database: str | None,
     file_format: str | None,
     encoding: str,
@@ -380,6 +389,7 @@ def export(
         encoding=encoding,
         delimiter=delimiter,
         database=database,
+        attach=attach,
     )
     check_columns(segment, spec)
     emu: ActiveCampaignEmulator | None = None
