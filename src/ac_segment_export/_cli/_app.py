@@ -101,6 +101,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 _OPTION_NAMES = {
     "max_unsubscribe_fraction": "--max-unsubscribe-fraction",
     "allow_empty=True": "--allow-empty",
+    "max_profiles": "--max-profiles",
 }
 
 
@@ -158,7 +159,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - a click flag
 
 def main(argv: list[str] | None = None) -> int:
     """Run the program; return its exit status."""
-    from ac_segment_export._cli import _commands  # noqa: F401, PLC0415 - registers them
+    from ac_segment_export._cli import _commands, _saved  # noqa: F401, PLC0415 - registers them
 
     try:
         result = cli.main(args=argv, prog_name="ac-segment-export", standalone_mode=False)
