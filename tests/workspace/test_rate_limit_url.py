@@ -151,6 +151,8 @@ def test_the_url_is_checked_and_its_password_never_shown(
         assert "s3cr3t-Pa55" not in shown
         assert "rediss://scheduler:***@cache.internal:6380/2" in shown
     assert ws.get_export("Shared").rate_limit_url == url
+    assert saved.rate_limit_url_shown == "rediss://scheduler:***@cache.internal:6380/2"
+    assert ws.get_export(NAME).rate_limit_url_shown is None
     assert "rate_limit_url=None" in repr(ws.get_export(NAME))
 
 

@@ -182,6 +182,11 @@ class SavedExport:
     rate_limit_url: str | None = attrs.field(default=None, repr=_masked_url)
     schedule_anchor: dt.datetime | None = None
 
+    @property
+    def rate_limit_url_shown(self) -> str | None:
+        """:attr:`rate_limit_url` with its password hidden (``redis://:***@host``), to show."""
+        return None if self.rate_limit_url is None else _masked(self.rate_limit_url)
+
     def next_fire(self) -> dt.datetime | None:
         """The first fire time its scheduled runs have not handled yet (UTC), if scheduled.
 
