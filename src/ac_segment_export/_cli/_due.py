@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -132,7 +133,8 @@ def run_due(
             result = str(r.error)
         else:
             result = ""
-        fire = r.fire_time.astimezone().strftime("%Y-%m-%d %H:%M")
+        zone = ZoneInfo(r.export.schedule.timezone) if r.export.schedule else dt.timezone.utc
+        fire = r.fire_time.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         run_id = "" if r.run_id is None else str(r.run_id)
         table.add_row(r.export.name, fire, r.outcome.value, run_id, result)
     stdout_console().print(table)

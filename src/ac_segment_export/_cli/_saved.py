@@ -33,7 +33,7 @@ from ac_segment_export._cli._sandbox import make_sandbox
 from ac_segment_export._core.errors import ConfigurationError
 from ac_segment_export._export._sources import mapped_columns
 from ac_segment_export._model import Actor, Audience, Connection, ExportDestination
-from ac_segment_export._workspace import Schedule, Workspace
+from ac_segment_export._workspace import SavedSource, Schedule, Workspace
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -321,6 +321,9 @@ def destination() -> None:
     type=click.Choice(["csv", "jsonl", "parquet"]),
     help="The saved file's format (default: from its suffix).",
 )
+@click.option("--encoding", default="utf-8", show_default=True, help="The saved file's encoding.")
+@click.option("--delimiter", metavar="CHAR", help="The saved CSV file's delimiter.")
+@click.option("--database", metavar="PATH", help="A DuckDB database file for the saved --sql.")
 @click.option(
     "--rate-limit-url",
     metavar="URL",
@@ -344,6 +347,9 @@ def destination_add(
     input_path: str | None,
     sql: str | None,
     file_format: str | None,
+    encoding: str,
+    delimiter: str | None,
+    database: str | None,
     rate_limit_url: str | None,
     replace: bool,
     user: str | None,
@@ -352,7 +358,14 @@ def destination_add(
     """Save an export named NAME (saving never runs it)."""
     spec = parse_maps(maps)
     schedule = None if cron is None else Schedule(cron, timezone)
-    source = _saved_source(input_path, sql, file_format)
+    source = _saved_source(
+        input_path,
+        sql,
+        file_format=file_format,
+        encoding=encoding,
+        delimiter=delimiter,
+        database=database,
+    )
     with open_workspace(workspace_path) as ws:
         saved_conn = ws.connection(connection_name)
         dest = ExportDestination(saved_conn, name, list_id, spec.mapping(), tags=tags, mode=mode)  # type: ignore[arg-type]
@@ -361,7 +374,8 @@ def destination_add(
             schedule=schedule,
             actor=_actor(user),
             replace=replace,
-            **_source_kwargs(source, rate_limit_url),
+            source=source,
+            rate_limit_url=rate_limit_url,
         )
     when = (
         "on demand"
@@ -375,32 +389,30 @@ def destination_add(
     return 0
 
 
-def _saved_source(input_path: str | None, sql: str | None, file_format: str | None) -> Any:
+def _saved_source(
+    input_path: str | None,
+    sql: str | None,
+    *,
+    file_format: str | None,
+    encoding: str,
+    delimiter: str | None,
+    database: str | None,
+) -> SavedSource | None:
     """The source to save with a destination, or ``None``."""
     if input_path is not None and sql is not None:
         raise InputError("Give at most one of --input and --sql.")
     if input_path is None and sql is None:
         return None
-    from ac_segment_export._workspace import SavedSource  # noqa: PLC0415
-
     if input_path is not None:
-        path = str(Path(input_path).expanduser().resolve())
-        return SavedSource(input=path, format=file_format)
-    return SavedSource(sql=sql)
-
-
-def _source_kwargs(source: Any, rate_limit_url: str | None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    if source is not None:
-        kwargs["source"] = source
-    if rate_limit_url is not None:
-        kwargs["rate_limit_url"] = rate_limit_url
-    return kwargs
+        path = str(Path(input_path).expanduser().resolve())  # a scheduler runs elsewhere
+        return SavedSource(input=path, format=file_format, encoding=encoding, delimiter=delimiter)
+    database = None if database is None else str(Path(database).expanduser().resolve())
+    return SavedSource(sql=sql, database=database)
 
 
 def _export_dict(saved: SavedExport) -> dict[str, Any]:
     mapping = saved.mapping
-    source = getattr(saved, "source", None)
+    source = saved.source
     return {
         "name": saved.name,
         "connection": saved.connection,
@@ -416,7 +428,7 @@ def _export_dict(saved: SavedExport) -> dict[str, Any]:
         "tags": list(saved.tags),
         "schedule": None if saved.schedule is None else saved.schedule.to_dict(),
         "source": None if source is None else source.to_dict(),
-        "rate_limit_url": getattr(saved, "rate_limit_url_shown", None),
+        "rate_limit_url": saved.rate_limit_url_shown,
         "created_by": saved.created_by,
         "created_at": saved.created_at.isoformat(),
         "updated_at": saved.updated_at.isoformat(),
@@ -480,7 +492,7 @@ def destination_remove(*, name: str, workspace_path: str | None) -> int:
 
 def open_saved_source(saved: SavedExport) -> Any:
     """The profiles of a saved export's stored source (a file or a query)."""
-    source = getattr(saved, "source", None)
+    source = saved.source
     if source is None:
         msg = (
             f"The saved export {saved.name!r} has no saved source: pass --input or --sql, or "
@@ -488,7 +500,12 @@ def open_saved_source(saved: SavedExport) -> Any:
         )
         raise InputError(msg)
     return read_segment(
-        source.input, source.sql, file_format=source.format, encoding="utf-8", delimiter=None
+        source.input,
+        source.sql,
+        file_format=source.format,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        database=source.database,
     )
 
 
