@@ -47,6 +47,22 @@ def _arguments(expr: object) -> dict[str, Any]:
     }
 
 
+def _converter_input(member: griffe.Object, converter: object) -> str | griffe.Expr | None:
+    """What ``__init__`` takes for a field with a converter: its first parameter's type."""
+    if not isinstance(converter, griffe.ExprName):
+        return None
+    try:
+        target = member.modules_collection[converter.canonical_path]
+    except (KeyError, ValueError, griffe.AliasResolutionError):
+        return None
+    if isinstance(target, griffe.Alias):
+        target = target.final_target
+    if not isinstance(target, griffe.Function):
+        return None
+    params = [p for p in target.parameters if p.name not in ("self", "cls")]
+    return params[0].annotation if params else None
+
+
 def _parameters(cls: griffe.Class, *, kw_only: bool) -> list[griffe.Parameter]:
     parameters = []
     for member in cls.members.values():
@@ -68,11 +84,12 @@ def _parameters(cls: griffe.Class, *, kw_only: bool) -> list[griffe.Parameter]:
             else:
                 default = args.get("default")
         name = str(args["alias"]).strip("'\"") if "alias" in args else member.name.lstrip("_")
+        annotation = _converter_input(member, args.get("converter")) or member.annotation
         keyword_only = kw_only or str(args.get("kw_only")) == "True"
         parameters.append(
             griffe.Parameter(
                 name,
-                annotation=member.annotation,
+                annotation=annotation,
                 kind=griffe.ParameterKind.keyword_only
                 if keyword_only
                 else griffe.ParameterKind.positional_or_keyword,
