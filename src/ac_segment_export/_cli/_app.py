@@ -91,11 +91,24 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (ACSegmentExportError, InputError, MapError) as exc:
             if (ctx.find_root().obj or {}).get("debug"):
                 raise
-            fail(str(exc), exit_code_for(exc), kind=type(exc).__name__)
+            fail(for_the_command_line(str(exc)), exit_code_for(exc), kind=type(exc).__name__)
         except KeyboardInterrupt:
             fail("interrupted before the export started; nothing was sent", ExitCode.ABORTED)
 
     return wrapper
+
+
+_OPTION_NAMES = {
+    "max_unsubscribe_fraction": "--max-unsubscribe-fraction",
+    "allow_empty=True": "--allow-empty",
+}
+
+
+def for_the_command_line(message: str) -> str:
+    """A library message with its option names as the command line spells them."""
+    for name, option in _OPTION_NAMES.items():
+        message = message.replace(name, option)
+    return message
 
 
 def fail(message: str, code: ExitCode, *, kind: str = "error") -> NoReturn:
@@ -145,7 +158,7 @@ def cli(ctx: click.Context, debug: bool) -> None:  # noqa: FBT001 - a click flag
 
 def main(argv: list[str] | None = None) -> int:
     """Run the program; return its exit status."""
-    from ac_segment_export._cli import _commands  # noqa: F401, PLC0415 - registers them
+    from ac_segment_export._cli import _commands, _saved  # noqa: F401, PLC0415 - registers them
 
     try:
         result = cli.main(args=argv, prog_name="ac-segment-export", standalone_mode=False)

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
-from ac_segment_export._cli._app import ExitCode, cli, fail, handled, user_name
+from ac_segment_export._cli._app import (
+    ExitCode,
+    cli,
+    fail,
+    for_the_command_line,
+    handled,
+    user_name,
+)
 from ac_segment_export._cli._console import (
     ProgressDisplay,
     emit_json,
@@ -141,12 +148,15 @@ def finish_export(
             **(extra or {}),
         }
         if aborted is not None:
-            payload["error"] = {"type": type(aborted).__name__, "message": str(aborted)}
+            payload["error"] = {
+                "type": type(aborted).__name__,
+                "message": for_the_command_line(str(aborted)),
+            }
         emit_json(payload)
     else:
         print_summary(report, stdout_console())
         if aborted is not None:
-            click.echo(f"error: {aborted}", err=True)
+            click.echo(f"error: {for_the_command_line(str(aborted))}", err=True)
         elif code is ExitCode.FAILED_PROFILES:
             click.echo(
                 "Some profiles were not exported: see the reasons above"
@@ -253,6 +263,14 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="mirror also unsubscribes list members not in the segment.",
 )
+@click.option(
+    "--max-unsubscribe-fraction",
+    type=click.FloatRange(0, 1),
+    help="mirror: refuse to unsubscribe more than this share of the list (default 0.5).",
+)
+@click.option(
+    "--allow-empty", is_flag=True, help="mirror: an empty segment unsubscribes every member."
+)
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
 @click.option("--max-profiles", type=click.IntRange(min=1), help="Refuse a longer segment.")
 @click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
@@ -288,6 +306,8 @@ def export(
     accept_privacy_terms: bool,
     user: str | None,
     mode: str,
+    max_unsubscribe_fraction: float | None,
+    allow_empty: bool,
     dry_run: bool,
     max_profiles: int | None,
     report_path: str | None,
@@ -352,9 +372,11 @@ def export(
         tags=tags,
         mode=cast("Literal['upsert', 'mirror']", mode),
     )
-    options = ExportOptions(dry_run=dry_run)
+    options = ExportOptions(dry_run=dry_run, allow_empty=allow_empty)
     if max_profiles is not None:
         options = options.replace(max_profiles=max_profiles)
+    if max_unsubscribe_fraction is not None:
+        options = options.replace(max_unsubscribe_fraction=max_unsubscribe_fraction)
 
     def run(on_progress: Callable[[Progress], None] | None) -> ExportReport:
         return Exporter(destination, options=options, on_progress=on_progress).run(segment.rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ac_segment_export._export import ExportReport
     from ac_segment_export._export import Progress as ExportProgress
 
-__all__ = ["ProgressDisplay", "emit_json", "print_summary"]
+__all__ = ["ProgressDisplay", "emit_json", "print_stored_report", "print_summary"]
 
 #: Seconds between two plain progress lines when standard error is not a terminal.
 PLAIN_EVERY = 10.0
@@ -130,18 +131,31 @@ class ProgressDisplay:
 
 def print_summary(report: ExportReport, console: Console, *, top: int = 5) -> None:
     """The report's counts as a table, with its top rejection reasons."""
-    title = "Dry run: nothing was written" if report.dry_run else "Export report"
+    print_report_data(report.to_dict(), list(report.reasons().items())[:top], console)
+
+
+def print_stored_report(data: dict[str, Any], console: Console, *, top: int = 5) -> None:
+    """A stored report (:meth:`ExportReport.to_dict`'s output) as :func:`print_summary` shows it."""
+    reasons = Counter(str(o.get("reason")) for o in data.get("outcomes", ()))
+    print_report_data(data, reasons.most_common(top), console)
+
+
+def print_report_data(
+    data: dict[str, Any], reasons: list[tuple[str, int]], console: Console
+) -> None:
+    """The summary table of a report's data."""
+    dry_run = bool(data.get("dry_run"))
+    title = "Dry run: nothing was written" if dry_run else "Export report"
     table = Table(title=title, title_justify="left")
     table.add_column("outcome")
     table.add_column("profiles", justify="right")
-    for name, count in report.counts.items():
-        if name == "unchanged" and not count and report.full_refresh is None:
+    for name, count in data["counts"].items():
+        if name == "unchanged" and not count and data.get("full_refresh") is None:
             continue
-        label = "would export" if report.dry_run and name == "exported" else name
+        label = "would export" if dry_run and name == "exported" else name
         table.add_row(label.replace("_", " "), f"{count:,}")
-    table.add_row("[bold]input", f"[bold]{report.input_count:,}")
+    table.add_row("[bold]input", f"[bold]{data['input']:,}")
     console.print(table)
-    reasons = list(report.reasons().items())[:top]
     if reasons:
         why = Table(title="Top reasons profiles were not exported", title_justify="left")
         why.add_column("profiles", justify="right")
@@ -149,19 +163,17 @@ def print_summary(report: ExportReport, console: Console, *, top: int = 5) -> No
         for reason, count in reasons:
             why.add_row(f"{count:,}", reason)
         console.print(why)
-    if report.dry_run:
+    if dry_run:
         console.print(
-            f"would subscribe {report.would_subscribe or 0:,}, "
-            f"would unsubscribe {report.would_unsubscribe or 0:,}"
+            f"would subscribe {data.get('would_subscribe') or 0:,}, "
+            f"would unsubscribe {data.get('would_unsubscribe') or 0:,}"
         )
-    if report.stop_reason:
-        console.print(
-            ("stopped early: " if report.stopped_early else "") + report.stop_reason,
-            markup=False,
-        )
+    if data.get("stop_reason"):
+        early = "stopped early: " if data.get("stopped_early") else ""
+        console.print(early + str(data["stop_reason"]), markup=False)
     console.print(
-        f"{report.requests:,} requests ({report.retries:,} retries, "
-        f"{report.rate_limited:,} rate limited) in {report.elapsed_seconds:,.1f} s",
+        f"{data['requests']:,} requests ({data['retries']:,} retries, "
+        f"{data['rate_limited']:,} rate limited) in {data['elapsed_seconds']:,.1f} s",
         markup=False,
     )
 
