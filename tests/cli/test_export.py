@@ -413,3 +413,127 @@ def test_the_sandbox_creates_the_list_and_the_mapped_fields(tmp_path: Path) -> N
     payload = json.loads(done.stdout)
     assert payload["sandbox"] is True
     assert payload["report"]["counts"]["exported"] == 3
+
+
+def test_debug_logs_hold_no_key(program: Program) -> None:
+    path = write(program.cwd / "segment.csv", CSV)
+    done = program(
+        "--debug", "export", "--input", path, "--list-id", "1", *MAPS, "--accept-privacy-terms"
+    )
+    assert done.code == 0, done.err
+    assert "DEBUG" in done.err  # the Program fixture asserts the key is in neither stream
+
+
+def test_progress_lines_when_not_a_terminal_and_none_with_no_progress(program: Program) -> None:
+    path = write(program.cwd / "segment.csv", CSV)
+    code, _, err = export(program, path)
+    assert code == 0
+    assert "progress: read 3 of ~3" in err
+    code, _, err = export(program, path, "--no-progress")
+    assert code == 0
+    assert "progress:" not in err
+
+
+def test_a_live_bar_on_a_terminal(program: Program) -> None:
+    import os
+    import pty
+
+    path = write(program.cwd / "segment.csv", CSV)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ac_segment_export",
+                "export",
+                "--input",
+                path,
+                "--list-id",
+                "1",
+                *MAPS,
+                "--accept-privacy-terms",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=slave,
+            env={**program.env, "TERM": "xterm-256color"},
+            cwd=program.cwd,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "exporting" in screen
+    assert "exported 3" in screen
+    assert "3/3" in screen
+
+
+def test_max_profiles_sends_the_first_n(program: Program, emu: ActiveCampaignEmulator) -> None:
+    path = write(program.cwd / "segment.csv", CSV)
+    code, out, _ = export(program, path, "--max-profiles", "2")
+    assert code == 1
+    assert "--max-profiles (2) reached" in out
+    assert set(emu.list_members(1)) == {"ana@example.org", "bruno@example.org"}
+
+
+def test_json_usage_errors_are_objects_too(program: Program) -> None:
+    done = program(
+        "export", "--input", "missing.csv", "--list-id", "1", "--accept-privacy-terms", "--json"
+    )
+    assert done.code == 2
+    payload = json.loads(done.out)
+    assert payload == {
+        "ok": False,
+        "exit_code": 2,
+        "error": {"type": "InputError", "message": "No such file: 'missing.csv'."},
+    }
+
+
+def test_a_query_over_an_attached_duckdb_database(
+    program: Program, emu: ActiveCampaignEmulator
+) -> None:
+    import duckdb
+
+    db = program.cwd / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE vip AS SELECT 'ana@example.org' AS Email, 'Ana' AS First")
+    con.close()
+    done = program(
+        "export",
+        "--sql",
+        "SELECT * FROM crm.vip",
+        "--attach",
+        f"crm={db}",
+        "--list-id",
+        "1",
+        "--map",
+        "email=Email",
+        "--map",
+        "first_name=First",
+        "--accept-privacy-terms",
+    )
+    assert done.code == 0, done.err
+    assert set(emu.list_members(1)) == {"ana@example.org"}
+    missing = program(
+        "export",
+        "--sql",
+        "SELECT 1",
+        "--attach",
+        "nowhere.sqlite",
+        "--list-id",
+        "1",
+        "--accept-privacy-terms",
+    )
+    assert missing.code == 2
+    assert "no such database file 'nowhere.sqlite'" in missing.err

@@ -101,6 +101,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 _OPTION_NAMES = {
     "max_unsubscribe_fraction": "--max-unsubscribe-fraction",
     "allow_empty=True": "--allow-empty",
+    "max_profiles": "--max-profiles",
 }
 
 

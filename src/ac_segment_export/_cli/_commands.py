@@ -34,6 +34,7 @@ from ac_segment_export._cli._sandbox import (
     make_sandbox,
     sample_path,
 )
+from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import ExportAbortedError
 from ac_segment_export._export import Exporter, ExportOptions, ExportReport
 from ac_segment_export._model import DATA_PRIVACY_NOTICE, Connection, ExportDestination
@@ -89,13 +90,14 @@ def read_segment(
     encoding: str,
     delimiter: str | None,
     database: str | None = None,
+    attach: tuple[str, ...] = (),
 ) -> Segment:
     """The segment named by ``--input`` or ``--sql`` (exactly one)."""
     if (input_path is None) == (sql is None):
         msg = "Give the segment with exactly one of --input PATH (or - for stdin) and --sql QUERY."
         raise InputError(msg)
     if sql is not None:
-        return open_query(sql, database=database)
+        return open_query(sql, database=database, attach=attach)
     assert input_path is not None
     return open_segment(input_path, format=file_format, encoding=encoding, delimiter=delimiter)
 
@@ -166,6 +168,22 @@ def finish_export(
     return int(code)
 
 
+def shared_budget(url: str | None) -> ClientOptions:
+    """Client options pacing through the Redis budget *url* names (checked now), or the defaults.
+
+    Raises:
+        RateBudgetUnavailableError: Redis cannot be reached (nothing was sent).
+        ConfigurationError: The URL names no budget, or the redis extra is missing.
+    """
+    if not url:
+        return ClientOptions()
+    from ac_segment_export._distributed import rate_budget_from_url  # noqa: PLC0415
+
+    budget = rate_budget_from_url(url)
+    budget.check()
+    return ClientOptions(rate_limits=budget)
+
+
 def consent_refused(user: str) -> int:
     """Print what the consent covers; the exit code of an export refused for want of it."""
     err = stderr_console()
@@ -195,6 +213,13 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="QUERY",
             help="A DuckDB query whose rows are the segment "
             "(reads CSV, Parquet and JSON files; needs the duckdb extra).",
+        ),
+        click.option(
+            "--attach",
+            multiple=True,
+            metavar="[ALIAS=]DB",
+            help="Attach a database read-only for --sql: a DuckDB or SQLite file, or a "
+            "postgresql:// URL (repeat it).",
         ),
         click.option(
             "--database",
@@ -272,8 +297,18 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     "--allow-empty", is_flag=True, help="mirror: an empty segment unsubscribes every member."
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
-@click.option("--max-profiles", type=click.IntRange(min=1), help="Refuse a longer segment.")
+@click.option(
+    "--max-profiles",
+    type=click.IntRange(min=1),
+    help="Send at most N profiles (default 1,000,000); the rest are reported not attempted.",
+)
 @click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
+@click.option(
+    "--rate-limit-url",
+    metavar="URL",
+    envvar="AC_RATE_LIMIT_URL",
+    help="redis://… : share the account's rate budget with every other worker using it.",
+)
 @click.option("--no-progress", is_flag=True, help="Show no progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
 @click.option(
@@ -294,6 +329,7 @@ def export(
     *,
     input_path: str | None,
     sql: str | None,
+    attach: tuple[str, ...],
     database: str | None,
     file_format: str | None,
     encoding: str,
@@ -311,6 +347,7 @@ def export(
     dry_run: bool,
     max_profiles: int | None,
     report_path: str | None,
+    rate_limit_url: str | None,
     no_progress: bool,
     as_json: bool,
     sandbox: bool,
@@ -352,6 +389,7 @@ def export(
         encoding=encoding,
         delimiter=delimiter,
         database=database,
+        attach=attach,
     )
     check_columns(segment, spec)
     emu: ActiveCampaignEmulator | None = None
@@ -378,8 +416,14 @@ def export(
     if max_unsubscribe_fraction is not None:
         options = options.replace(max_unsubscribe_fraction=max_unsubscribe_fraction)
 
+    client_options = shared_budget(rate_limit_url)
+
     def run(on_progress: Callable[[Progress], None] | None) -> ExportReport:
-        return Exporter(destination, options=options, on_progress=on_progress).run(segment.rows)
+        with connection.client(client_options) as client:
+            exporter = Exporter(
+                destination, client=client, options=options, on_progress=on_progress
+            )
+            return exporter.run(segment.rows)
 
     extra = {"sandbox": True} if sandbox else {}
     code = finish_export(

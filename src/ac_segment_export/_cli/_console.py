@@ -170,7 +170,9 @@ def print_report_data(
         )
     if data.get("stop_reason"):
         early = "stopped early: " if data.get("stopped_early") else ""
-        console.print(early + str(data["stop_reason"]), markup=False)
+        from ac_segment_export._cli._app import for_the_command_line  # noqa: PLC0415
+
+        console.print(early + for_the_command_line(str(data["stop_reason"])), markup=False)
     console.print(
         f"{data['requests']:,} requests ({data['retries']:,} retries, "
         f"{data['rate_limited']:,} rate limited) in {data['elapsed_seconds']:,.1f} s",

@@ -130,11 +130,46 @@ def open_segment(
     return _csv(lines, name, delimiter, None if total is None else max(total - 1, 0))
 
 
-def open_query(sql: str, *, database: str | None = None) -> Segment:
+_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def _attachment(value: str) -> tuple[str, str, str | None]:
+    """``[ALIAS=]TARGET`` → ``(alias, target, type)``; the type from the suffix or scheme."""
+    alias, sep, target = value.partition("=")
+    if not sep or "://" in alias:
+        alias, target = "", value
+    target = target.strip()
+    if target.startswith(("postgres://", "postgresql://")):
+        kind: str | None = "postgres"
+        alias = alias or "pg"
+    else:
+        suffix = Path(target).suffix.lower()
+        kind = "sqlite" if suffix in _SQLITE_SUFFIXES else None
+        if not Path(target).expanduser().exists():
+            msg = f"--attach {value!r}: no such database file {target!r}."
+            raise InputError(msg)
+        alias = alias or re.sub(r"\W", "_", Path(target).stem) or "db"
+    if not _ALIAS.match(alias):
+        msg = f"--attach {value!r}: {alias!r} is not a usable name (letters, digits, _)."
+        raise InputError(msg)
+    return alias, target, kind
+
+
+def open_query(
+    sql: str, *, database: str | None = None, attach: tuple[str, ...] | list[str] = ()
+) -> Segment:
     """The rows of a DuckDB query, streamed (DuckDB reads CSV, Parquet and JSON files itself).
 
+    Args:
+        sql: The query.
+        database: A DuckDB database file to open (read-only) as the query's default.
+        attach: Databases to attach read-only, each ``[ALIAS=]TARGET``: a DuckDB file, a
+            SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a ``postgresql://`` URL
+            (DuckDB's sqlite and postgres extensions, which DuckDB installs on first use).
+
     Raises:
-        InputError: DuckDB is not installed, or the query fails to prepare.
+        InputError: DuckDB is not installed, an attachment fails, or the query fails.
     """
     try:
         import duckdb  # noqa: PLC0415 - the duckdb extra
@@ -144,8 +179,29 @@ def open_query(sql: str, *, database: str | None = None) -> Segment:
     if not sql.strip():
         msg = "--sql is empty: give a query, e.g. \"SELECT * FROM 'customers.parquet'\"."
         raise InputError(msg)
+    attachments = [_attachment(a) for a in attach]
     try:
         con = duckdb.connect(database or ":memory:", read_only=database is not None)
+    except duckdb.Error as exc:
+        msg = f"--database {database!r} cannot be opened: {exc}"
+        raise InputError(msg) from None
+    for alias, target, kind in attachments:
+        options = f"TYPE {kind}, READ_ONLY" if kind else "READ_ONLY"
+        quoted = target.replace("'", "''")
+        try:
+            con.execute(f"ATTACH '{quoted}' AS {alias} ({options})")
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            hint = (
+                f" DuckDB installs its {kind} extension on first use (it needs to reach "
+                f"extensions.duckdb.org once, or run INSTALL {kind} where it can)."
+                if kind and "extension" in str(exc).lower()
+                else ""
+            )
+            shown = alias if kind == "postgres" else target
+            msg = f"--attach {shown!r} failed: {first}{hint}"
+            raise InputError(msg) from None
+    try:
         relation: Any = con.sql(sql)  # None for a statement that returns no rows
     except duckdb.Error as exc:
         msg = f"The query failed: {exc}"
