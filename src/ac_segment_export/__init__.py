@@ -253,6 +253,7 @@ __all__ = [
 ]
 
 __version__: str
+"""The installed version of the package (read from its metadata on first use)."""
 
 
 def __getattr__(name: str) -> str:
