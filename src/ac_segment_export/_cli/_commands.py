@@ -27,6 +27,18 @@ from ac_segment_export._cli._console import (
     stdout_console,
 )
 from ac_segment_export._cli._mapping import MapSpec, parse_maps
+from ac_segment_export._cli._options import (
+    API_KEY_ENV,
+    DRY_RUN,
+    HOST,
+    JSON,
+    MAP,
+    MODE,
+    NO_PROGRESS,
+    REPORT,
+    TAG,
+    USER,
+)
 from ac_segment_export._cli._readers import FORMATS, InputError, Segment, open_query, open_segment
 from ac_segment_export._cli._sandbox import (
     SAMPLE_MAPS,
@@ -249,45 +261,17 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @_source_options
 @click.option("--list-id", type=click.IntRange(min=1), help="The ActiveCampaign list's ID.")
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="TARGET=COLUMN",
-    help="Map a column: email, first_name, last_name, phone, field:PERSTAG, "
-    'field:"Title", field:ID or tag (repeat it).',
-)
-@click.option("--tag", "tags", multiple=True, help="A tag added to every contact (repeat it).")
-@click.option(
-    "--host",
-    envvar="AC_API_URL",
-    metavar="HOST",
-    help="Your API URL or host (Settings > Developer), or AC_API_URL.",
-)
-@click.option(
-    "--api-key-env",
-    default="AC_API_KEY",
-    show_default=True,
-    metavar="NAME",
-    help="The environment variable holding the API key.",
-)
+@MAP
+@TAG
+@HOST
+@API_KEY_ENV
 @click.option(
     "--accept-privacy-terms",
     is_flag=True,
     help="Accept the data-privacy terms (required to send profiles).",
 )
-@click.option(
-    "--user",
-    metavar="NAME",
-    help="Who runs the export (default: AC_SEGMENT_EXPORT_USER or your login name).",
-)
-@click.option(
-    "--mode",
-    type=click.Choice(["upsert", "mirror"]),
-    default="upsert",
-    show_default=True,
-    help="mirror also unsubscribes list members not in the segment.",
-)
+@USER
+@MODE
 @click.option(
     "--max-unsubscribe-fraction",
     type=click.FloatRange(0, 1),
@@ -296,21 +280,21 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--allow-empty", is_flag=True, help="mirror: an empty segment unsubscribes every member."
 )
-@click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
+@DRY_RUN
 @click.option(
     "--max-profiles",
     type=click.IntRange(min=1),
     help="Send at most N profiles (default 1,000,000); the rest are reported not attempted.",
 )
-@click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
+@REPORT
 @click.option(
     "--rate-limit-url",
     metavar="URL",
     envvar="AC_RATE_LIMIT_URL",
     help="redis://… : share the account's rate budget with every other worker using it.",
 )
-@click.option("--no-progress", is_flag=True, help="Show no progress.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
+@NO_PROGRESS
+@JSON
 @click.option(
     "--sandbox",
     is_flag=True,
@@ -353,13 +337,14 @@ def export(
     sandbox: bool,
     time_scale: float,
 ) -> int:
-    r"""Export one file (or query) to one list, saving nothing.
+    """Export one file (or query) to one list, saving nothing.
 
     \b
-    ac-segment-export export --sandbox --accept-privacy-terms
-    ac-segment-export export --input customers.csv --list-id 7 --map email=Email \\
-        --map first_name=First --map field:LOYALTY_TIER=Tier --accept-privacy-terms
-    """
+    Examples:
+      ac-segment-export export --sandbox --accept-privacy-terms
+      ac-segment-export export --input customers.csv --list-id 7 --map email=Email
+          --map field:LOYALTY_TIER=Tier --accept-privacy-terms
+    """  # noqa: D301 - click's no-rewrap marker
     who = user_name(user)
     if sandbox and input_path is None and sql is None:
         input_path = str(sample_path())
@@ -444,17 +429,9 @@ def export(
 
 
 @cli.command()
-@click.option(
-    "--host", envvar="AC_API_URL", metavar="HOST", help="Your API URL or host, or AC_API_URL."
-)
-@click.option(
-    "--api-key-env",
-    default="AC_API_KEY",
-    show_default=True,
-    metavar="NAME",
-    help="The environment variable holding the API key.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@HOST
+@API_KEY_ENV
+@JSON
 @click.option("--sandbox", is_flag=True, help="Check against the built-in emulator.")
 @handled
 def verify(*, host: str | None, api_key_env: str, as_json: bool, sandbox: bool) -> int:
@@ -502,13 +479,7 @@ def verify(*, host: str | None, api_key_env: str, as_json: bool, sandbox: bool) 
     show_default=True,
     help="The loopback port (0: any free one).",
 )
-@click.option(
-    "--api-key-env",
-    default="AC_API_KEY",
-    show_default=True,
-    metavar="NAME",
-    help="The key the emulator accepts is read from here (else a test key is made).",
-)
+@API_KEY_ENV
 @click.option("--list", "lists", multiple=True, metavar="NAME", help="Create a list (repeat it).")
 @click.option(
     "--field",

@@ -28,6 +28,7 @@ from ac_segment_export._cli._commands import (
 )
 from ac_segment_export._cli._console import emit_json, print_stored_report, stdout_console
 from ac_segment_export._cli._mapping import MapSpec, parse_maps
+from ac_segment_export._cli._options import DRY_RUN, JSON, MAP, MODE, NO_PROGRESS, REPORT, TAG, USER
 from ac_segment_export._cli._readers import InputError
 from ac_segment_export._cli._sandbox import make_sandbox
 from ac_segment_export._core.errors import ConfigurationError
@@ -130,11 +131,7 @@ def connection() -> None:
     is_flag=True,
     help="Record your consent to the data-privacy terms (required to export).",
 )
-@click.option(
-    "--user",
-    metavar="NAME",
-    help="Who you are (default: AC_SEGMENT_EXPORT_USER or your login name).",
-)
+@USER
 @click.option("--replace", is_flag=True, help="Overwrite a saved connection of that name.")
 @workspace_option
 @handled
@@ -193,7 +190,7 @@ def _connection_dict(saved: SavedConnection) -> dict[str, Any]:
 
 
 @connection.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def connection_list(*, as_json: bool, workspace_path: str | None) -> int:
@@ -217,7 +214,7 @@ def connection_list(*, as_json: bool, workspace_path: str | None) -> int:
 
 @connection.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def connection_show(*, name: str, as_json: bool, workspace_path: str | None) -> int:
@@ -237,7 +234,7 @@ def connection_show(*, name: str, as_json: bool, workspace_path: str | None) -> 
 
 @connection.command("verify")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def connection_verify(*, name: str, as_json: bool, workspace_path: str | None) -> int:
@@ -289,18 +286,9 @@ def destination() -> None:
     "--connection", "connection_name", required=True, metavar="NAME", help="The saved connection."
 )
 @click.option("--list-id", type=click.IntRange(min=1), required=True, help="The list's ID.")
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="TARGET=COLUMN",
-    help="Map a column (email, first_name, last_name, phone, field:PERSTAG, "
-    'field:"Title", field:ID, tag); repeat it.',
-)
-@click.option("--tag", "tags", multiple=True, help="A tag added to every contact.")
-@click.option(
-    "--mode", type=click.Choice(["upsert", "mirror"]), default="upsert", show_default=True
-)
+@MAP
+@TAG
+@MODE
 @click.option(
     "--schedule",
     "cron",
@@ -331,7 +319,7 @@ def destination() -> None:
     "workers on the same account.",
 )
 @click.option("--replace", is_flag=True, help="Overwrite a saved destination of that name.")
-@click.option("--user", metavar="NAME", help="Who you are.")
+@USER
 @workspace_option
 @handled
 def destination_add(
@@ -436,7 +424,7 @@ def _export_dict(saved: SavedExport) -> dict[str, Any]:
 
 
 @destination.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def destination_list(*, as_json: bool, workspace_path: str | None) -> int:
@@ -459,7 +447,7 @@ def destination_list(*, as_json: bool, workspace_path: str | None) -> int:
 
 @destination.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def destination_show(*, name: str, as_json: bool, workspace_path: str | None) -> int:
@@ -538,11 +526,11 @@ def check_saved_columns(segment: Any, saved: SavedExport) -> None:
 @click.option("--format", "file_format", type=click.Choice(["csv", "jsonl", "parquet"]))
 @click.option("--encoding", default="utf-8", show_default=True)
 @click.option("--full-refresh", is_flag=True, help="Send every profile, not only what changed.")
-@click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
-@click.option("--report", "report_path", metavar="PATH", help="Write the JSON report here.")
-@click.option("--no-progress", is_flag=True, help="Show no progress.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--user", metavar="NAME", help="Who runs it.")
+@DRY_RUN
+@REPORT
+@NO_PROGRESS
+@JSON
+@USER
 @click.option(
     "--now",
     "now_text",
@@ -686,7 +674,7 @@ def _record_dict(r: RunRecord) -> dict[str, Any]:
 @click.argument("name", required=False)
 @click.option("--run", "run_id", type=int, metavar="ID", help="Show one run's report.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@JSON
 @workspace_option
 @handled
 def history(
