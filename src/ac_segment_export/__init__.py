@@ -119,10 +119,13 @@ from ac_segment_export._model import (
     ValueTag,
 )
 from ac_segment_export._workspace import (
+    DueOutcome,
+    DueRun,
     RunRecord,
     RunStatus,
     SavedConnection,
     SavedExport,
+    SavedSource,
     Schedule,
     SQLiteSyncState,
     Workspace,
@@ -171,6 +174,8 @@ __all__ = [
     "ContactInput",
     "CustomField",
     "DailyImportCount",
+    "DueOutcome",
+    "DueRun",
     "ErrorDetail",
     "ExportAbortedError",
     "ExportDestination",
@@ -220,6 +225,7 @@ __all__ = [
     "SQLiteSyncState",
     "SavedConnection",
     "SavedExport",
+    "SavedSource",
     "Schedule",
     "Secret",
     "SecretNotFoundError",
@@ -247,6 +253,7 @@ __all__ = [
 ]
 
 __version__: str
+"""The installed version of the package (read from its metadata on first use)."""
 
 
 def __getattr__(name: str) -> str:

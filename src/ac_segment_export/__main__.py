@@ -1,109 +1,23 @@
-"""``python -m ac_segment_export``: a sample export of generated profiles into the emulator.
-
-Nothing leaves the machine: the emulator answers in-process, with ActiveCampaign's limits
-(time-scaled so the demo takes seconds, not minutes).
-"""
+"""``python -m ac_segment_export``: the ``ac-segment-export`` command line (the same program)."""
 
 from __future__ import annotations
 
-import argparse
-import random
 import sys
-from typing import TYPE_CHECKING, Any
-
-from ac_segment_export import ExportDestination, Exporter, FieldMapping
-from ac_segment_export.testing import ActiveCampaignEmulator
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-
-_FIRST = ["Ana", "Bruno", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustavo", "Hiro", "Inès", "Jon"]
-_LAST = ["Ruiz", "Okafor", "Müller", "Nakamura", "Smith", "Kowalski", "Haddad", "Silva"]
-_TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
-_API_KEY = "demo-api-key"
 
 
-def sample_profiles(count: int, *, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """Generated customer profiles, with the mistakes real segments contain.
-
-    About 1 in 50 has an invalid email and 1 in 40 repeats an earlier email in other case.
-    """
-    rng = random.Random(seed)  # noqa: S311 - sample data, not security
-    for i in range(count):
-        email = f"customer{i}@example.org"
-        roll = rng.random()
-        if roll < 0.02:
-            email = f"customer{i}.example.org"  # no @
-        elif roll < 0.045 and i > 10:
-            email = f"CUSTOMER{rng.randrange(i)}@Example.org"  # a duplicate, other case
-        yield {
-            "EmailAddress": email,
-            "FirstName": rng.choice(_FIRST),
-            "LastName": rng.choice(_LAST),
-            "Phone": f"+3460{rng.randrange(10**7):07d}",
-            "Tier": rng.choice(_TIERS),
-        }
-
-
-def demo(profiles: int, time_scale: float) -> int:
-    """Run the sample export and print its report; return the exit status."""
-    emu = ActiveCampaignEmulator(api_key=_API_KEY, time_scale=time_scale, record_bodies=False)
-    list_id = emu.add_list("VIP customers")
-    emu.add_field("Loyalty tier", type="dropdown", perstag="LOYALTY_TIER", options=_TIERS)
-    emu.add_contact("customer3@example.org", lists={list_id: 2})  # unsubscribed earlier
-    emu.exclude_email("customer5@example.org")
-
-    # One call wires everything to the emulator: its transport, its rate limits on its clock,
-    # and its time scale, from which the exporter takes its poll timing.
-    connection = emu.connection(
-        "Marketing AC", accepted_by="ana@contoso.com", export_user="ana@contoso.com"
-    )
-    destination = ExportDestination(
-        connection,
-        "VIP customers",
-        list_id,
-        FieldMapping(
-            email="EmailAddress",
-            first_name="FirstName",
-            last_name="LastName",
-            phone="Phone",
-            fields={"LOYALTY_TIER": "Tier"},
-        ),
-    )
-    print(
-        f"Exporting {profiles:,} generated profiles into the built-in ActiveCampaign "
-        f"emulator (ActiveCampaign's limits, time x{time_scale:g})..."
-    )
-    report = Exporter(destination).run(sample_profiles(profiles))
-    print(report.summary())
-    shown = report.outcomes[:8]
-    if shown:
-        print("\nSome profiles that were not exported:")
-        for outcome in shown:
-            print(
-                f"  #{outcome.position} {outcome.email}: {outcome.status.value} - {outcome.reason}"
-            )
-    members = emu.list_members(list_id, status=1)
-    print(f"\nThe emulated list now has {len(members):,} active members.")
-    return 0 if report.balanced else 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ac_segment_export",
-        description="Run a sample export of generated profiles into the built-in emulator.",
-    )
-    parser.add_argument("command", nargs="?", default="demo", choices=["demo"])
-    parser.add_argument("--profiles", type=int, default=10_000, help="how many (10,000)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=60.0,
-        help="how much faster than real time the emulator runs (60)",
-    )
-    args = parser.parse_args(argv)
-    return demo(args.profiles, args.time_scale)
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; say which extra to install when it is missing."""
+    try:
+        from ac_segment_export._cli import main as cli_main  # noqa: PLC0415 - the cli extra
+    except ImportError as exc:
+        if exc.name not in ("click", "rich"):
+            raise
+        print(
+            "The command line needs its extra: pip install 'ac-segment-export[cli]'",
+            file=sys.stderr,
+        )
+        return 2
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Fixtures for the distributed tests: a real redis-server, budgets on it, an emulator."""
+"""Fixtures for the distributed tests: budgets on the real redis-server, an emulator.
+
+The session's ``redis_server`` is in the suite's conftest (the workspace tests use it too).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +23,6 @@ if TYPE_CHECKING:
 def anyio_backend() -> str:
     """Run async tests on asyncio only."""
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One redis-server for the session (tests keep apart by key prefix)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -182,3 +182,35 @@ def emulator_wiring() -> None:
     scale: float = client.time_scale
     options: acx.ClientOptions = emu.client_options()
     print(conn, aclient, scale, options.time_scale)
+
+
+def scheduled_runs(ws: acx.Workspace, dest: acx.ExportDestination) -> int:
+    import datetime as dt
+
+    saved: acx.SavedExport = ws.save_export(
+        dest,
+        schedule=acx.Schedule("30 2 * * *", "Europe/Rome"),
+        source=acx.SavedSource(input="/data/vip.csv", format="csv"),
+        rate_limit_url="redis://localhost:6379/0",
+    )
+    now = dt.datetime.now(dt.timezone.utc)
+    upcoming: dt.datetime | None = saved.next_fire()
+    last: dt.datetime | None = acx.Schedule("@daily").last_fire(now)
+    anchor: dt.datetime | None = saved.schedule_anchor
+    source: acx.SavedSource | None = saved.source
+
+    def open_source(export: acx.SavedExport) -> list[dict[str, Any]]:
+        assert export.source is not None
+        return [{"email": "a@example.org"}]
+
+    def progress(export: acx.SavedExport, update: acx.Progress) -> None:
+        print(export.name, update.exported)
+
+    due: list[acx.SavedExport] = ws.due(now=now)
+    results: list[acx.DueRun] = ws.run_due(
+        open_source, now=now, names=["VIP"], on_progress=progress
+    )
+    failed = [r for r in results if r.failed or r.outcome is acx.DueOutcome.SOURCE_ERROR]
+    when: dt.datetime | None = ws.history()[0].scheduled_for
+    del upcoming, last, anchor, source, due, when
+    return len(failed)

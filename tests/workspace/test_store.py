@@ -17,6 +17,7 @@ from ac_segment_export import (
     ExportOptions,
     FieldMapping,
     PermissionDeniedError,
+    SavedSource,
     Schedule,
     SecretNotFoundError,
     Workspace,
@@ -38,7 +39,7 @@ def test_a_new_workspace_is_created_in_wal_mode_at_the_latest_schema(tmp_path: P
     path = tmp_path / "sub" / "ws.db"
     with Workspace(path) as ws:
         assert path.exists()
-        assert ws.schema_version == 2
+        assert ws.schema_version == 3
         mode = ws._db.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
         assert ws.connections() == []
@@ -118,7 +119,10 @@ def test_exports_round_trip_with_options_and_schedule(
         connection, "Churn risk", 1, MAPPING, tags=("churn",), mode=ExportMode.MIRROR
     )
     schedule = Schedule("0 6 * * mon-fri", "Europe/Rome")
-    saved = ws.save_export(destination, options=options, schedule=schedule, actor=ADMIN)
+    source = SavedSource(sql="SELECT * FROM 'churn.parquet'")
+    saved = ws.save_export(
+        destination, options=options, schedule=schedule, source=source, actor=ADMIN
+    )
     assert saved == ws.get_export("Churn risk")
     assert saved.connection == "Acme"
     assert saved.list_id == 1
@@ -127,6 +131,7 @@ def test_exports_round_trip_with_options_and_schedule(
     assert saved.mode is ExportMode.MIRROR
     assert saved.options == options
     assert saved.schedule == schedule
+    assert saved.source == source
     assert saved.created_by == ADMIN.user
     assert [e.name for e in ws.exports()] == ["Churn risk", NAME]
     ws.remove_export("Churn risk")

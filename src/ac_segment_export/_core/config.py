@@ -19,8 +19,8 @@ __all__ = [
     "check_time_scale",
 ]
 
-#: Seconds for connect, read, write and pool waits of one request.
 DEFAULT_TIMEOUT = 30.0
+"""Seconds for connect, read, write and pool waits of one request."""
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -34,16 +34,16 @@ __all__ = ["DATA_PRIVACY_NOTICE", "DATA_PRIVACY_TERMS_VERSION", "Connection", "C
 
 logger = logging.getLogger("ac_segment_export")
 
-#: The version of :data:`DATA_PRIVACY_NOTICE`, recorded in a :class:`Consent` by default.
 DATA_PRIVACY_TERMS_VERSION = "1"
+"""The version of :data:`DATA_PRIVACY_NOTICE`, recorded in a :class:`Consent` by default."""
 
-#: The acknowledgement an admin accepts before any profile data may be sent.
 DATA_PRIVACY_NOTICE = (
     "Exporting a segment sends its profiles, which may contain personal data, to "
     "ActiveCampaign. The data leaves this platform's compliance boundary and is then governed "
     "by ActiveCampaign's terms and your agreement with them. You confirm that you may share "
     "this data with ActiveCampaign and that you are responsible for doing so lawfully."
 )
+"""The acknowledgement an admin accepts before any profile data may be sent."""
 
 _MAX_NAME = 256
 

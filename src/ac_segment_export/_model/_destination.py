@@ -123,7 +123,8 @@ class ExportDestination:
     """Where and how a segment is exported: a list of one connection's account, and a mapping.
 
     Creating or saving a destination never runs an export; exports run on demand (the
-    exporter), and scheduling is the host scheduler's job (re-running is safe).
+    exporter), or when a saved export is due (:meth:`Workspace.run_due`, called by the
+    host's scheduler; re-running is safe).
 
     Args:
         connection: The :class:`Connection` to export through.

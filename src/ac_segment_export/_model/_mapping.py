@@ -136,6 +136,7 @@ class ValueTag:
 
 
 TagRule = Union[FlagTag, ValueTag]  # noqa: UP007 - a runtime alias that also works on 3.10
+"""A tag rule of a :class:`FieldMapping`: a :class:`FlagTag` or a :class:`ValueTag`."""
 
 FieldRef = Union[str, int]  # noqa: UP007
 

@@ -76,51 +76,62 @@ class Lease:
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute(
-                    "SELECT run_id, holder, pid, host, acquired_at, heartbeat_at FROM leases "
-                    "WHERE export_id = ?",
-                    (self.export_id,),
-                ).fetchone()
-                now = time.time()
-                if row is not None:
-                    run_id, holder, pid, host, acquired, beat = row
-                    dead = host == HOST and not _alive(pid)
-                    if now - beat < self.ttl and not dead:
-                        msg = (
-                            f"The saved export {self.export!r} is already running: {holder} "
-                            f"holds it since {_utc(acquired):%Y-%m-%d %H:%M:%S} UTC (last "
-                            f"heartbeat {now - beat:.0f} s ago). Nothing was sent; run it "
-                            "again when that run has ended."
-                        )
-                        raise ExportInProgressError(
-                            msg,
-                            export=self.export,
-                            holder=holder,
-                            since=_utc(acquired),
-                            heartbeat=_utc(beat),
-                        )
-                    why = "its process is gone" if dead else f"no heartbeat for {now - beat:.0f} s"
-                    logger.warning(
-                        "Taking over the lease of saved export %r from %s (%s)",
-                        self.export,
-                        holder,
-                        why,
-                    )
-                    db.execute(
-                        "UPDATE runs SET status = 'aborted', error = ? "
-                        "WHERE id = ? AND status = 'running'",
-                        (f"the run ended without a word: {why}", run_id),
-                    )
-                db.execute(
-                    "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (self.export_id, self.run_id, self.holder, os.getpid(), HOST, now, now),
-                )
+                self.take(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         finally:
             db.close()
+        self.start()
+
+    def take(self, db: sqlite3.Connection) -> None:
+        """Take the lease inside the caller's write transaction on *db* (then :meth:`start`).
+
+        Raises:
+            ExportInProgressError: Another holder's lease is alive.
+        """
+        row = db.execute(
+            "SELECT run_id, holder, pid, host, acquired_at, heartbeat_at FROM leases "
+            "WHERE export_id = ?",
+            (self.export_id,),
+        ).fetchone()
+        now = time.time()
+        if row is not None:
+            run_id, holder, pid, host, acquired, beat = row
+            dead = host == HOST and not _alive(pid)
+            if now - beat < self.ttl and not dead:
+                msg = (
+                    f"The saved export {self.export!r} is already running: {holder} "
+                    f"holds it since {_utc(acquired):%Y-%m-%d %H:%M:%S} UTC (last "
+                    f"heartbeat {now - beat:.0f} s ago). Nothing was sent; run it "
+                    "again when that run has ended."
+                )
+                raise ExportInProgressError(
+                    msg,
+                    export=self.export,
+                    holder=holder,
+                    since=_utc(acquired),
+                    heartbeat=_utc(beat),
+                )
+            why = "its process is gone" if dead else f"no heartbeat for {now - beat:.0f} s"
+            logger.warning(
+                "Taking over the lease of saved export %r from %s (%s)",
+                self.export,
+                holder,
+                why,
+            )
+            db.execute(
+                "UPDATE runs SET status = 'aborted', error = ? WHERE id = ? AND status = 'running'",
+                (f"the run ended without a word: {why}", run_id),
+            )
+        db.execute(
+            "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.export_id, self.run_id, self.holder, os.getpid(), HOST, now, now),
+        )
+
+    def start(self) -> None:
+        """Start renewing the lease taken with :meth:`take`."""
         self._thread = threading.Thread(
             target=self._beat, name=f"ac-lease-{self.export_id}", daemon=True
         )

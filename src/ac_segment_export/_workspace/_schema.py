@@ -98,7 +98,18 @@ _V2 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+#: Version 3: scheduled runs. A saved export's source and shared rate budget, the fire time
+#: its scheduled runs have handled (``schedule_anchor``: set when its schedule is saved, moved
+#: on by each scheduled run as it starts), and the fire time a run handled.
+_V3 = (
+    "ALTER TABLE exports ADD COLUMN source TEXT",
+    "ALTER TABLE exports ADD COLUMN rate_limit_url TEXT",
+    "ALTER TABLE exports ADD COLUMN schedule_anchor TEXT",
+    "UPDATE exports SET schedule_anchor = created_at WHERE schedule IS NOT NULL",
+    "ALTER TABLE runs ADD COLUMN scheduled_for TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 
 #: The schema version this library writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ac_segment_export._core.config import ClientOptions
+from ac_segment_export._core.config import ClientOptions, RateLimits
 from ac_segment_export._core.errors import (
+    APIError,
     ConfigurationError,
     ExportAbortedError,
     ExportInProgressError,
     MirrorRefusedError,
     PolicyError,
+    UnsupportedSourceError,
+)
+from ac_segment_export._distributed._redis import (
+    RedisRateBudget,
+    _masked,
+    rate_budget_from_url,
 )
 from ac_segment_export._export._exporter import AsyncExporter, CancelToken, Exporter
 from ac_segment_export._export._options import ExportOptions
@@ -34,8 +41,9 @@ from ac_segment_export._model._serde import (
     mapping_from_dict,
 )
 from ac_segment_export._workspace._lease import Lease
-from ac_segment_export._workspace._schedule import Schedule
+from ac_segment_export._workspace._schedule import Schedule, aware
 from ac_segment_export._workspace._schema import connect, migrate
+from ac_segment_export._workspace._source import SavedSource
 from ac_segment_export._workspace._sync_store import SQLiteSyncState
 
 if TYPE_CHECKING:
@@ -47,7 +55,15 @@ if TYPE_CHECKING:
     from ac_segment_export._core.secrets import Secret
     from ac_segment_export._model._mapping import FieldMapping
 
-__all__ = ["RunRecord", "RunStatus", "SavedConnection", "SavedExport", "Workspace"]
+__all__ = [
+    "DueOutcome",
+    "DueRun",
+    "RunRecord",
+    "RunStatus",
+    "SavedConnection",
+    "SavedExport",
+    "Workspace",
+]
 
 Transforms = Mapping[str, Callable[[Any], Any]]
 
@@ -83,6 +99,21 @@ def _now() -> dt.datetime:
 
 def _when(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _masked_url(url: str | None) -> str:
+    return repr(None if url is None else _masked(url))
+
+
+def _check_rate_limit_url(url: object) -> str | None:
+    """The URL, checked as :func:`rate_budget_from_url` would take it (nothing is reached)."""
+    if url is None:
+        return None
+    if not isinstance(url, str):
+        msg = f"rate_limit_url must be a redis:// or rediss:// URL, not {type(url).__name__}."
+        raise ConfigurationError(msg)
+    rate_budget_from_url(url)
+    return url.strip()
 
 
 @attrs.frozen
@@ -127,6 +158,12 @@ class SavedExport:
         created_by: Who saved it first, when known.
         created_at: When it was first saved (UTC).
         updated_at: When it was last saved (UTC).
+        source: Where its segment is read, or ``None`` (the caller passes the profiles).
+        rate_limit_url: The Redis URL of the rate budget its runs pace through, or ``None``.
+            Its password, if any, is hidden from the repr.
+        schedule_anchor: Scheduled runs handle the fire times after this one (UTC): when
+            the schedule was saved, then the fire time the last scheduled run handled.
+            ``None`` without a schedule.
     """
 
     name: str
@@ -141,6 +178,27 @@ class SavedExport:
     created_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    source: SavedSource | None = None
+    rate_limit_url: str | None = attrs.field(default=None, repr=_masked_url)
+    schedule_anchor: dt.datetime | None = None
+
+    @property
+    def rate_limit_url_shown(self) -> str | None:
+        """:attr:`rate_limit_url` with its password hidden (``redis://:***@host``), to show."""
+        return None if self.rate_limit_url is None else _masked(self.rate_limit_url)
+
+    def next_fire(self) -> dt.datetime | None:
+        """The first fire time its scheduled runs have not handled yet (UTC), if scheduled.
+
+        In the past when the export is due. ``None`` without a schedule, or for one that
+        never fires.
+
+        Raises:
+            ConfigurationError: croniter is not installed (the ``schedule`` extra).
+        """
+        if self.schedule is None:
+            return None
+        return self.schedule.next_fire(self.schedule_anchor or self.created_at)
 
 
 _COUNTS = tuple(s.value for s in OutcomeStatus)
@@ -165,6 +223,8 @@ class RunRecord:
         rate_limited: Answers that were rate limits (429s).
         duration: Seconds the export ran.
         full_refresh: Whether it sent every profile (``None``: it never got that far).
+        scheduled_for: The fire time a scheduled run handled (UTC); ``None`` for a run on
+            demand.
     """
 
     id: int
@@ -181,6 +241,7 @@ class RunRecord:
     rate_limited: int
     duration: float | None
     full_refresh: bool | None
+    scheduled_for: dt.datetime | None = None
 
     @property
     def exported(self) -> int:
@@ -196,7 +257,7 @@ class RunRecord:
 _RUN_COLUMNS = (
     "id, export_name, actor, started_at, finished_at, status, error, input, "
     + ", ".join(_COUNTS)
-    + ", requests, retries, rate_limited, duration, full_refresh"
+    + ", requests, retries, rate_limited, duration, full_refresh, scheduled_for"
 )
 
 
@@ -219,6 +280,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         rate_limited=rest[2],
         duration=rest[3],
         full_refresh=None if rest[4] is None else bool(rest[4]),
+        scheduled_for=_when(rest[5]),
     )
 
 
@@ -235,6 +297,80 @@ def status_of(report: ExportReport) -> RunStatus:
     return RunStatus.SUCCEEDED
 
 
+class DueOutcome(str, enum.Enum):
+    """How a due run ended (:attr:`DueRun.outcome`)."""
+
+    #: Every profile exported, unchanged, a duplicate or skipped as unsubscribed.
+    SUCCEEDED = "succeeded"
+    #: It ran to its end, but some profiles were rejected, failed, unknown or not attempted.
+    FAILED_PROFILES = "failed_profiles"
+    #: It stopped as a whole (cancelled, a refused key, repeated API failures).
+    ABORTED = "aborted"
+    #: Refused before sending anything (no consent, no permission, no key, no saved
+    #: source), or mirror refused to unsubscribe.
+    REFUSED = "refused"
+    #: Another run of the export holds its lease: nothing ran, nothing was recorded, and
+    #: the fire time stays due (the next call runs it once that run has ended).
+    BUSY = "busy"
+    #: The source could not be opened or read (``open_source`` raised, it returned no
+    #: iterable of mappings, or reading it failed mid-run).
+    SOURCE_ERROR = "source_error"
+
+
+_DUE_OF_RUN = {
+    RunStatus.SUCCEEDED: DueOutcome.SUCCEEDED,
+    RunStatus.FAILED_PROFILES: DueOutcome.FAILED_PROFILES,
+    RunStatus.ABORTED: DueOutcome.ABORTED,
+    RunStatus.REFUSED: DueOutcome.REFUSED,
+}
+
+
+@attrs.frozen
+class DueRun:
+    """What :meth:`Workspace.run_due` did with one due export.
+
+    Attributes:
+        export: The saved export, as it was when its run began.
+        fire_time: The fire time the run handled (UTC): the latest at or before ``now``.
+            Earlier fire times missed since the last scheduled run are covered by it.
+        outcome: How it ended.
+        run_id: Its history row (for :meth:`Workspace.run_report`); ``None`` when busy.
+        report: The export's report, when it got as far as having one.
+        error: The exception that stopped, refused or skipped it, if any.
+    """
+
+    export: SavedExport
+    fire_time: dt.datetime
+    outcome: DueOutcome
+    run_id: int | None
+    report: ExportReport | None = attrs.field(default=None, repr=False)
+    error: BaseException | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether it calls for attention: anything but succeeded or busy."""
+        return self.outcome not in (DueOutcome.SUCCEEDED, DueOutcome.BUSY)
+
+
+def _from_source(exc: BaseException) -> bool:
+    """Whether an export that raised *exc* was stopped by its source."""
+    if isinstance(exc, UnsupportedSourceError):
+        return True
+    if isinstance(exc, MirrorRefusedError) or not isinstance(exc, ExportAbortedError):
+        return False
+    cause = exc.__cause__
+    # The exporter chains what stopped it: an APIError, or what reading the profiles raised.
+    return isinstance(cause, Exception) and not isinstance(cause, APIError)
+
+
+def _limits_of(pacing: object) -> RateLimits:
+    """The rates a shared budget keeps to: the workspace's own, ActiveCampaign's if they are off."""
+    limits = pacing if isinstance(pacing, RateLimits) else getattr(pacing, "limits", None)
+    if isinstance(limits, RateLimits) and limits.enabled:
+        return limits
+    return RateLimits()
+
+
 @attrs.define
 class _Run:
     """A run being prepared or going on: its history row and what it needs."""
@@ -246,6 +382,7 @@ class _Run:
     lease: Lease | None = None
     db: sqlite3.Connection | None = None
     exporter: Exporter | AsyncExporter | None = None
+    budget: RedisRateBudget | None = None
 
 
 class Workspace:
@@ -472,25 +609,34 @@ class Workspace:
         *,
         options: ExportOptions | None = None,
         schedule: Schedule | None = None,
+        source: SavedSource | None = None,
+        rate_limit_url: str | None = None,
         actor: Actor | None = None,
         replace: bool = False,
     ) -> SavedExport:
         """Save a destination as a named export (saving never runs it).
 
         Its connection must be saved first (by display name). The definition is checked
-        (not against the API): mapping, options and schedule.
+        (not against the API, nor Redis, nor the source's file): mapping, options,
+        schedule, source and rate budget URL.
 
         Args:
             destination: The destination; its name names the saved export.
             options: How it runs (default :class:`ExportOptions`).
-            schedule: When it should run, or ``None``.
+            schedule: When it should run, or ``None``. Its fire times count from now: a
+                new or changed schedule is not due for times before it was saved.
+            source: Where its segment is read (needed with a schedule).
+            rate_limit_url: A ``redis://`` or ``rediss://`` URL: every run of the export
+                paces through the account's rate budget in that Redis, shared with every
+                process and machine using it (see :class:`RedisRateBudget`). Stored as
+                given: a password in it is in the workspace file (never in a repr).
             actor: The acting user; must be allowed to use the connection.
             replace: Overwrite a saved export of the same name (else that is an error).
                 Changing the mapping makes the next run a full refresh.
 
         Raises:
-            ConfigurationError: The connection is not saved, the name is taken, or the
-                definition is invalid.
+            ConfigurationError: The connection is not saved, the name is taken, the
+                definition is invalid, or a schedule comes without a source.
             PermissionDeniedError: *actor* may not use the connection.
         """
         if not isinstance(_any(destination), ExportDestination):
@@ -503,6 +649,17 @@ class Workspace:
         if not isinstance(_any(schedule), Schedule | None):
             msg = f"schedule must be a Schedule (cron and time zone), not {schedule!r}."
             raise ConfigurationError(msg)
+        if not isinstance(_any(source), SavedSource | None):
+            msg = f"source must be a SavedSource (a file or a query), not {source!r}."
+            raise ConfigurationError(msg)
+        if schedule is not None and source is None:
+            msg = (
+                f"The export {destination.name!r} has a schedule but no source: a scheduled "
+                "run must know what to read. Pass source=SavedSource(input='segment.csv') "
+                "(a CSV, JSON Lines or Parquet file) or SavedSource(sql='SELECT ...')."
+            )
+            raise ConfigurationError(msg)
+        rate_limit_url = _check_rate_limit_url(rate_limit_url)
         if not isinstance(_any(replace), bool):
             msg = f"replace must be True or False, not {replace!r}."
             raise ConfigurationError(msg)
@@ -521,15 +678,22 @@ class Workspace:
         # The definition must load back as it will at run time.
         destination_from_dict(stored, connection=saved, transforms=self._transforms)
         now = _now().isoformat()
+        schedule_json = None if schedule is None else json.dumps(schedule.to_dict())
         values = (
             json.dumps(stored, sort_keys=True),
             json.dumps(options.to_dict(), sort_keys=True),
-            None if schedule is None else json.dumps(schedule.to_dict()),
+            schedule_json,
+            None if source is None else json.dumps(source.to_dict(), sort_keys=True),
+            rate_limit_url,
         )
         with self._tx() as db:
             exists = db.execute(
-                "SELECT id FROM exports WHERE name = ?", (destination.name,)
+                "SELECT id, schedule, schedule_anchor FROM exports WHERE name = ?",
+                (destination.name,),
             ).fetchone()
+            anchor = None if schedule is None else now
+            if exists is not None and schedule_json is not None and exists[1] == schedule_json:
+                anchor = exists[2] or now  # the same schedule: its handled fire times stay
             if exists is not None and not replace:
                 msg = (
                     f"A saved export is already named {destination.name!r}; pass replace=True "
@@ -539,11 +703,13 @@ class Workspace:
             if exists is None:
                 db.execute(
                     "INSERT INTO exports (name, connection_id, destination, options, schedule, "
-                    "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "source, rate_limit_url, schedule_anchor, created_by, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         destination.name,
                         connection_id,
                         *values,
+                        anchor,
                         actor.user if actor else None,
                         now,
                         now,
@@ -552,14 +718,15 @@ class Workspace:
             else:
                 db.execute(
                     "UPDATE exports SET connection_id = ?, destination = ?, options = ?, "
-                    "schedule = ?, updated_at = ? WHERE id = ?",
-                    (connection_id, *values, now, exists[0]),
+                    "schedule = ?, source = ?, rate_limit_url = ?, schedule_anchor = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (connection_id, *values, anchor, now, exists[0]),
                 )
         return self.get_export(destination.name)
 
     _EXPORT_COLUMNS = (
         "e.id, e.name, c.name, e.destination, e.options, e.schedule, e.created_by, "
-        "e.created_at, e.updated_at"
+        "e.created_at, e.updated_at, e.source, e.rate_limit_url, e.schedule_anchor"
     )
 
     def _export_row(self, name: str) -> tuple[Any, ...]:
@@ -578,7 +745,8 @@ class Workspace:
         return tuple(row)
 
     def _saved_export(self, row: tuple[Any, ...]) -> SavedExport:
-        _, name, connection, destination, options, schedule, by, created, updated = row
+        _, name, connection, destination, options, schedule, by, created, updated = row[:9]
+        source, rate_limit_url, anchor = row[9:12]
         stored = json.loads(destination)
         return SavedExport(
             name=name,
@@ -593,6 +761,9 @@ class Workspace:
             created_by=by,
             created_at=dt.datetime.fromisoformat(created),
             updated_at=dt.datetime.fromisoformat(updated),
+            source=None if source is None else SavedSource.from_dict(json.loads(source)),
+            rate_limit_url=rate_limit_url,
+            schedule_anchor=None if schedule is None else _when(anchor or created),
         )
 
     def get_export(self, name: str) -> SavedExport:
@@ -736,9 +907,14 @@ class Workspace:
         if dry_run:
             options = options.replace(dry_run=True)
         destination.preflight(run.actor)
-        holder = run.actor.user if run.actor else "an unnamed user"
-        run.lease = Lease(self.path, run.export_id, run.name, run.id, holder, self._lease_ttl)
-        run.lease.acquire()
+        if run.lease is None:  # a scheduled run took it when it claimed its fire time
+            holder = run.actor.user if run.actor else "an unnamed user"
+            run.lease = Lease(self.path, run.export_id, run.name, run.id, holder, self._lease_ttl)
+            run.lease.acquire()
+        if row[10] is not None and client is None:
+            run.budget = RedisRateBudget(
+                row[10], limits=_limits_of(self._client_options.rate_limits)
+            )
         run.db = connect(self.path)
         exporter = kind(
             destination,
@@ -753,6 +929,12 @@ class Workspace:
         run.exporter = exporter
         return exporter
 
+    def _options_for(self, run: _Run) -> ClientOptions:
+        """The options of the client a run builds: the export's shared budget, if any."""
+        if run.budget is None:
+            return self._client_options
+        return attrs.evolve(self._client_options, rate_limits=run.budget)
+
     def _end(
         self,
         run: _Run,
@@ -760,14 +942,16 @@ class Workspace:
         *,
         report: ExportReport | None = None,
         error: BaseException | None = None,
+        message: str | None = None,
     ) -> None:
         if run.lease is not None:
             run.lease.release()
         if run.db is not None:
             run.db.close()
+        if run.budget is not None:
+            run.budget.close()
         counts = report.counts if report is not None else dict.fromkeys(_COUNTS, 0)
-        message = None
-        if error is not None:
+        if message is None and error is not None:
             message = str(error) or type(error).__name__
         values: tuple[Any, ...] = (
             _now().isoformat(),
@@ -802,7 +986,7 @@ class Workspace:
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", values)  # noqa: S608
 
-    def _failed(self, run: _Run, exc: BaseException) -> None:
+    def _failed(self, run: _Run, exc: BaseException) -> RunStatus:
         """Record how a run that raised *exc* ended."""
         report = getattr(exc, "report", None)
         if not isinstance(report, ExportReport) and run.exporter is not None:
@@ -816,6 +1000,7 @@ class Workspace:
         else:
             status = RunStatus.ABORTED
         self._end(run, status, report=report, error=exc)
+        return status
 
     def run(
         self,
@@ -841,7 +1026,9 @@ class Workspace:
             actor: Who runs it (checked against the connection's audience).
             full_refresh: Send everything and rebuild the sync state.
             client: A client to send through (default: one built from the connection with
-                the workspace's ``client_options``, closed after the run).
+                the workspace's ``client_options``, pacing through the export's
+                ``rate_limit_url`` budget when it has one, closed after the run). A client
+                given here paces as it was built.
             dry_run: Count what would be sent, unchanged, subscribed and unsubscribed.
             cancel: A :class:`CancelToken` to stop the run.
             on_progress: Called with a :class:`Progress` about twice a second.
@@ -867,7 +1054,9 @@ class Workspace:
             assert isinstance(exporter, Exporter)
             own = None
             if client is None:
-                own = exporter.client = exporter.destination.connection.client(self._client_options)
+                own = exporter.client = exporter.destination.connection.client(
+                    self._options_for(run)
+                )
             try:
                 report = exporter.run(profiles)
             finally:
@@ -907,15 +1096,284 @@ class Workspace:
             own = None
             if client is None:
                 own = exporter.client = exporter.destination.connection.async_client(
-                    self._client_options
+                    self._options_for(run)
                 )
             try:
                 report = await exporter.run(profiles)
             finally:
                 if own is not None:
                     await own.aclose()
+                if run.budget is not None:
+                    await run.budget.aclose()
         except BaseException as exc:
             self._failed(run, exc)
             raise
         self._end(run, status_of(report), report=report)
         return report
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    def _clock(self, now: dt.datetime | None) -> dt.datetime:
+        return _now() if now is None else aware(now, "now")
+
+    def due(self, now: dt.datetime | None = None) -> list[SavedExport]:
+        """The saved exports that are due: a fire time of their schedule lies in (anchor, now].
+
+        The anchor is the fire time the export's last scheduled run handled, or when its
+        schedule was saved if none ran since (:attr:`SavedExport.schedule_anchor`).
+
+        Args:
+            now: The time to judge by (aware; default: the current time).
+
+        Raises:
+            ConfigurationError: *now* is naive, or croniter is not installed
+                (``pip install 'ac-segment-export[schedule]'``).
+        """
+        when = self._clock(now)
+        found = []
+        for export in self.exports():
+            fire = export.next_fire()
+            if fire is not None and fire <= when:
+                found.append(export)
+        return found
+
+    def run_due(
+        self,
+        open_source: Callable[[SavedExport], Iterable[Mapping[str, Any]]],
+        *,
+        now: dt.datetime | None = None,
+        names: Iterable[str] | None = None,
+        actor: Actor | None = None,
+        client: Client | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: Callable[[SavedExport, Progress], None] | None = None,
+    ) -> list[DueRun]:
+        """Run every due saved export once, one after another, and say how each ended.
+
+        For each export :meth:`due` lists (by name), in one transaction: the latest fire
+        time at or before *now* is recorded as handled, a history row is opened for it
+        (:attr:`RunRecord.scheduled_for`) and the export's lease is taken. So several missed
+        fire times make one run, two schedulers never run one fire time twice, and a run
+        that crashes is not started again until the next fire time (its history row is
+        marked ``aborted`` when the next run takes the lease over). Then the run goes as
+        :meth:`run` goes (key, consent, permission, incremental sync, history), reading
+        ``open_source(export)``.
+
+        An export whose lease another run holds is reported ``busy``: nothing runs, nothing
+        is recorded, and the fire time stays due for the next call.
+
+        Args:
+            open_source: Called with the :class:`SavedExport` (its :attr:`~SavedExport.source`
+                says what to read); returns its profiles (an iterable of mappings, or a
+                frame the exporter reads). What it raises is a ``source_error``.
+            now: The time to judge by (aware; default: the current time).
+            names: Only these saved exports (default: every due one).
+            actor: Who the runs are recorded as (checked against each connection's
+                audience); default: unnamed.
+            client: A client to send through (default: one a run, built as :meth:`run`
+                builds it).
+            cancel: A :class:`CancelToken`: stops the run going on, and the ones after it
+                are not started.
+            on_progress: Called with the export and a :class:`Progress`, about twice a
+                second.
+
+        Returns:
+            One :class:`DueRun` an export that was due, in the order they ran.
+
+        Raises:
+            ConfigurationError: *now* is naive, *names* names an unknown export, or croniter
+                is not installed.
+        """
+        if not callable(_any(open_source)):
+            msg = f"open_source must be a callable (SavedExport -> profiles), not {open_source!r}."
+            raise ConfigurationError(msg)
+        if not isinstance(_any(actor), Actor | None):
+            msg = f"actor must be an Actor, not {type(actor).__name__}."
+            raise ConfigurationError(msg)
+        when = self._clock(now)
+        wanted: set[str] | None = None
+        if names is not None:
+            if isinstance(_any(names), str):
+                msg = f"names must be a list of saved export names, not the string {names!r}."
+                raise ConfigurationError(msg)
+            listed = list(names)
+            if not all(isinstance(_any(n), str) for n in listed):
+                msg = f"names must be a list of saved export names, not {names!r}."
+                raise ConfigurationError(msg)
+            wanted = {n.strip() for n in listed}
+            unknown = wanted - {e.name for e in self.exports()}
+            if unknown:
+                msg = f"No saved export is named {', '.join(map(repr, sorted(unknown)))}."
+                raise ConfigurationError(msg)
+        results: list[DueRun] = []
+        for export in self.due(when):
+            if wanted is not None and export.name not in wanted:
+                continue
+            if cancel is not None and cancel.cancelled:
+                break
+            result = self._run_scheduled(
+                export,
+                open_source,
+                when,
+                actor=actor,
+                client=client,
+                cancel=cancel,
+                on_progress=on_progress,
+            )
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _claim(
+        self, name: str, now: dt.datetime, actor: Actor | None
+    ) -> tuple[_Run, dt.datetime] | DueRun | None:
+        """Record the latest fire time as handled, open its run and take the lease, at once.
+
+        ``None`` when it is no longer due (another scheduler handled it meanwhile); a busy
+        :class:`DueRun` when another run holds the lease (then nothing is written).
+        """
+        holder = actor.user if actor else "the scheduler"
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT id, schedule, schedule_anchor, created_at FROM exports WHERE name = ?",
+                    (name,),
+                ).fetchone()
+                if row is None or row[1] is None:
+                    db.execute("ROLLBACK")
+                    return None
+                schedule = Schedule.from_dict(json.loads(row[1]))
+                first = schedule.next_fire(dt.datetime.fromisoformat(row[2] or row[3]))
+                fire = schedule.last_fire(now)
+                if first is None or first > now or fire is None:
+                    db.execute("ROLLBACK")
+                    return None
+                cursor = db.execute(
+                    "INSERT INTO runs (export_id, export_name, actor, started_at, status, "
+                    "scheduled_for) VALUES (?, ?, ?, ?, 'running', ?)",
+                    (
+                        row[0],
+                        name,
+                        actor.user if actor else None,
+                        _now().isoformat(),
+                        fire.isoformat(),
+                    ),
+                )
+                run_id = cursor.lastrowid
+                assert run_id is not None
+                lease = Lease(self.path, row[0], name, run_id, holder, self._lease_ttl)
+                lease.take(db)
+                db.execute(
+                    "UPDATE exports SET schedule_anchor = ? WHERE id = ?",
+                    (fire.isoformat(), row[0]),
+                )
+                db.execute("COMMIT")
+            except ExportInProgressError as exc:
+                db.execute("ROLLBACK")
+                assert fire is not None
+                return DueRun(self.get_export(name), fire, DueOutcome.BUSY, None, error=exc)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        lease.start()
+        return _Run(run_id, row[0], name, actor, lease=lease), fire
+
+    def _run_scheduled(
+        self,
+        export: SavedExport,
+        open_source: Callable[[SavedExport], Iterable[Mapping[str, Any]]],
+        now: dt.datetime,
+        *,
+        actor: Actor | None,
+        client: Client | None,
+        cancel: CancelToken | None,
+        on_progress: Callable[[SavedExport, Progress], None] | None,
+    ) -> DueRun | None:
+        claimed = self._claim(export.name, now, actor)
+        if not isinstance(claimed, tuple):
+            return claimed
+        run, fire = claimed
+        saved = self.get_export(export.name)
+        progress = None
+        if on_progress is not None:
+            callback = on_progress
+
+            def progress(update: Progress) -> None:
+                callback(saved, update)
+
+        def result(
+            outcome: DueOutcome,
+            report: ExportReport | None = None,
+            error: BaseException | None = None,
+        ) -> DueRun:
+            return DueRun(saved, fire, outcome, run.id, report, error)
+
+        try:
+            if saved.source is None:
+                msg = (
+                    f"The saved export {saved.name!r} has a schedule but no saved source (it "
+                    "was saved before sources were): save it again with source=SavedSource(...)."
+                )
+                raise ConfigurationError(msg)
+            exporter = self._prepare(
+                run,
+                kind=Exporter,
+                client=client,
+                full_refresh=False,
+                dry_run=False,
+                cancel=cancel,
+                on_progress=progress,
+            )
+            assert isinstance(exporter, Exporter)
+        except Exception as exc:  # noqa: BLE001 - a refused run, recorded and reported
+            return result(_DUE_OF_RUN[self._failed(run, exc)], error=exc)
+        except BaseException as exc:
+            self._failed(run, exc)
+            raise
+        try:
+            profiles = open_source(saved)
+        except Exception as exc:  # noqa: BLE001 - the caller's code: a source error
+            message = f"The source could not be opened: {type(exc).__name__}: {exc}"
+            self._end(run, RunStatus.ABORTED, error=exc, message=message)
+            return result(DueOutcome.SOURCE_ERROR, error=exc)
+        except BaseException as exc:
+            self._failed(run, exc)
+            raise
+        outcome, report, error = self._send_scheduled(run, exporter, profiles, client)
+        return result(outcome, report, error)
+
+    def _send_scheduled(
+        self,
+        run: _Run,
+        exporter: Exporter,
+        profiles: Iterable[Mapping[str, Any]],
+        client: Client | None,
+    ) -> tuple[DueOutcome, ExportReport | None, Exception | None]:
+        try:
+            own = None
+            if client is None:
+                own = exporter.client = exporter.destination.connection.client(
+                    self._options_for(run)
+                )
+            try:
+                report = exporter.run(profiles)
+            finally:
+                if own is not None:
+                    own.close()
+        except Exception as exc:
+            status = self._failed(run, exc)
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                raise  # Ctrl-C stops the scheduler, not just this run
+            partial = getattr(exc, "report", None)
+            if not isinstance(partial, ExportReport):
+                partial = exporter.last_report
+            outcome = DueOutcome.SOURCE_ERROR if _from_source(exc) else _DUE_OF_RUN[status]
+            return outcome, partial, exc
+        except BaseException as exc:
+            self._failed(run, exc)
+            raise
+        status = status_of(report)
+        self._end(run, status, report=report)
+        return _DUE_OF_RUN[status], report, None

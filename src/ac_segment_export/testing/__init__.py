@@ -9,7 +9,7 @@ request) and its quirks (``status: false`` right after a submit, bulk import nev
 re-subscribing an unsubscribed contact, HTML login pages on a 200), and injects faults on
 demand. It shares no code with the package's client.
 
-Example:
+Examples:
     >>> import httpx
     >>> from ac_segment_export.testing import ActiveCampaignEmulator
     >>> emu = ActiveCampaignEmulator(api_key="test-key")
