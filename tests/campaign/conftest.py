@@ -82,10 +82,13 @@ class ObservedEmulator(ActiveCampaignEmulator):
         token: str | None,
         body: bytes,
         base: str,
+        arrived: float | None = None,
     ) -> Reply | None:
         with self.log_lock:
             seq = self._tick_counter()
-            reply = super().dispatch(method, raw_path, raw_query, token=token, body=body, base=base)
+            reply = super().dispatch(
+                method, raw_path, raw_query, token=token, body=body, base=base, arrived=arrived
+            )
             record = self.requests[-1]
             entry = Entry(
                 seq=seq,
