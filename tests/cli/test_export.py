@@ -537,3 +537,26 @@ def test_a_query_over_an_attached_duckdb_database(
     )
     assert missing.code == 2
     assert "no such database file 'nowhere.sqlite'" in missing.err
+
+
+def test_a_quote_left_open_costs_one_profile_not_the_rest_of_the_file(
+    program: Program, emu: ActiveCampaignEmulator
+) -> None:
+    text = (
+        "Email,First,Tier\n"
+        'ana@example.org,"Ana,Gold\n'  # the quote is never closed
+        "bruno@example.org,Bruno,Silver\n"
+        'chloe@example.org,"Chloé\nde la Tour",Gold\n'  # a quoted field on two lines: fine
+    )
+    path = write(program.cwd / "segment.csv", text)
+    report_path = program.cwd / "report.json"
+    code, _, _ = export(program, path, "--report", str(report_path))
+    assert code == 1
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["counts"] == {**report["counts"], "exported": 2, "rejected": 1}
+    (bad,) = report["outcomes"]
+    assert bad["reason"].startswith("line 2: ")
+    assert "quote left open" in bad["reason"]
+    assert set(emu.list_members(1)) == {"bruno@example.org", "chloe@example.org"}
+    chloe = next(c for c in emu.contacts if c.email == "chloe@example.org")
+    assert chloe.first_name == "Chloé\nde la Tour"

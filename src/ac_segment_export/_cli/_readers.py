@@ -309,20 +309,19 @@ def _csv_rows(lines: Iterator[str], header: list[str], delimiter: str) -> Iterat
     width = len(header)
     while True:
         start = numbered.line + 1
+        numbered.taken.clear()
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield UnreadableProfile(f"line {start}: malformed CSV ({exc})")
+            yield UnreadableProfile(f"line {start}: malformed CSV ({exc})" + numbered.reread())
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # a blank line holds no profile
         if len(row) != width:
-            yield UnreadableProfile(
-                f"line {start}: {len(row)} fields, the header has {width}"
-                + (" (a quote left open?)" if numbered.line > start else "")
-            )
+            reason = f"line {start}: {len(row)} fields, the header has {width}"
+            yield UnreadableProfile(reason + numbered.reread())
             continue
         if _undecodable(row):
             yield UnreadableProfile(f"line {start}: not valid text in the file's encoding")
@@ -331,19 +330,36 @@ def _csv_rows(lines: Iterator[str], header: list[str], delimiter: str) -> Iterat
 
 
 class _Numbered:
-    """An iterator of lines that counts them (the file's line number, from 2: the header is 1)."""
+    """An iterator of lines that counts them (the file's line number: the header is 1).
+
+    A record that went wrong after spanning several lines (a quote left open swallows every
+    line up to the next quote) gives its later lines back, to be read again as records of
+    their own: one bad quote costs one profile, not the rest of the file.
+    """
 
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
+        self._back: list[str] = []
+        self.taken: list[str] = []
         self.line = 1
 
     def __iter__(self) -> _Numbered:
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines)
+        line = self._back.pop() if self._back else next(self._lines)
         self.line += 1
+        self.taken.append(line)
         return line
+
+    def reread(self) -> str:
+        """Give back the lines the last record took after its first; what to add to a reason."""
+        later = self.taken[1:]
+        if not later:
+            return ""
+        self._back.extend(reversed(later))
+        self.line -= len(later)
+        return " (a quote left open? the lines after it are read on their own)"
 
 
 def _json_lines(lines: Iterator[str]) -> Iterator[Any]:
