@@ -26,7 +26,7 @@ from ac_segment_export._cli._console import (
     stderr_console,
     stdout_console,
 )
-from ac_segment_export._cli._mapping import MapSpec, parse_maps
+from ac_segment_export._cli._mapping import parse_maps
 from ac_segment_export._cli._options import (
     API_KEY_ENV,
     DRY_RUN,
@@ -49,6 +49,7 @@ from ac_segment_export._cli._sandbox import (
 from ac_segment_export._core.config import ClientOptions
 from ac_segment_export._core.errors import ExportAbortedError
 from ac_segment_export._export import Exporter, ExportOptions, ExportReport
+from ac_segment_export._export._sources import mapped_columns
 from ac_segment_export._model import DATA_PRIVACY_NOTICE, Connection, ExportDestination
 from ac_segment_export._workspace._workspace import RunStatus, status_of
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ac_segment_export._export import Progress
+    from ac_segment_export._model import FieldMapping
     from ac_segment_export.testing import ActiveCampaignEmulator
 
 __all__ = ["finish_export", "progress_mode", "read_segment", "require_key"]
@@ -114,20 +116,31 @@ def read_segment(
     return open_segment(input_path, format=file_format, encoding=encoding, delimiter=delimiter)
 
 
-def check_columns(segment: Segment, spec: MapSpec) -> None:
-    """Refuse, before anything is sent, a mapping that names a column the input lacks."""
-    if segment.columns is None:
-        return  # learnt from the first profiles by the exporter, still before any send
-    have = set(segment.columns)
-    for column in spec.columns():
-        if column not in have:
-            close = difflib.get_close_matches(column, segment.columns, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            msg = (
-                f"{segment.source} has no column {column!r} (its columns: "
-                f"{', '.join(segment.columns)}).{hint} Fix the --map option."
-            )
-            raise InputError(msg)
+def check_columns(segment: Segment, mapping: FieldMapping, *, whose: str = "") -> None:
+    """Refuse, before anything is sent, a mapping that names a column the input lacks.
+
+    Args:
+        segment: The input (a stream without a header is checked by the exporter instead,
+            on its first profiles, still before any send).
+        mapping: The mapping to check.
+        whose: The saved export the mapping is from, for the message (``""``: ``--map``).
+    """
+    wanted = mapped_columns(mapping)
+    if segment.columns is None or wanted is None:
+        return
+    email, optional = wanted
+    for column in (email, *optional):
+        if column in segment.columns:
+            continue
+        close = difflib.get_close_matches(column, segment.columns, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        which = f", which the saved export {whose!r} maps" if whose else ""
+        fix = "" if whose else " Fix the --map option."
+        msg = (
+            f"{segment.source} has no column {column!r}{which} (its columns: "
+            f"{', '.join(segment.columns)}).{hint}{fix}"
+        )
+        raise InputError(msg)
 
 
 def finish_export(
@@ -376,7 +389,7 @@ def export(
         database=database,
         attach=attach,
     )
-    check_columns(segment, spec)
+    check_columns(segment, spec.mapping())
     emu: ActiveCampaignEmulator | None = None
     if sandbox:
         emu, list_id = make_sandbox(spec, list_id, time_scale=time_scale)

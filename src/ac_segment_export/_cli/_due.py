@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from ac_segment_export._cli._app import ExitCode
-from ac_segment_export._cli._commands import progress_mode
+from ac_segment_export._cli._commands import check_columns, progress_mode
 from ac_segment_export._cli._console import ProgressDisplay, emit_json, stdout_console
 from ac_segment_export._cli._readers import InputError
 from ac_segment_export._workspace import DueOutcome
@@ -93,16 +93,13 @@ def run_due(
     no_progress: bool,
 ) -> int:
     """Run the due exports; print one line (or row) each; the worst exit code among them."""
-    from ac_segment_export._cli._saved import (  # noqa: PLC0415 - _saved imports this module
-        check_saved_columns,
-        open_saved_source,
-    )
+    from ac_segment_export._cli._saved import open_saved_source  # noqa: PLC0415 - a cycle
 
     now = parse_now(now_text)
 
     def open_source(saved: SavedExport) -> Any:
         segment = open_saved_source(saved)
-        check_saved_columns(segment, saved)
+        check_columns(segment, saved.mapping, whose=saved.name)
         return segment.rows
 
     display = _Progress(progress_mode(no_progress=no_progress or as_json))

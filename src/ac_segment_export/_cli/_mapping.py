@@ -50,15 +50,6 @@ class MapSpec:
             tags=[ValueTag(column) for column in self.tags],
         )
 
-    def columns(self) -> list[str]:
-        """Every column the mapping reads."""
-        return [
-            self.standard.get("email", "email"),
-            *(c for k, c in self.standard.items() if k != "email"),
-            *(c for _, c in self.fields),
-            *self.tags,
-        ]
-
 
 def _split(value: str) -> tuple[str, str]:
     if value.startswith('field:"'):

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from ac_segment_export._cli._app import cli, handled, user_name
 from ac_segment_export._cli._commands import (
+    check_columns,
     consent_refused,
     finish_export,
     read_segment,
@@ -32,7 +33,6 @@ from ac_segment_export._cli._options import DRY_RUN, JSON, MAP, MODE, NO_PROGRES
 from ac_segment_export._cli._readers import InputError
 from ac_segment_export._cli._sandbox import make_sandbox
 from ac_segment_export._core.errors import ConfigurationError
-from ac_segment_export._export._sources import mapped_columns
 from ac_segment_export._model import Actor, Audience, Connection, ExportDestination
 from ac_segment_export._workspace import SavedSource, Schedule, Workspace
 
@@ -497,23 +497,6 @@ def open_saved_source(saved: SavedExport) -> Any:
     )
 
 
-def check_saved_columns(segment: Any, saved: SavedExport) -> None:
-    """Refuse, before anything is sent, a saved mapping naming a column the input lacks."""
-    if segment.columns is None:
-        return
-    wanted = mapped_columns(saved.mapping)
-    if wanted is None:
-        return
-    email, optional = wanted
-    for column in (email, *optional):
-        if column not in segment.columns:
-            msg = (
-                f"{segment.source} has no column {column!r}, which the saved export "
-                f"{saved.name!r} maps (its columns: {', '.join(segment.columns)})."
-            )
-            raise InputError(msg)
-
-
 @cli.command("run")
 @click.argument("name", required=False)
 @click.option(
@@ -586,7 +569,7 @@ def run_command(
             )
         else:
             segment = open_saved_source(saved)
-        check_saved_columns(segment, saved)
+        check_columns(segment, saved.mapping, whose=saved.name)
         client = None
         if sandbox:
             ws, client = _sandbox(stack, ws, saved)
