@@ -93,7 +93,9 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
                 raise
             fail(for_the_command_line(str(exc)), exit_code_for(exc), kind=type(exc).__name__)
         except KeyboardInterrupt:
-            fail("interrupted before the export started; nothing was sent", ExitCode.ABORTED)
+            # an export reports its own interruption (ExportAbortedError); this is anything else,
+            # run --due between or inside runs included (their history rows say what ran)
+            fail("interrupted (Ctrl-C)", ExitCode.ABORTED)
 
     return wrapper
 
